@@ -1,0 +1,143 @@
+// Vendor-side build.
+//   bun build.ts agent [--out dist/va-agent]
+//       compile agent/main.ts into one baseline-x64 executable, VA_VERSION injected.
+//   bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level N]
+//       the tiny system: stock dracut image + NUL padding to 512 + zstd newc overlay (agent, replaced
+//       dracut-emergency.service, initramfs-overlay/, tools from build/tools.ts with libraries from DIR).
+
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { writeCpio } from "./build/cpio.ts";
+import {
+  checkKernelZstd,
+  collectOverlay,
+  compressZstd,
+  concatInitramfs,
+  listInitramfs,
+  symlinksOf,
+} from "./build/overlay.ts";
+import { TOOLS } from "./build/tools.ts";
+
+const REPO = import.meta.dir;
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+function run(argv: string[], opts: { cwd?: string } = {}): string {
+  console.log(`+ ${argv.join(" ")}`);
+  const t0 = performance.now();
+  const p = Bun.spawnSync(argv, { cwd: opts.cwd ?? REPO, stdout: "pipe", stderr: "inherit" });
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  if (p.exitCode !== 0) throw new Error(`command failed (exit ${p.exitCode}, ${secs}s): ${argv.join(" ")}`);
+  return p.stdout.toString();
+}
+
+export function agentVersion(): string {
+  const { version } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+  const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: REPO, stdout: "pipe", stderr: "ignore" });
+  const hash = git.exitCode === 0 ? git.stdout.toString().trim() : "";
+  return hash ? `${version}+${hash}` : version;
+}
+
+function buildAgent(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: "string", default: "dist/va-agent" },
+      entry: { type: "string", default: "agent/main.ts" }, // undocumented: build a stub instead
+    },
+  });
+  const out = resolve(REPO, values.out!);
+  const entry = resolve(REPO, values.entry!);
+  const version = agentVersion();
+  mkdirSync(dirname(out), { recursive: true });
+  const t0 = performance.now();
+  run([
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify",
+    "--target=bun-linux-x64-baseline",
+    "--define",
+    `VA_VERSION=${JSON.stringify(version)}`,
+    "--outfile",
+    out,
+    entry,
+  ]);
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  console.log(`agent ${version}: ${out} ${mib(statSync(out).size)} in ${secs}s`);
+}
+
+function buildInitramfs(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sysroot: { type: "string" },
+      stock: { type: "string" },
+      agent: { type: "string", default: "dist/va-agent" },
+      out: { type: "string" },
+      "zstd-level": { type: "string", default: "19" },
+    },
+  });
+  if (!values.sysroot || !values.stock || !values.out) {
+    throw new UsageError("initramfs needs --sysroot DIR --stock STOCK.img --out OUT.img");
+  }
+  const t0 = performance.now();
+  const sysroot = resolve(values.sysroot);
+  const level = Number(values["zstd-level"]);
+  if (!Number.isInteger(level) || level < 1 || level > 22) throw new UsageError("--zstd-level must be 1..22");
+
+  console.log(checkKernelZstd(sysroot));
+  const stock = new Uint8Array(readFileSync(values.stock));
+  const stockSymlinks = symlinksOf(listInitramfs(stock));
+  const overlay = collectOverlay({
+    sysroot,
+    agent: resolve(REPO, values.agent!),
+    unit: join(REPO, "units/dracut-emergency.service"),
+    overlayDir: join(REPO, "initramfs-overlay"),
+    tools: TOOLS,
+    stockSymlinks,
+  });
+  const cpio = writeCpio(overlay.entries);
+  console.log(`+ zstd -${level} (${mib(cpio.length)} cpio)`);
+  const compressed = compressZstd(cpio, level);
+  const image = concatInitramfs(stock, compressed);
+  mkdirSync(dirname(resolve(values.out)), { recursive: true });
+  writeFileSync(values.out, image);
+
+  const files = overlay.entries.filter((e) => e.type !== "dir");
+  console.log(`agent needs: ${overlay.agentNeeds.join(" ") || "(not an ELF file)"}`);
+  console.log(`libraries from ${sysroot}: ${overlay.libraries.map((l) => l.path).join(" ")}`);
+  console.log(
+    [
+      `stock    ${values.stock}: ${mib(stock.length)}`,
+      `overlay  ${files.length} files/links, ${mib(cpio.length)} cpio, ${mib(compressed.length)} zstd -${level}`,
+      `out      ${values.out}: ${mib(image.length)} in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+    ].join("\n"),
+  );
+}
+
+const USAGE = `usage:
+  bun build.ts agent [--out dist/va-agent]
+  bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level 19]`;
+
+if (import.meta.main) {
+  const [cmd, ...rest] = process.argv.slice(2);
+  try {
+    if (cmd === "agent") buildAgent(rest);
+    else if (cmd === "initramfs") buildInitramfs(rest);
+    else throw new UsageError(`unknown command ${cmd ?? "(none)"}`);
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`build.ts: ${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`build.ts: ${err.name}: ${err.message}`);
+    process.exit(1);
+  }
+}
