@@ -3,7 +3,7 @@
 // See docs/CONTRACTS.md. All assets are cached outside the repo (test/assets/cache.ts).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cachedAsset } from "./cache.ts";
+import { cacheRoot, cachedAsset } from "./cache.ts";
 import { capture, chroot, ensureHostPackages, requireRoot, run, sha256File, withChrootMounts } from "./host.ts";
 
 /** UUID of the /boot filesystem written into the new root's fstab (the agent sets it on mkfs/tune2fs). */
@@ -38,7 +38,7 @@ export const NEW_OS_PACKAGES = [
   "coreutils", "kmod", "iproute2", "ifupdown", "procps", "passwd", "login",
 ];
 
-const HOST_PACKAGES = ["debootstrap", "gdisk", "tar", "xz-utils", "zstd", "coreutils", "util-linux", "acl"];
+const HOST_PACKAGES = ["debootstrap", "gdisk", "tar", "xz-utils", "zstd", "coreutils", "util-linux"];
 
 function fileText(name: string): string {
   return readFileSync(join(FILES_DIR, name), "utf8");
@@ -53,7 +53,10 @@ async function buildRoot(): Promise<string> {
   ];
   const dir = await cachedAsset("new-os-root", recipe, async (tmp) => {
     const root = join(tmp, "root");
-    await run(["debootstrap", "--variant=minbase", `--include=${NEW_OS_PACKAGES.join(",")}`, NEW_OS_SUITE, root]);
+    // Downloaded .debs are kept between builds (outside the recipe: they do not change the result).
+    const debs = join(cacheRoot(), `debootstrap-debs-${NEW_OS_SUITE}`);
+    mkdirSync(debs, { recursive: true });
+    await run(["debootstrap", `--cache-dir=${debs}`, "--variant=minbase", `--include=${NEW_OS_PACKAGES.join(",")}`, NEW_OS_SUITE, root]);
     const staged = join(root, "tmp/va-files");
     mkdirSync(staged, { recursive: true });
     for (const f of FILES) {

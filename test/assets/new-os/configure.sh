@@ -12,7 +12,11 @@ chmod 755 /usr/sbin/policy-rc.d
 # dracut replaces initramfs-tools (it cannot go into debootstrap's --include).
 apt-get update
 apt-get install -y --no-install-recommends dracut
-dpkg -s initramfs-tools >/dev/null 2>&1 && { echo "initramfs-tools still installed" >&2; exit 1; }
+apt-get purge -y initramfs-tools initramfs-tools-core || true
+if dpkg-query -W -f='${Status}' initramfs-tools 2>/dev/null | grep -q 'install ok'; then
+  echo "initramfs-tools still installed" >&2
+  exit 1
+fi
 
 # The agent rebuilds the initramfs on the target: an image made here would be wrong.
 rm -f /boot/initrd.img-* /boot/initramfs-*
