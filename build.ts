@@ -5,18 +5,10 @@
 //       the tiny system: stock dracut image + NUL padding to 512 + zstd newc overlay (agent, replaced
 //       dracut-emergency.service, initramfs-overlay/, tools from build/tools.ts with libraries from DIR).
 
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { writeCpio } from "./build/cpio.ts";
-import {
-  checkKernelZstd,
-  collectOverlay,
-  compressZstd,
-  concatInitramfs,
-  listInitramfs,
-  symlinksOf,
-} from "./build/overlay.ts";
+import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
 import { TOOLS } from "./build/tools.ts";
 
 const REPO = import.meta.dir;
@@ -92,31 +84,25 @@ function buildInitramfs(args: string[]): void {
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new UsageError("--zstd-level must be 1..22");
 
   console.log(checkKernelZstd(sysroot));
-  const stock = new Uint8Array(readFileSync(values.stock));
-  const stockSymlinks = symlinksOf(listInitramfs(stock));
-  const overlay = collectOverlay({
+  console.log(`+ zstd -${level} overlay`);
+  const out = resolve(values.out);
+  const r = buildInitramfsImage({
     sysroot,
+    stock: resolve(values.stock),
     agent: resolve(REPO, values.agent!),
     unit: join(REPO, "units/dracut-emergency.service"),
     overlayDir: join(REPO, "initramfs-overlay"),
     tools: TOOLS,
-    stockSymlinks,
+    out,
+    zstdLevel: level,
   });
-  const cpio = writeCpio(overlay.entries);
-  console.log(`+ zstd -${level} (${mib(cpio.length)} cpio)`);
-  const compressed = compressZstd(cpio, level);
-  const image = concatInitramfs(stock, compressed);
-  mkdirSync(dirname(resolve(values.out)), { recursive: true });
-  writeFileSync(values.out, image);
-
-  const files = overlay.entries.filter((e) => e.type !== "dir");
-  console.log(`agent needs: ${overlay.agentNeeds.join(" ") || "(not an ELF file)"}`);
-  console.log(`libraries from ${sysroot}: ${overlay.libraries.map((l) => l.path).join(" ")}`);
+  console.log(`agent needs: ${r.contents.agentNeeds.join(" ") || "(not an ELF file)"}`);
+  console.log(`libraries from ${sysroot}: ${r.contents.libraries.map((l) => l.path).join(" ")}`);
   console.log(
     [
-      `stock    ${values.stock}: ${mib(stock.length)}`,
-      `overlay  ${files.length} files/links, ${mib(cpio.length)} cpio, ${mib(compressed.length)} zstd -${level}`,
-      `out      ${values.out}: ${mib(image.length)} in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      `stock    ${values.stock}: ${mib(r.stockBytes)}`,
+      `overlay  ${r.files} files/links, ${mib(r.cpioBytes)} cpio, ${mib(r.overlayBytes)} zstd -${level} at offset ${r.overlayOffset}`,
+      `out      ${out}: ${mib(r.outBytes)} in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
     ].join("\n"),
   );
 }

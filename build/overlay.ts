@@ -5,8 +5,8 @@
 // Everything in the overlay lives under usr/… (the stock image has bin, sbin, lib, lib64 as symlinks
 // into usr/; a directory entry named "lib" would replace such a symlink and break the image).
 
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
-import { posix } from "node:path";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { dirname, posix } from "node:path";
 import { readCpio, writeCpio, type CpioEntry, type CpioListing } from "./cpio.ts";
 import { isElf, MissingInSysrootError, readElfDeps, resolveInSysroot, resolveLibraryClosure, type ResolvedFile } from "./elf.ts";
 import type { Tool } from "./tools.ts";
@@ -51,8 +51,7 @@ class EntrySet {
     }
     this.map.set(entry.path, entry);
   }
-  file(path: string, source: string): void {
-    const mode = statSync(source).mode & 0o7777;
+  file(path: string, source: string, mode = statSync(source).mode & 0o7777): void {
     this.add({ type: "file", path, mode, data: new Uint8Array(readFileSync(source)) });
   }
 }
@@ -137,10 +136,8 @@ function addParents(set: EntrySet, stockSymlinks: ReadonlySet<string>): void {
 
 export function collectOverlay(input: OverlayInput): OverlayContents {
   const set = new EntrySet();
-  set.file(AGENT_PATH, input.agent);
-  set.add({ ...(set.map.get(AGENT_PATH) as CpioEntry & { type: "file" }), mode: 0o755 });
-  set.file(UNIT_PATH, input.unit);
-  set.add({ ...(set.map.get(UNIT_PATH) as CpioEntry & { type: "file" }), mode: 0o644 });
+  set.file(AGENT_PATH, input.agent, 0o755);
+  set.file(UNIT_PATH, input.unit, 0o644);
   addTree(set, input.overlayDir, "");
 
   const toolNames = new Set(input.tools.map((t) => t.name));
@@ -231,4 +228,41 @@ export function checkKernelZstd(sysroot: string): string {
     if (!/^CONFIG_RD_ZSTD=y$/m.test(text)) throw new Error(`kernel ${c} in ${sysroot} lacks CONFIG_RD_ZSTD=y`);
   }
   return `CONFIG_RD_ZSTD=y in ${configs.join(", ")}`;
+}
+
+export interface InitramfsOptions extends Omit<OverlayInput, "stockSymlinks"> {
+  stock: string;
+  out: string;
+  zstdLevel: number;
+}
+
+export interface InitramfsSummary {
+  stockBytes: number;
+  /** Offset of the overlay in the output: the stock size rounded up to 512. */
+  overlayOffset: number;
+  cpioBytes: number;
+  overlayBytes: number;
+  outBytes: number;
+  files: number;
+  contents: OverlayContents;
+}
+
+/** The whole initramfs build: list the stock image, collect the overlay, write OUT. */
+export function buildInitramfsImage(opts: InitramfsOptions): InitramfsSummary {
+  const stock = new Uint8Array(readFileSync(opts.stock));
+  const contents = collectOverlay({ ...opts, stockSymlinks: symlinksOf(listInitramfs(stock)) });
+  const cpio = writeCpio(contents.entries);
+  const overlay = compressZstd(cpio, opts.zstdLevel);
+  const image = concatInitramfs(stock, overlay);
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, image);
+  return {
+    stockBytes: stock.length,
+    overlayOffset: image.length - overlay.length,
+    cpioBytes: cpio.length,
+    overlayBytes: overlay.length,
+    outBytes: image.length,
+    files: contents.entries.filter((e) => e.type !== "dir").length,
+    contents,
+  };
 }
