@@ -1,0 +1,129 @@
+/**
+ * Typed errors. Each kind has its own exit code and always says what to do next,
+ * so an operator at the dracut shell (or the web UI reading `status --json`) can act on it.
+ */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  manifest: 3,
+  probe: 4,
+  preflight: 5,
+  payload: 6,
+  command: 7,
+  toolMissing: 8,
+  journal: 9,
+  layout: 10,
+  distro: 11,
+  verification: 12,
+} as const;
+export type ExitCodeName = keyof typeof ExitCode;
+
+export class VaError extends Error {
+  constructor(
+    readonly kind: ExitCodeName,
+    message: string,
+    readonly hint: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+  get exitCode(): number {
+    return ExitCode[this.kind];
+  }
+}
+
+export class UsageError extends VaError {
+  constructor(message: string, hint = "Run `va-agent --help` for the commands and options.") {
+    super("usage", message, hint);
+  }
+}
+
+export class ManifestError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("manifest", message, hint, details);
+  }
+}
+
+export class ProbeError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("probe", message, hint, details);
+  }
+}
+
+export class PreflightError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("preflight", message, hint, details);
+  }
+}
+
+export class PayloadError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("payload", message, hint, details);
+  }
+}
+
+export class LayoutError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("layout", message, hint, details);
+  }
+}
+
+export class DistroError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("distro", message, hint, details);
+  }
+}
+
+export class JournalError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("journal", message, hint, details);
+  }
+}
+
+export class VerificationError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("verification", message, hint, details);
+  }
+}
+
+export class CommandError extends VaError {
+  constructor(readonly argv: readonly string[], readonly status: number, readonly stderrTail: string) {
+    super(
+      "command",
+      `command failed with exit status ${status}: ${argv.join(" ")}${stderrTail ? `\n${stderrTail}` : ""}`,
+      "Read the command's error above; `va-agent status` shows the journal and the log file path.",
+      { argv, status, stderrTail },
+    );
+  }
+}
+
+export class ToolMissingError extends VaError {
+  constructor(readonly tool: string) {
+    super(
+      "toolMissing",
+      `tool not found: ${tool}`,
+      `The tiny system lacks \`${tool}\`: rebuild the initramfs with build.ts so the overlay carries it.`,
+      { tool },
+    );
+  }
+}
+
+/** A step failed: keeps the step's name and the original error's exit code and hint. */
+export class StepFailedError extends VaError {
+  constructor(readonly step: string, override readonly cause: unknown) {
+    const inner = cause instanceof VaError ? cause : undefined;
+    super(
+      inner?.kind ?? "internal",
+      `step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      inner?.hint ??
+        `Fix the cause, then run \`va-agent step ${step}\` from the shell or \`va-agent migrate\` to resume.`,
+      { step, ...(inner?.details ?? {}) },
+    );
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof VaError ? error.exitCode : ExitCode.internal;
+}

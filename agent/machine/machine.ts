@@ -1,0 +1,43 @@
+/** The probed description of the machine: plain data, so planning stays pure and testable. */
+export interface BlockDevice {
+  path: string;
+  /** lsblk TYPE: disk, part, lvm, rom, loop, ... */
+  type: string;
+  sizeBytes: number;
+  fstype?: string;
+  /** Path of the parent device (partition → disk, LV → PV partition). */
+  parent?: string;
+  transport?: string;
+  uuid?: string;
+  label?: string;
+}
+
+export interface PhysicalVolume {
+  device: string;
+  vg: string;
+}
+
+/** A filesystem that was mounted read-only during probing and looked like a system root. */
+export interface RootCandidate {
+  device: string;
+  fstype: string;
+  osRelease: Record<string, string>;
+  hasStagedPayload: boolean;
+}
+
+export interface Machine {
+  ramBytes: number;
+  cpuFlags: string[];
+  blockDevices: BlockDevice[];
+  physicalVolumes: PhysicalVolume[];
+  rootCandidates: RootCandidate[];
+}
+
+export interface OldSystem {
+  root: RootCandidate;
+  disk: BlockDevice;
+  /** Volume groups with a PV on the disk (deactivated and wiped before repartitioning). */
+  volumeGroups: string[];
+  /** Partitions of the disk, in order. */
+  partitions: BlockDevice[];
+}

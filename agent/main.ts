@@ -1,0 +1,133 @@
+import { readFileSync } from "node:fs";
+import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
+import { statusReport } from "./cli/status.ts";
+import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
+import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
+import { UsageError, VaError, exitCodeOf } from "./errors/errors.ts";
+import { Journal } from "./journal/journal.ts";
+import { createLog, type Log } from "./log/logger.ts";
+import type { Machine } from "./machine/machine.ts";
+import { loadManifest } from "./manifest/manifest.ts";
+import { manifestSchema } from "./manifest/schema.ts";
+import { DEFAULT_STAGING_DIR, defaultPaths, type Paths } from "./paths.ts";
+import { planMigration } from "./plan/plan.ts";
+import { renderPlan } from "./plan/render.ts";
+import { ZxRunner } from "./runner/runner.ts";
+import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
+import type { StepContext } from "./steps/step.ts";
+import { VA_VERSION } from "./version.ts";
+import { prepare } from "./workflow/prepare.ts";
+import { runMigration, runStep } from "./workflow/migrate.ts";
+
+const HELP = `va-agent ${VA_VERSION} — migrate an appliance disk to a new OS from the tiny system
+
+Usage:
+  va-agent migrate [--after reboot|poweroff|none]   run (or resume) the migration; the tiny system's unit runs this
+  va-agent plan                                     probe and print every step and command; changes nothing
+  va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
+  va-agent step NAME                                run one step by hand (from the dracut shell)
+  va-agent status [--json]                          journal, last result, where the logs are
+  va-agent schema                                   print the manifest's JSON Schema
+  va-agent --version | --help
+
+Options:
+  --staging DIR      where the payload is staged on the old root (default ${DEFAULT_STAGING_DIR})
+  --work-dir DIR     the agent's state in RAM (default /run/va-agent)
+  --target-root DIR  where the new root is mounted (default /sysimage)
+
+Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.flags.has("--help") || args.flags.has("-h") || args.command === "help") return print(HELP);
+  const paths = defaultPaths(stringFlag(args, "--work-dir"), stringFlag(args, "--target-root"));
+  switch (args.command) {
+    case "version":
+      return print(`va-agent ${VA_VERSION}\n`);
+    case "schema":
+      return print(`${JSON.stringify(manifestSchema, null, 2)}\n`);
+    case "status":
+      return print(statusReport(paths, args.flags.has("--json")));
+    case "plan":
+      return planCommand(args, paths);
+    case "migrate":
+      return migrateCommand(args, paths);
+    case "step":
+      return stepCommand(args, paths);
+    default:
+      throw new UsageError(`unknown command "${args.command}"`);
+  }
+}
+
+async function planCommand(args: CliArgs, paths: Paths): Promise<number> {
+  const manifestFile = stringFlag(args, "--manifest");
+  if (manifestFile) {
+    const layoutFile = requiredFlag(args, "--layout");
+    const machine = JSON.parse(readFileSync(requiredFlag(args, "--machine"), "utf8")) as Machine;
+    const manifest = loadManifest(manifestFile);
+    const plan = planMigration(manifest, parseSgdiskBackup(readFileSync(layoutFile), layoutFile), machine);
+    return print(renderPlan({ manifest, plan, paths }));
+  }
+  const log = createLog({ file: paths.logFile });
+  const run = new ZxRunner(log, true);
+  const { manifest, plan } = await prepare(run, log, paths, stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR);
+  return print(renderPlan({ manifest, plan, paths }));
+}
+
+async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
+  assertRunningFromRam();
+  const after = afterMigration(stringFlag(args, "--after"));
+  const { ctx, journal } = await stepContext(args, paths);
+  ctx.log.info(`va-agent ${VA_VERSION} migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
+  await runMigration(ctx, journal);
+  ctx.log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
+  if (after !== "none") await ctx.run.run([after, "-f"]);
+  return 0;
+}
+
+async function stepCommand(args: CliArgs, paths: Paths): Promise<number> {
+  const name = args.positional[0];
+  const step = name ? stepNamed(name) : undefined;
+  if (!step) throw new UsageError(`step needs one of: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}`);
+  if (step.destructive) assertRunningFromRam();
+  const { ctx, journal } = await stepContext(args, paths);
+  await runStep(ctx, journal, step);
+  return 0;
+}
+
+async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepContext; journal: Journal }> {
+  const log = createLog({ file: paths.logFile });
+  const run = new ZxRunner(log);
+  const stagingDir = stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR;
+  const journal = Journal.open(paths.journalFile);
+  const { manifest, plan } = await prepare(run, log, paths, stagingDir);
+  return { ctx: { manifest, plan, paths, run, log, stagingDir }, journal };
+}
+
+function requiredFlag(args: CliArgs, name: string): string {
+  const value = stringFlag(args, name);
+  if (!value) throw new UsageError(`${name} is required here`);
+  return value;
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function reportFailure(error: unknown, log?: Log): number {
+  const code = exitCodeOf(error);
+  if (error instanceof VaError) {
+    process.stderr.write(`\nva-agent: ERROR: ${error.message}\nva-agent: next: ${error.hint}\nva-agent: exit code ${code}\n`);
+  } else {
+    process.stderr.write(`\nva-agent: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nva-agent: exit code ${code}\n`);
+  }
+  log?.error("failed", { error: error instanceof Error ? error.message : String(error), exitCode: code });
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => process.exit(reportFailure(error)),
+);

@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import Ajv, { type ErrorObject } from "ajv";
+import { ManifestError } from "../errors/errors.ts";
+import { manifestSchema } from "./schema.ts";
+
+export interface FileRef {
+  file: string;
+  bytes?: number;
+  sha256: string;
+}
+export type Compression = "xz" | "zstd";
+export interface LogicalVolumeSpec {
+  name: string;
+  size: string;
+}
+export interface FilesystemSpec {
+  on: string;
+  type: "ext4" | "xfs";
+  mountpoint?: string;
+  label?: string;
+  uuidFromFstab?: boolean;
+}
+export interface Manifest {
+  version: 1;
+  product: { name: string; release: string };
+  target: {
+    partitionTable: FileRef;
+    lvmPartition: number;
+    growLvmPartition: boolean;
+    firmware: "bios";
+    minDiskBytes?: number;
+  };
+  lvm: { vg: string; lvs: LogicalVolumeSpec[] };
+  filesystems: FilesystemSpec[];
+  payload: { rootfs: FileRef & { bytes: number; compression: Compression }; stagingDir: string };
+  tinySystem?: { kernel: FileRef; initramfs: FileRef };
+  bootloader: { kind: "grub-bios"; rebuildInitramfs: boolean };
+  selinux: { mode: "none" | "enforcing" | "permissive"; relabel: boolean };
+  carryOver: { accounts: string[]; paths: string[]; network: boolean };
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false });
+const validateSchema = ajv.compile(manifestSchema);
+
+/** Validates at the boundary; everything after works with a frozen, typed manifest. */
+export function parseManifest(document: unknown, source = "manifest"): Readonly<Manifest> {
+  const copy = structuredClone(document);
+  if (!validateSchema(copy)) {
+    const problems = (validateSchema.errors ?? []).map(describeSchemaError);
+    throw new ManifestError(`${source} is invalid:\n  ${problems.join("\n  ")}`, fixHint(source), { problems });
+  }
+  const manifest = copy as unknown as Manifest;
+  checkCrossReferences(manifest, source);
+  return deepFreeze(manifest);
+}
+
+export function loadManifest(path: string): Readonly<Manifest> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ManifestError(`cannot read manifest ${path}: ${(error as Error).message}`, "Check the staging directory holds manifest.json.");
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(`${path} is not JSON: ${(error as Error).message}`, fixHint(path));
+  }
+  return parseManifest(document, path);
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const field = error.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(top level)";
+  switch (error.keyword) {
+    case "required":
+      return `${field === "(top level)" ? "" : `${field}.`}${(error.params as { missingProperty: string }).missingProperty}: missing, it is required`;
+    case "additionalProperties":
+      return `${field}: unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+    case "const":
+      return `${field}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)} (this agent understands manifest version 1)`;
+    case "enum":
+      return `${field}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    default:
+      return `${field}: ${error.message ?? error.keyword}`;
+  }
+}
+
+function checkCrossReferences(manifest: Manifest, source: string): void {
+  const problems: string[] = [];
+  const lvNames = manifest.lvm.lvs.map((lv) => lv.name);
+  const restIndex = manifest.lvm.lvs.findIndex((lv) => lv.size === "rest");
+  if (restIndex !== -1 && restIndex !== manifest.lvm.lvs.length - 1) {
+    problems.push(`lvm.lvs[${restIndex}].size: "rest" is only allowed on the last logical volume`);
+  }
+  if (new Set(lvNames).size !== lvNames.length) problems.push("lvm.lvs: logical volume names must be unique");
+  manifest.filesystems.forEach((fs, index) => {
+    if (fs.on.startsWith("lv:") && !lvNames.includes(fs.on.slice(3))) {
+      problems.push(`filesystems[${index}].on: no logical volume "${fs.on.slice(3)}" in lvm.lvs`);
+    }
+    if (fs.on === `partition:${manifest.target.lvmPartition}`) {
+      problems.push(`filesystems[${index}].on: partition ${manifest.target.lvmPartition} is the LVM partition`);
+    }
+  });
+  const mountpoints = manifest.filesystems.flatMap((fs) => (fs.mountpoint ? [fs.mountpoint] : []));
+  if (!mountpoints.includes("/")) problems.push("filesystems: one filesystem must have mountpoint \"/\"");
+  if (new Set(mountpoints).size !== mountpoints.length) problems.push("filesystems: mountpoints must be unique");
+  if (problems.length > 0) {
+    throw new ManifestError(`${source} is inconsistent:\n  ${problems.join("\n  ")}`, fixHint(source), { problems });
+  }
+}
+
+const fixHint = (source: string) =>
+  `Fix ${source} (schema: \`va-agent schema\`) or rebuild the bundle with build.ts; nothing on this machine was changed.`;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

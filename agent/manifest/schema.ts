@@ -1,0 +1,125 @@
+/** The published JSON Schema of manifest.json (version 1). `va-agent schema` prints it. */
+const sha256 = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+const fileRef = {
+  type: "object",
+  required: ["file", "sha256"],
+  additionalProperties: false,
+  properties: {
+    file: { type: "string", pattern: "^[^/]+$", description: "file name inside the bundle / staging directory" },
+    bytes: { type: "integer", minimum: 1 },
+    sha256,
+  },
+} as const;
+const size = {
+  type: "string",
+  pattern: "^(rest|[0-9]+%|[0-9]+(B|KiB|MiB|GiB|TiB))$",
+  description: "absolute (e.g. 512MiB), percent of the volume group (e.g. 20%), or rest",
+} as const;
+
+export const manifestSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $id: "https://va-agent.invalid/manifest-1.json",
+  title: "va-agent migration manifest",
+  type: "object",
+  required: ["version", "product", "target", "lvm", "filesystems", "payload", "bootloader", "selinux", "carryOver"],
+  additionalProperties: false,
+  properties: {
+    version: { const: 1, description: "manifest format version; this agent understands 1" },
+    product: {
+      type: "object",
+      required: ["name", "release"],
+      additionalProperties: false,
+      properties: { name: { type: "string", minLength: 1 }, release: { type: "string", minLength: 1 } },
+    },
+    target: {
+      type: "object",
+      required: ["partitionTable", "lvmPartition", "firmware"],
+      additionalProperties: false,
+      properties: {
+        partitionTable: { ...fileRef, description: "sgdisk --backup of the reference layout" },
+        lvmPartition: { type: "integer", minimum: 1, maximum: 128, description: "partition number holding the LVM PV" },
+        growLvmPartition: { type: "boolean", default: true },
+        firmware: { enum: ["bios"] },
+        minDiskBytes: { type: "integer", minimum: 1 },
+      },
+    },
+    lvm: {
+      type: "object",
+      required: ["vg", "lvs"],
+      additionalProperties: false,
+      properties: {
+        vg: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$" },
+        lvs: {
+          type: "array",
+          minItems: 1,
+          items: {
+            type: "object",
+            required: ["name", "size"],
+            additionalProperties: false,
+            properties: { name: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$" }, size },
+          },
+        },
+      },
+    },
+    filesystems: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        required: ["on", "type"],
+        additionalProperties: false,
+        properties: {
+          on: { type: "string", pattern: "^(partition:[0-9]+|lv:[A-Za-z0-9_][A-Za-z0-9_.+-]*)$" },
+          type: { enum: ["ext4", "xfs"] },
+          mountpoint: { type: "string", pattern: "^/" },
+          label: { type: "string", maxLength: 12 },
+          uuidFromFstab: { type: "boolean", description: "set this filesystem's UUID to what the new fstab expects" },
+        },
+      },
+    },
+    payload: {
+      type: "object",
+      required: ["rootfs"],
+      additionalProperties: false,
+      properties: {
+        rootfs: {
+          ...fileRef,
+          required: ["file", "sha256", "bytes", "compression"],
+          properties: { ...fileRef.properties, compression: { enum: ["xz", "zstd"] } },
+        },
+        stagingDir: { type: "string", pattern: "^/", default: "/etc/upd" },
+      },
+    },
+    tinySystem: {
+      type: "object",
+      required: ["kernel", "initramfs"],
+      additionalProperties: false,
+      properties: { kernel: fileRef, initramfs: fileRef },
+    },
+    bootloader: {
+      type: "object",
+      required: ["kind"],
+      additionalProperties: false,
+      properties: { kind: { enum: ["grub-bios"] }, rebuildInitramfs: { type: "boolean", default: true } },
+    },
+    selinux: {
+      type: "object",
+      required: ["mode"],
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ["none", "enforcing", "permissive"], description: "none: the new OS has no SELinux" },
+        relabel: { type: "boolean", default: true },
+      },
+    },
+    carryOver: {
+      type: "object",
+      required: ["accounts", "paths"],
+      additionalProperties: false,
+      properties: {
+        accounts: { type: "array", items: { type: "string", pattern: "^[a-z_][a-z0-9_-]*$" } },
+        paths: { type: "array", items: { type: "string", pattern: "^/" } },
+        network: { type: "boolean", default: true },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
+import { once } from "node:events";
+import { PayloadError } from "../errors/errors.ts";
+import type { Progress } from "../log/logger.ts";
+import type { FileRef } from "../manifest/manifest.ts";
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Copies a payload member while hashing it: the source is read exactly once. */
+export async function copyVerified(source: string, destination: string, ref: FileRef, progress?: Progress): Promise<void> {
+  if (!existsSync(source)) {
+    throw new PayloadError(
+      `payload member ${ref.file} is missing from ${source}`,
+      "Stage the bundle again (`va-agent stage BUNDLE`); the old system was not changed.",
+      { member: ref.file },
+    );
+  }
+  const total = statSync(source).size;
+  checkSize(ref, total);
+  const hash = createHash("sha256");
+  const output = createWriteStream(destination);
+  let done = 0;
+  for await (const chunk of createReadStream(source, { highWaterMark: CHUNK_BYTES })) {
+    hash.update(chunk as Buffer);
+    done += (chunk as Buffer).length;
+    if (!output.write(chunk)) await once(output, "drain");
+    progress?.update(done, total);
+  }
+  output.end();
+  await once(output, "finish");
+  progress?.finish();
+  checkDigest(ref, hash.digest("hex"));
+}
+
+/** Hashes a file already in place (a resumed run re-checks what an earlier run left). */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+export async function isIntact(path: string, ref: FileRef): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  if (ref.bytes !== undefined && statSync(path).size !== ref.bytes) return false;
+  return (await sha256File(path)) === ref.sha256;
+}
+
+function checkSize(ref: FileRef, actual: number): void {
+  if (ref.bytes !== undefined && actual !== ref.bytes) {
+    throw new PayloadError(
+      `payload member ${ref.file} has ${actual} bytes, the manifest says ${ref.bytes} (truncated or replaced)`,
+      "Download and stage the bundle again; the old system was not changed.",
+      { member: ref.file, expectedBytes: ref.bytes, actualBytes: actual },
+    );
+  }
+}
+
+function checkDigest(ref: FileRef, actual: string): void {
+  if (actual !== ref.sha256) {
+    throw new PayloadError(
+      `payload member ${ref.file} is corrupt: SHA-256 ${actual}, the manifest says ${ref.sha256}`,
+      "Download and stage the bundle again; the old system was not changed.",
+      { member: ref.file, expected: ref.sha256, actual },
+    );
+  }
+}

@@ -1,0 +1,160 @@
+import { LayoutError, PreflightError } from "../errors/errors.ts";
+import { type GptLayout, type LayoutPartition, lastUsableLbaFor, SECTOR_BYTES } from "../disk/gpt-backup.ts";
+import { partitionDevice } from "../disk/partition-device.ts";
+import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.ts";
+import { findOldSystem } from "../machine/find-old-system.ts";
+import type { Machine, OldSystem } from "../machine/machine.ts";
+import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
+
+export interface PlannedPartition extends LayoutPartition {
+  device: string;
+}
+
+export interface PlannedVolume {
+  name: string;
+  device: string;
+  sizeArgs: string[];
+}
+
+export interface PlannedFilesystem {
+  device: string;
+  type: FilesystemSpec["type"];
+  mountpoint?: string;
+  label?: string;
+  uuidFromFstab: boolean;
+}
+
+/** What to do to which disk: computed from the manifest, the layout and the probed machine only. */
+export interface MigrationPlan {
+  disk: { path: string; sizeBytes: number; sectors: number; transport?: string };
+  oldSystem: OldSystem;
+  layout: GptLayout;
+  partitions: PlannedPartition[];
+  moveBackupHeader: boolean;
+  growLvmPartition: { number: number; fromLastLba: number; toLastLba: number } | null;
+  lvm: { vg: string; pv: string; volumes: PlannedVolume[] };
+  filesystems: PlannedFilesystem[];
+  /** Filesystems with a mountpoint, parents before children. */
+  mounts: PlannedFilesystem[];
+}
+
+/** RAM the tiny system itself needs besides the payload copy in tmpfs. */
+export const TINY_SYSTEM_RAM_BYTES = 640 * 1024 ** 2;
+
+export function planMigration(manifest: Manifest, layout: GptLayout, machine: Machine): MigrationPlan {
+  const oldSystem = findOldSystem(machine);
+  const disk = oldSystem.disk;
+  const sectors = Math.floor(disk.sizeBytes / SECTOR_BYTES);
+  checkLayoutFits(layout, sectors, disk.path);
+  checkRam(manifest, machine);
+  checkVolumeGroupName(manifest, machine, oldSystem);
+
+  const lvmNumber = manifest.target.lvmPartition;
+  const lvmPartition = layout.partitions.find((p) => p.number === lvmNumber);
+  if (!lvmPartition) {
+    throw new LayoutError(
+      `the partition table has no partition ${lvmNumber} (target.lvmPartition)`,
+      "Fix target.lvmPartition in the manifest or the partition table file, then rebuild the bundle.",
+    );
+  }
+  const moveBackupHeader = sectors !== layout.diskSectors;
+  const diskLastUsable = lastUsableLbaFor(sectors);
+  const grows = manifest.target.growLvmPartition && lvmPartition.lastLba < diskLastUsable && isLastPartition(layout, lvmNumber);
+  const partitions = layout.partitions.map((p) => ({ ...p, device: partitionDevice(disk.path, p.number) }));
+  const pv = partitionDevice(disk.path, lvmNumber);
+  checkVolumesFit(manifest, grows ? diskLastUsable : lvmPartition.lastLba, lvmPartition.firstLba);
+
+  const filesystems = manifest.filesystems.map((fs) => plannedFilesystem(fs, manifest.lvm.vg, disk.path));
+  return {
+    disk: { path: disk.path, sizeBytes: disk.sizeBytes, sectors, ...(disk.transport ? { transport: disk.transport } : {}) },
+    oldSystem,
+    layout,
+    partitions,
+    moveBackupHeader,
+    growLvmPartition: grows ? { number: lvmNumber, fromLastLba: lvmPartition.lastLba, toLastLba: diskLastUsable } : null,
+    lvm: {
+      vg: manifest.lvm.vg,
+      pv,
+      volumes: manifest.lvm.lvs.map((lv) => ({
+        name: lv.name,
+        device: logicalVolumeDevice(manifest.lvm.vg, lv.name),
+        sizeArgs: lvcreateSizeArgs(lv.size),
+      })),
+    },
+    filesystems,
+    mounts: filesystems
+      .filter((fs) => fs.mountpoint)
+      .sort((a, b) => depth(a.mountpoint!) - depth(b.mountpoint!) || a.mountpoint!.localeCompare(b.mountpoint!)),
+  };
+}
+
+/** The device-mapper path, which is what the new fstab and kernel command line use. */
+export function logicalVolumeDevice(vg: string, lv: string): string {
+  const escape = (name: string) => name.replaceAll("-", "--");
+  return `/dev/mapper/${escape(vg)}-${escape(lv)}`;
+}
+
+function plannedFilesystem(fs: FilesystemSpec, vg: string, diskPath: string): PlannedFilesystem {
+  const device = fs.on.startsWith("lv:")
+    ? logicalVolumeDevice(vg, fs.on.slice(3))
+    : partitionDevice(diskPath, Number(fs.on.slice("partition:".length)));
+  return {
+    device,
+    type: fs.type,
+    ...(fs.mountpoint ? { mountpoint: fs.mountpoint } : {}),
+    ...(fs.label ? { label: fs.label } : {}),
+    uuidFromFstab: fs.uuidFromFstab ?? false,
+  };
+}
+
+function checkLayoutFits(layout: GptLayout, sectors: number, diskPath: string): void {
+  const needed = Math.max(...layout.partitions.map((p) => p.lastLba));
+  if (needed > lastUsableLbaFor(sectors)) {
+    const gib = (s: number) => ((s * SECTOR_BYTES) / 1024 ** 3).toFixed(2);
+    throw new LayoutError(
+      `the new layout needs ${gib(layout.diskSectors)} GiB but ${diskPath} has ${gib(sectors)} GiB`,
+      "Grow the appliance's virtual disk to at least the layout's size, then start again; nothing was changed.",
+      { neededSectors: layout.diskSectors, diskSectors: sectors },
+    );
+  }
+}
+
+function checkRam(manifest: Manifest, machine: Machine): void {
+  const needed = manifest.payload.rootfs.bytes + TINY_SYSTEM_RAM_BYTES;
+  if (machine.ramBytes < needed) {
+    const mib = (b: number) => Math.ceil(b / 1024 ** 2);
+    throw new PreflightError(
+      `not enough RAM: the payload (${mib(manifest.payload.rootfs.bytes)} MiB) and the tiny system need ${mib(needed)} MiB, the machine has ${mib(machine.ramBytes)} MiB`,
+      "Give the appliance more memory for the migration, then start again; nothing was changed.",
+      { neededBytes: needed, ramBytes: machine.ramBytes },
+    );
+  }
+}
+
+function checkVolumeGroupName(manifest: Manifest, machine: Machine, oldSystem: OldSystem): void {
+  const clash = machine.physicalVolumes.find((pv) => pv.vg === manifest.lvm.vg && !oldSystem.volumeGroups.includes(pv.vg));
+  if (clash) {
+    throw new PreflightError(
+      `a volume group named ${manifest.lvm.vg} already exists on ${clash.device}, another disk`,
+      `Rename or remove that volume group (\`vgrename ${manifest.lvm.vg} OTHER\`) or detach the disk; two VGs of one name would make the new system unbootable.`,
+    );
+  }
+}
+
+function checkVolumesFit(manifest: Manifest, lastLba: number, firstLba: number): void {
+  const available = (lastLba - firstLba + 1) * SECTOR_BYTES;
+  const needed = minimumVolumeGroupBytes(manifest.lvm.lvs.map((lv) => lv.size));
+  if (needed > available) {
+    throw new LayoutError(
+      `the logical volumes need at least ${needed} bytes but the LVM partition holds ${available}`,
+      "Fix lvm.lvs sizes in the manifest or the partition table, then rebuild the bundle.",
+    );
+  }
+}
+
+function isLastPartition(layout: GptLayout, number: number): boolean {
+  const target = layout.partitions.find((p) => p.number === number)!;
+  return layout.partitions.every((p) => p.lastLba <= target.lastLba);
+}
+
+const depth = (mountpoint: string) => (mountpoint === "/" ? 0 : mountpoint.split("/").length - 1);

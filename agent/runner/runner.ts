@@ -1,0 +1,98 @@
+import { once } from "node:events";
+import { $ } from "zx";
+import { CommandError, ToolMissingError } from "../errors/errors.ts";
+import type { Log } from "../log/logger.ts";
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+export interface RunOptions {
+  /** The command only reads state (probing): it runs even in dry-run mode. */
+  readOnly?: boolean;
+  /** Return a non-zero status instead of throwing CommandError. */
+  allowFailure?: boolean;
+  input?: string;
+}
+
+/** Every external command of the agent goes through a Runner: argv arrays only, never shell strings. */
+export interface Runner {
+  readonly dryRun: boolean;
+  run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /** Runs argv with `source` streamed into its stdin (extracting the payload while it is read). */
+  pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options?: RunOptions): Promise<CommandResult>;
+}
+
+const COMMAND_NOT_FOUND = 127;
+const STDERR_TAIL_LINES = 12;
+
+/** zx underneath (which needs bash: the tiny system's overlay ships it). */
+export class ZxRunner implements Runner {
+  constructor(
+    private readonly log: Log,
+    readonly dryRun = false,
+  ) {
+    $.verbose = false;
+    $.quiet = true;
+    $.env = { ...process.env, LC_ALL: "C", LVM_SUPPRESS_FD_WARNINGS: "1" };
+  }
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    return this.execute(argv, options, async () => {
+      const output = await $({ nothrow: true, input: options.input })`${argv}`;
+      return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
+    });
+  }
+
+  async pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options: RunOptions = {}) {
+    return this.execute(argv, options, async () => {
+      const child = $({ nothrow: true })`${argv}`;
+      const stdin = child.stdin;
+      try {
+        for await (const chunk of source) {
+          if (!stdin.write(chunk)) await once(stdin, "drain");
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+      } finally {
+        stdin.end();
+      }
+      const output = await child;
+      return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
+    });
+  }
+
+  private async execute(
+    argv: readonly string[],
+    options: RunOptions,
+    spawn: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
+    if (this.dryRun && !options.readOnly) {
+      this.log.info(`(dry run) + ${formatArgv(argv)}`);
+      return { stdout: "", stderr: "", status: 0 };
+    }
+    const startedAt = performance.now();
+    const result = await spawn();
+    const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
+    this.log.debug(`+ ${formatArgv(argv)}`, { argv, status: result.status, seconds });
+    return checkResult(argv, result, options);
+  }
+}
+
+export function checkResult(argv: readonly string[], result: CommandResult, options: RunOptions): CommandResult {
+  if (result.status === 0 || options.allowFailure) return result;
+  if (result.status === COMMAND_NOT_FOUND && /not found|No such file/.test(result.stderr)) {
+    throw new ToolMissingError(argv[0] === "chroot" ? (argv[2] ?? "chroot") : (argv[0] ?? "?"));
+  }
+  throw new CommandError(argv, result.status, tail(result.stderr));
+}
+
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(" ");
+}
+
+function tail(text: string): string {
+  return text.trimEnd().split("\n").slice(-STDERR_TAIL_LINES).join("\n");
+}

@@ -1,0 +1,43 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { VerificationError } from "../errors/errors.ts";
+import type { Step, StepContext } from "./step.ts";
+
+/**
+ * Labels came from the archive (xattrs); a full relabel at first boot makes them right for files
+ * the agent wrote afterwards. SELinux is never switched off: a login that silently fails because
+ * of wrong labels is the known trap, and disabling SELinux is not the fix for it.
+ */
+export const applySelinuxPolicy: Step = {
+  name: "apply-selinux-policy",
+  summary: "set the SELinux mode the manifest asks for and schedule a relabel at first boot",
+  destructive: true,
+  requires: ["target"],
+  commands: () => [],
+  async run(ctx) {
+    const { mode, relabel } = ctx.manifest.selinux;
+    const configPath = join(ctx.paths.targetRoot, "etc/selinux/config");
+    if (mode === "none") {
+      if (existsSync(configPath)) ctx.log.warn("the manifest says the new OS has no SELinux, but it has /etc/selinux/config; left as shipped");
+      return;
+    }
+    if (!existsSync(configPath)) {
+      throw new VerificationError(
+        `the manifest asks for SELinux ${mode}, but the new root has no /etc/selinux/config`,
+        "Install the SELinux policy in the payload or set selinux.mode to \"none\" in the manifest.",
+      );
+    }
+    writeFileSync(configPath, withSelinuxMode(readFileSync(configPath, "utf8"), mode));
+    if (relabel) scheduleRelabel(ctx);
+  },
+};
+
+export function withSelinuxMode(config: string, mode: string): string {
+  const line = `SELINUX=${mode}`;
+  return /^SELINUX=.*$/m.test(config) ? config.replace(/^SELINUX=.*$/m, line) : `${config.trimEnd()}\n${line}\n`;
+}
+
+function scheduleRelabel(ctx: StepContext): void {
+  writeFileSync(join(ctx.paths.targetRoot, ".autorelabel"), "");
+  ctx.log.info("scheduled a full SELinux relabel at first boot (/.autorelabel)");
+}

@@ -1,0 +1,45 @@
+import { applySelinuxPolicy } from "./apply-selinux-policy.ts";
+import { carryOverConfig } from "./carry-over-config.ts";
+import { createVolumes } from "./create-volumes.ts";
+import { extractRootfs } from "./extract-rootfs.ts";
+import { fixFilesystemUuids } from "./fix-filesystem-uuids.ts";
+import { installBootloader } from "./install-bootloader.ts";
+import { loadPayload } from "./load-payload.ts";
+import { makeFilesystems } from "./make-filesystems.ts";
+import { mountTarget } from "./mount-target.ts";
+import { partitionDisk } from "./partition-disk.ts";
+import { rebuildInitramfs } from "./rebuild-initramfs.ts";
+import { recordResult } from "./record-result.ts";
+import type { Step } from "./step.ts";
+import { unmountTarget } from "./unmount-target.ts";
+import { wipeOldSystem } from "./wipe-old-system.ts";
+import { writeBootloaderConfig } from "./write-bootloader-config.ts";
+import { writeLvmMetadata } from "./write-lvm-metadata.ts";
+
+/** The migration, in order. Reads like the flow in docs/DESIGN.md. */
+export const MIGRATION_STEPS: readonly Step[] = [
+  loadPayload,
+  wipeOldSystem,
+  partitionDisk,
+  createVolumes,
+  makeFilesystems,
+  mountTarget,
+  extractRootfs,
+  fixFilesystemUuids,
+  writeLvmMetadata,
+  carryOverConfig,
+  applySelinuxPolicy,
+  installBootloader,
+  rebuildInitramfs,
+  writeBootloaderConfig,
+  recordResult,
+  unmountTarget,
+];
+
+export function stepNamed(name: string): Step | undefined {
+  return MIGRATION_STEPS.find((step) => step.name === name);
+}
+
+export function pointOfNoReturn(): Step {
+  return MIGRATION_STEPS.find((step) => step.destructive)!;
+}

@@ -1,0 +1,14 @@
+import { type PlanContext, runPlannedCommands, type Step } from "./step.ts";
+
+export const mountTarget: Step = {
+  name: "mount-target",
+  summary: "mount the new filesystems under the target root",
+  destructive: false,
+  commands: (ctx: PlanContext) => targetMountCommands(ctx),
+  run: (ctx) => runPlannedCommands(mountTarget, ctx),
+};
+
+export function targetMountCommands(ctx: PlanContext): string[][] {
+  const root = ctx.paths.targetRoot;
+  return ctx.plan.mounts.map((fs) => ["mount", "-t", fs.type, fs.device, fs.mountpoint === "/" ? root : `${root}${fs.mountpoint}`]);
+}

@@ -1,0 +1,37 @@
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Step, StepContext } from "./step.ts";
+import { VA_VERSION } from "../version.ts";
+
+export const RESULT_FILE = "result.json";
+
+/** Leaves a record the new system (and the web UI) can read: what was migrated, from what, when, by whom. */
+export const recordResult: Step = {
+  name: "record-result",
+  summary: "write the migration result, the journal and the log into the new root",
+  destructive: true,
+  requires: ["target"],
+  commands: () => [],
+  async run(ctx) {
+    const stateDir = join(ctx.paths.targetRoot, ctx.paths.targetStateDir);
+    const logDir = join(ctx.paths.targetRoot, ctx.paths.targetLogDir);
+    mkdirSync(stateDir, { recursive: true });
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx), null, 2)}\n`);
+    if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(logDir, "migration.log"));
+  },
+};
+
+function resultRecord(ctx: StepContext) {
+  return {
+    outcome: "migrated",
+    product: ctx.manifest.product,
+    from: ctx.plan.oldSystem.root.osRelease.PRETTY_NAME ?? ctx.plan.oldSystem.root.osRelease.ID,
+    to: ctx.distro?.prettyName,
+    disk: ctx.plan.disk.path,
+    agentVersion: VA_VERSION,
+    finishedAt: new Date().toISOString(),
+    journal: `${ctx.paths.targetStateDir}/journal.json`,
+    log: `${ctx.paths.targetLogDir}/migration.log`,
+  };
+}

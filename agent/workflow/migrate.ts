@@ -1,0 +1,75 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { detectDistro } from "../distro/adapter.ts";
+import { chrootBindCommands } from "../disk/mounts.ts";
+import { StepFailedError, exitCodeOf } from "../errors/errors.ts";
+import type { Journal } from "../journal/journal.ts";
+import { MIGRATION_STEPS } from "../steps/index.ts";
+import { targetMountCommands } from "../steps/mount-target.ts";
+import { type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
+
+/**
+ * Runs the steps in order, skipping those the journal records as done with the same inputs:
+ * a rerun resumes at the first unfinished step.
+ */
+export async function runMigration(ctx: StepContext, journal: Journal, steps: readonly Step[] = MIGRATION_STEPS): Promise<void> {
+  for (const step of steps) {
+    const digest = inputsDigest(ctx, step);
+    if (journal.isDone(step.name, digest)) {
+      ctx.log.info(`${step.name}: already done, skipping`);
+      continue;
+    }
+    await runStep(ctx, journal, step, digest);
+  }
+  journal.setResult({ outcome: "migrated", at: new Date().toISOString() });
+}
+
+export async function runStep(ctx: StepContext, journal: Journal, step: Step, digest = inputsDigest(ctx, step)): Promise<void> {
+  const log = ctx.log.child({ step: step.name });
+  const entry = journal.begin(step.name, digest);
+  log.info(`${step.summary}${step === firstDestructive() ? " — POINT OF NO RETURN" : ""}`);
+  const startedAt = performance.now();
+  try {
+    for (const requirement of step.requires ?? []) await ensureRequirement(ctx, requirement);
+    refreshDistro(ctx);
+    await step.run({ ...ctx, log });
+    refreshDistro(ctx);
+    attachJournalToTarget(ctx, journal);
+    journal.finish(entry, "done");
+    log.info(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+  } catch (error) {
+    const failure = new StepFailedError(step.name, error);
+    const exitCode = exitCodeOf(error);
+    journal.finish(entry, "failed", { message: failure.message, exitCode, hint: failure.hint });
+    journal.setResult({ outcome: "failed", at: new Date().toISOString(), step: step.name, message: failure.message, exitCode });
+    throw failure;
+  }
+}
+
+export function inputsDigest(ctx: StepContext, step: Step): string {
+  const { manifest, plan } = ctx;
+  const inputs = { step: step.name, manifest, disk: plan.disk, partitions: plan.partitions, lvm: plan.lvm, filesystems: plan.filesystems };
+  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+}
+
+function firstDestructive(): Step | undefined {
+  return MIGRATION_STEPS.find((step) => step.destructive);
+}
+
+async function ensureRequirement(ctx: StepContext, requirement: Requirement): Promise<void> {
+  await runCommands(ctx, targetMountCommands(ctx));
+  if (requirement === "chroot") await runCommands(ctx, chrootBindCommands(ctx.paths.targetRoot));
+}
+
+/** The distribution adapter follows the new root: known as soon as it holds an os-release. */
+function refreshDistro(ctx: StepContext): void {
+  if (ctx.distro || !existsSync(join(ctx.paths.targetRoot, "etc/os-release"))) return;
+  ctx.distro = detectDistro(ctx.paths.targetRoot);
+  ctx.log.info(`new root is ${ctx.distro.prettyName} (${ctx.distro.family} adapter)`);
+}
+
+function attachJournalToTarget(ctx: StepContext, journal: Journal): void {
+  const stateDir = join(ctx.paths.targetRoot, ctx.paths.targetStateDir);
+  if (existsSync(join(ctx.paths.targetRoot, "etc/os-release"))) journal.attach(join(stateDir, "journal.json"));
+}
