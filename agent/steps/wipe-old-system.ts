@@ -7,7 +7,7 @@ import { runPlannedCommands } from "./step.ts";
  */
 export const wipeOldSystem: Step = {
   name: "wipe-old-system",
-  summary: "deactivate the old volume groups and wipe old signatures (point of no return)",
+  summary: "deactivate the old volume groups and wipe old signatures",
   destructive: true,
   commands: (ctx: PlanContext) => {
     const old = ctx.plan.oldSystem;
