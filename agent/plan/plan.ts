@@ -110,9 +110,9 @@ function plannedFilesystem(fs: FilesystemSpec, vg: string, diskPath: string): Pl
 function checkLayoutFits(layout: GptLayout, sectors: number, diskPath: string): void {
   const needed = Math.max(...layout.partitions.map((p) => p.lastLba));
   if (needed > lastUsableLbaFor(sectors)) {
-    const gib = (s: number) => ((s * SECTOR_BYTES) / 1024 ** 3).toFixed(2);
+    const mib = (s: number) => Math.floor((s * SECTOR_BYTES) / 1024 ** 2);
     throw new LayoutError(
-      `the new layout needs ${gib(layout.diskSectors)} GiB but ${diskPath} has ${gib(sectors)} GiB`,
+      `the new layout needs a disk of ${mib(layout.diskSectors)} MiB but ${diskPath} has ${mib(sectors)} MiB`,
       "Grow the appliance's virtual disk to at least the layout's size, then start again; nothing was changed.",
       { neededSectors: layout.diskSectors, diskSectors: sectors },
     );
