@@ -15,11 +15,11 @@ import { renderPlan } from "./plan/render.ts";
 import { ZxRunner } from "./runner/runner.ts";
 import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
 import type { StepContext } from "./steps/step.ts";
-import { VA_VERSION } from "./version.ts";
+import { AGENT_VERSION } from "./version.ts";
 import { prepare } from "./workflow/prepare.ts";
 import { runMigration, runStep } from "./workflow/migrate.ts";
 
-const HELP = `va-agent ${VA_VERSION} — migrate an appliance disk to a new OS from the tiny system
+const HELP = `va-agent ${AGENT_VERSION} — migrate an appliance disk to a new OS from the tiny system
 
 Usage:
   va-agent migrate [--after reboot|poweroff|none]   run (or resume) the migration; the tiny system's unit runs this
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   const paths = defaultPaths(stringFlag(args, "--work-dir"), stringFlag(args, "--target-root"));
   switch (args.command) {
     case "version":
-      return print(`va-agent ${VA_VERSION}\n`);
+      return print(`va-agent ${AGENT_VERSION}\n`);
     case "schema":
       return print(`${JSON.stringify(manifestSchema, null, 2)}\n`);
     case "status":
@@ -79,7 +79,7 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   assertRunningFromRam();
   const after = afterMigration(stringFlag(args, "--after"));
   const { ctx, journal } = await stepContext(args, paths);
-  ctx.log.info(`va-agent ${VA_VERSION} migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
+  ctx.log.info(`va-agent ${AGENT_VERSION} migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
   await runMigration(ctx, journal);
   ctx.log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
   if (after !== "none") await ctx.run.run([after, "-f"]);

@@ -1,4 +1,4 @@
-declare const VA_VERSION_DEFINE: string | undefined;
+declare const VA_VERSION: string | undefined;
 
-/** Injected by build.ts (`--define`); "dev" when running from source. */
-export const VA_VERSION: string = typeof VA_VERSION_DEFINE === "string" ? VA_VERSION_DEFINE : "dev";
+/** Injected by build.ts (`--define VA_VERSION=…`); "dev" when running from source. */
+export const AGENT_VERSION: string = typeof VA_VERSION === "string" ? VA_VERSION : "dev";

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Step, StepContext } from "./step.ts";
-import { VA_VERSION } from "../version.ts";
+import { AGENT_VERSION } from "../version.ts";
 
 export const RESULT_FILE = "result.json";
 
@@ -29,7 +29,7 @@ function resultRecord(ctx: StepContext) {
     from: ctx.plan.oldSystem.root.osRelease.PRETTY_NAME ?? ctx.plan.oldSystem.root.osRelease.ID,
     to: ctx.distro?.prettyName,
     disk: ctx.plan.disk.path,
-    agentVersion: VA_VERSION,
+    agentVersion: AGENT_VERSION,
     finishedAt: new Date().toISOString(),
     journal: `${ctx.paths.targetStateDir}/journal.json`,
     log: `${ctx.paths.targetLogDir}/migration.log`,
