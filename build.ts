@@ -84,7 +84,6 @@ function buildInitramfs(args: string[]): void {
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new UsageError("--zstd-level must be 1..22");
 
   console.log(checkKernelZstd(sysroot));
-  console.log(`+ zstd -${level} overlay`);
   const out = resolve(values.out);
   const r = buildInitramfsImage({
     sysroot,
