@@ -1,7 +1,7 @@
 // Test assets of the NEW OS (Debian 13 trixie): unpacked root (also the sysroot for build.ts),
 // payload tarballs, reference partition layout, and the tiny system's kernel + stock initramfs.
 // See docs/CONTRACTS.md. All assets are cached outside the repo (test/assets/cache.ts).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cacheRoot, cachedAsset } from "./cache.ts";
 import { capture, chroot, ensureHostPackages, requireRoot, run, sha256File, withChrootMounts } from "./host.ts";
@@ -125,7 +125,7 @@ async function buildLayout(): Promise<string> {
 const STOCK_DRACUT_ARGS = ["--no-hostonly", "-a", "systemd lvm dm", "--force"];
 
 async function buildTiny(rootDir: string, kver: string): Promise<string> {
-  const recipe = ["new-os-tiny v1", `root=${rootDir}`, `kver=${kver}`, `dracut ${STOCK_DRACUT_ARGS.join(" ")}`];
+  const recipe = ["new-os-tiny v2", `root=${rootDir}`, `kver=${kver}`, `dracut ${STOCK_DRACUT_ARGS.join(" ")}`];
   return cachedAsset("new-os-tiny", recipe, async (tmp) => {
     copyFileSync(join(rootDir, "boot", `vmlinuz-${kver}`), join(tmp, `vmlinuz-${kver}`));
     const inRoot = "/tmp/initramfs-stock.img";
@@ -134,6 +134,7 @@ async function buildTiny(rootDir: string, kver: string): Promise<string> {
     );
     // Same filesystem (both in the cache root): a rename.
     renameSync(join(rootDir, inRoot), join(tmp, "initramfs-stock.img"));
+    chmodSync(join(tmp, "initramfs-stock.img"), 0o644);
     writeFileSync(join(tmp, "kver"), kver + "\n");
   });
 }
