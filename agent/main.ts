@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
@@ -70,6 +70,7 @@ async function planCommand(args: CliArgs, paths: Paths): Promise<number> {
     return print(renderPlan({ manifest, plan, paths }));
   }
   const log = createLog({ file: paths.logFile });
+  announce(log, "plan");
   const run = new ZxRunner(log, true);
   const { manifest, plan } = await prepare(run, log, paths, stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR);
   return print(renderPlan({ manifest, plan, paths }));
@@ -79,7 +80,7 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   assertRunningFromRam();
   const after = afterMigration(stringFlag(args, "--after"));
   const { ctx, journal } = await stepContext(args, paths);
-  ctx.log.info(`va-agent ${AGENT_VERSION} migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
+  ctx.log.info(`migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
   await runMigration(ctx, journal);
   ctx.log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
   if (after !== "none") await ctx.run.run([after, "-f"]);
@@ -98,11 +99,18 @@ async function stepCommand(args: CliArgs, paths: Paths): Promise<number> {
 
 async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepContext; journal: Journal }> {
   const log = createLog({ file: paths.logFile });
+  announce(log, args.command);
   const run = new ZxRunner(log);
   const stagingDir = stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR;
   const journal = Journal.open(paths.journalFile);
   const { manifest, plan } = await prepare(run, log, paths, stagingDir);
   return { ctx: { manifest, plan, paths, run, log, stagingDir }, journal };
+}
+
+/** The first log line: version, command, and how long after kernel start the agent got control. */
+function announce(log: Log, command: string): void {
+  const uptime = existsSync("/proc/uptime") ? Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) : Number.NaN;
+  log.info(`va-agent ${AGENT_VERSION} ${command} started ${uptime.toFixed(1)} s after kernel start`, { uptime });
 }
 
 function requiredFlag(args: CliArgs, name: string): string {
