@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
+import { TINY_CMDLINE } from "./build/tiny-cmdline.ts";
 import { TOOLS } from "./build/tools.ts";
 
 const REPO = import.meta.dir;
@@ -102,6 +103,7 @@ function buildInitramfs(args: string[]): void {
       `stock    ${values.stock}: ${mib(r.stockBytes)}`,
       `overlay  ${r.files} files/links, ${mib(r.cpioBytes)} cpio, ${mib(r.overlayBytes)} zstd -${level} at offset ${r.overlayOffset}`,
       `out      ${out}: ${mib(r.outBytes)} in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      `boot it with: console=… ${TINY_CMDLINE} [va.mode=migrate|plan|shell] [va.poweroff=1]`,
     ].join("\n"),
   );
 }
