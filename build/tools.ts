@@ -15,7 +15,6 @@ export const TOOLS: readonly Tool[] = [
   { name: "bash", usedBy: "zx: every command the runner starts (zx quotes with $'…' and sets pipefail)" },
   { name: "chroot", usedBy: "finalize: grub-install, dracut and update-initramfs inside the new root" },
   { name: "sgdisk", usedBy: "repartition: load va.sgdisk, fix the backup GPT header, grow the LVM partition" },
-  { name: "sfdisk", usedBy: "probe/repartition: read and write MBR partition tables" },
   { name: "mke2fs", usedBy: "mkfs: ext4 for /boot and the root LVs", files: ["/etc/mke2fs.conf"] },
   { name: "mkfs.ext4", usedBy: "mkfs: ext4 (symlink to mke2fs, which picks the type from argv[0])" },
   { name: "e2fsck", usedBy: "mkfs/verify: check filesystems before tune2fs and after extraction" },
