@@ -61,7 +61,7 @@ export interface OldFacts {
     bootFs: "xfs" | "ext4";
     rootFs: "xfs";
     vg: "centos";
-    lvs: { name: string; bytes: number | null }[];
+    lvs: { name: string; bytes: number }[];
     bootUuid: string;
     bootDevice: string;
     rootDevice: string;
@@ -249,6 +249,7 @@ async function buildInto(tmp: string, base: string): Promise<void> {
   });
   let sb: OldFacts["selfBoot"];
   try {
+    await v.waitFor(/GNU GRUB\s+version 2\.\S+/, 300);
     const grub = await v.waitFor(/Loading Linux \S+/, 300);
     const kern = await v.waitFor(/Linux version 5\.10\S*/, 300);
     const hook = await v.waitFor(/VA-TEST-HOOK: running/, 900);
@@ -282,7 +283,8 @@ async function buildInto(tmp: string, base: string): Promise<void> {
   must(/^label: dos$/m, "dos label");
   const bootUuid = must(/^BOOT_UUID=(\S+)$/m, "boot uuid")[1]!;
   const kernelSeen = must(/^KERNEL=(\S+)$/m, "kernel")[1]!;
-  const lvs = [...out.matchAll(/^\s*centos\s+(\S+)\s+(\S+)\s/gm)].map((m) => ({ name: m[1]! }));
+  const lvs = [...out.matchAll(/^\s*centos\s+(\S+)\s+(\d+)\s/gm)].map((m) => ({ name: m[1]!, bytes: Number(m[2]) }));
+  if (lvs.find((l) => l.name === "swap")?.bytes !== 256 * 2 ** 20) throw new Error(`swap LV is not 256 MiB: ${JSON.stringify(lvs)}`);
 
   const facts: OldFacts = {
     hostname: OLD_HOSTNAME,
@@ -303,7 +305,7 @@ async function buildInto(tmp: string, base: string): Promise<void> {
       bootFs: "xfs",
       rootFs: "xfs",
       vg: "centos",
-      lvs: lvs.map((l) => ({ name: l.name, bytes: l.name === "swap" ? 256 * 2 ** 20 : null })),
+      lvs,
       bootUuid,
       bootDevice: "/dev/vda1",
       rootDevice: "/dev/mapper/centos-root",
@@ -325,7 +327,7 @@ export async function buildOldAppliance(): Promise<OldAppliance> {
   await ensureHostPackages(HOST_PACKAGES);
   const base = await buildBaseRoot();
   const recipe = [
-    "old-appliance v1",
+    "old-appliance v2",
     `base=${basename(base)}`,
     `mac=${OLD_MAC} bytes=${OLD_DISK_BYTES}`,
     ...guestFiles().map((f) => `${f}\n${readFileSync(join(FILES_DIR, f), "utf8")}`),

@@ -15,9 +15,9 @@ install -m 0644 "$HERE/resolv.conf" "$R/etc/resolv.conf"
 install -m 0644 "$HERE/grub.default" "$R/etc/default/grub"
 
 # Accounts: SHA-512 crypt hashes as CentOS 7 (bullseye's PAM default would be yescrypt)
-echo 'root:va-old-root' | ch chpasswd -c SHA512 -s 5000
+echo 'root:va-old-root' | ch chpasswd -c SHA512
 ch useradd -m -s /bin/bash -G sudo admin
-echo 'admin:va-admin' | ch chpasswd -c SHA512 -s 5000
+echo 'admin:va-admin' | ch chpasswd -c SHA512
 
 # Test hook
 install -m 0755 "$HERE/va-test-hook" "$R/usr/local/sbin/va-test-hook"

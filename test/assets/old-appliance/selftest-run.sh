@@ -8,7 +8,7 @@ echo "BOOT_UUID=$(blkid -s UUID -o value /dev/vda1)"
 ip -4 -o addr show
 ip -4 route show
 echo "--- lvs"
-lvs --noheadings -o vg_name,lv_name,lv_size,lv_path
+lvs --noheadings --units b --nosuffix -o vg_name,lv_name,lv_size,lv_path
 echo "--- findmnt"
 findmnt -n -o SOURCE,FSTYPE,TARGET /
 findmnt -n -o SOURCE,FSTYPE,TARGET /boot
