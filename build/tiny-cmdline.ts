@@ -4,7 +4,8 @@
 //
 // Measured under QEMU TCG (-cpu Nehalem -smp 2, 2 GiB, 1 GiB virtio disk, no root=) on a host
 // shared with a second VM (load ≈ 3 on 2 cores), stub agent, seconds from QEMU start to the agent's
-// first line:  plain "rd.break=pre-mount" 45.5;  TINY_CMDLINE 39.4 and 41.0.  Add ~5–10 s when the
+// first line:  plain "rd.break=pre-mount" 45.5;  TINY_CMDLINE 39.4 and 41.0 (28.5 once the other
+// VM had stopped; the wrapper printed "25.1 s after kernel start").  Add ~5–10 s when the
 // guest has no entropy source: bun blocks in getrandom() until "random: crng init done"
 // (give test VMs -device virtio-rng-pci; real appliances have entropy).
 //
