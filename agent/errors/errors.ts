@@ -16,6 +16,8 @@ export const ExitCode = {
   layout: 10,
   distro: 11,
   verification: 12,
+  signature: 13,
+  bundle: 14,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -126,4 +128,18 @@ export class StepFailedError extends VaError {
 
 export function exitCodeOf(error: unknown): number {
   return error instanceof VaError ? error.exitCode : ExitCode.internal;
+}
+
+/** The bundle's manifest is unsigned, wrongly signed, or no trusted key is installed. */
+export class SignatureError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("signature", message, hint, details);
+  }
+}
+
+/** The bundle file itself is unusable: not a tar, truncated, out of order, or holding unsafe members. */
+export class BundleError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("bundle", message, hint, details);
+  }
 }
