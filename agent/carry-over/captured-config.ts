@@ -1,18 +1,85 @@
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import Ajv, { type ErrorObject } from "ajv";
 import { ManifestError } from "../errors/errors.ts";
+import { capturedConfigSchema } from "./schema.ts";
+
+export const CARRY_OVER_ARCHIVE_FILE = "carry-over-paths.tar";
+
+export interface CapturedAddress {
+  address: string;
+  prefix: number;
+}
+export interface CapturedRoute {
+  to: string;
+  via: string;
+  metric?: number;
+}
+export interface CapturedInterface {
+  mac: string;
+  oldName: string;
+  method: "static" | "dhcp";
+  addresses: CapturedAddress[];
+  gateway?: string;
+  routes: CapturedRoute[];
+  mtu?: number;
+}
+export interface DnsSettings {
+  servers: string[];
+  search: string[];
+}
+export interface CarryOverWarning {
+  id: string;
+  message: string;
+}
 
 /** The neutral document `stage` captures on the old system (network, DNS, hostname, accounts, paths). */
 export interface CapturedConfig {
   format: 1;
   hostname?: string;
-  accounts?: { name: string; passwordHash: string }[];
+  interfaces: CapturedInterface[];
+  dns: DnsSettings;
+  accounts: { name: string; passwordHash: string }[];
+  paths: { path: string; archive: typeof CARRY_OVER_ARCHIVE_FILE }[];
+  warnings: CarryOverWarning[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(capturedConfigSchema);
+
+export function parseCapturedConfig(document: unknown, source = "captured-config.json"): CapturedConfig {
+  if (!validateSchema(document)) {
+    const problems = (validateSchema.errors ?? []).map(describeSchemaError);
+    throw new ManifestError(`${source} is invalid:\n  ${problems.join("\n  ")}`, "Stage again with this agent version: `va-agent stage` captures it anew.", { problems });
+  }
+  return document as unknown as CapturedConfig;
 }
 
 export function readCapturedConfig(path: string): CapturedConfig | undefined {
   if (!existsSync(path)) return undefined;
-  const document = JSON.parse(readFileSync(path, "utf8")) as CapturedConfig;
-  if (document.format !== 1) {
-    throw new ManifestError(`${path}: unknown captured configuration format ${String(document.format)}`, "Stage again with this agent version.");
+  let document: unknown;
+  try {
+    document = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ManifestError(`${path} is not JSON: ${(error as Error).message}`, "Stage again: `va-agent stage` captures it anew.");
   }
-  return document;
+  return parseCapturedConfig(document, path);
+}
+
+/** 0600: the document holds password hashes. */
+export function writeCapturedConfig(path: string, config: CapturedConfig): void {
+  parseCapturedConfig(config, path);
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const field = error.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(top level)";
+  if (error.keyword === "required") {
+    const missing = (error.params as { missingProperty: string }).missingProperty;
+    return `${field === "(top level)" ? "" : `${field}.`}${missing}: missing, it is required`;
+  }
+  if (error.keyword === "additionalProperties") {
+    return `${field}: unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  }
+  return `${field}: ${error.message ?? error.keyword}`;
 }

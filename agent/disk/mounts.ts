@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import type { Runner } from "../runner/runner.ts";
+import type { Runner, RunOptions } from "../runner/runner.ts";
 
 /** Mountpoints currently in use, from /proc/self/mountinfo (octal escapes decoded). */
 export function mountedTargets(mountinfo = readMountinfo()): Set<string> {
@@ -16,11 +16,11 @@ function readMountinfo(): string {
 }
 
 /** Runs a mount command unless its target is already mounted: mounting is idempotent for resumes. */
-export async function ensureMounted(run: Runner, argv: string[]): Promise<void> {
+export async function ensureMounted(run: Runner, argv: string[], options: RunOptions = {}): Promise<void> {
   const target = argv[argv.length - 1]!;
   if (mountedTargets().has(target)) return;
-  if (!run.dryRun) mkdirSync(target, { recursive: true });
-  await run.run(argv);
+  if (!run.dryRun || options.readOnly) mkdirSync(target, { recursive: true });
+  await run.run(argv, options);
 }
 
 /** The API filesystems a chroot needs for grub-install and dracut. */

@@ -33,7 +33,7 @@ export interface Manifest {
   lvm: { vg: string; lvs: LogicalVolumeSpec[] };
   filesystems: FilesystemSpec[];
   payload: { rootfs: FileRef & { bytes: number; compression: Compression }; stagingDir: string };
-  tinySystem?: { kernel: FileRef; initramfs: FileRef };
+  tinySystem?: { kernel: FileRef; initramfs: FileRef; agent?: FileRef };
   bootloader: { kind: "grub-bios"; rebuildInitramfs: boolean };
   selinux: { mode: "none" | "enforcing" | "permissive"; relabel: boolean };
   carryOver: { accounts: string[]; paths: string[]; network: boolean };

@@ -94,7 +94,7 @@ export const manifestSchema = {
       type: "object",
       required: ["kernel", "initramfs"],
       additionalProperties: false,
-      properties: { kernel: fileRef, initramfs: fileRef },
+      properties: { kernel: fileRef, initramfs: fileRef, agent: { ...fileRef, description: "the va-agent executable the tiny system runs" } },
     },
     bootloader: {
       type: "object",

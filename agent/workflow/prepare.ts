@@ -48,7 +48,7 @@ async function copyManifestAndLayout(
   root: { device: string; fstype: string },
 ): Promise<Readonly<Manifest>> {
   mkdirSync(paths.payloadDir, { recursive: true });
-  await ensureMounted(run, ["mount", "-o", "ro", "-t", root.fstype, root.device, paths.oldRootMount]);
+  await ensureMounted(run, ["mount", "-o", "ro", "-t", root.fstype, root.device, paths.oldRootMount], { readOnly: true });
   try {
     const staged = join(paths.oldRootMount, stagingDir);
     const manifest = loadManifest(join(staged, MANIFEST_FILE));

@@ -1,0 +1,56 @@
+// The upgrade payload as the vendor would stage it on the old system (/etc/upd): manifest.json,
+// the partition table and the rootfs archive, described by the manifest with sizes and SHA-256.
+
+import { createHash } from "node:crypto";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NewOs } from "../assets/new-os.ts";
+
+export type PayloadCompression = "xz" | "zstd";
+
+export interface StagedPayload {
+  manifestPath: string;
+  /** file name on the staging dir → host path */
+  files: Record<string, string>;
+}
+
+export function writeTestPayload(newOs: NewOs, dir: string, compression: PayloadCompression, manifestOverrides: Record<string, unknown> = {}): StagedPayload {
+  const rootfsFile = compression === "zstd" ? "va.tar.zst" : "va.tar.xz";
+  const rootfsPath = compression === "zstd" ? newOs.payloadZst : newOs.payloadXz;
+  const sha = compression === "zstd" ? newOs.payloadSha256.zst : newOs.payloadSha256.xz;
+  const manifest = {
+    version: 1,
+    product: { name: "va-demo", release: "13.0" },
+    target: {
+      partitionTable: { file: "va.sgdisk", bytes: statSync(newOs.sgdisk).size, sha256: sha256Of(newOs.sgdisk) },
+      lvmPartition: 3,
+      firmware: "bios",
+    },
+    lvm: {
+      vg: "VA",
+      lvs: [
+        { name: "root", size: "2GiB" },
+        { name: "back", size: "2GiB" },
+        { name: "data", size: "rest" },
+      ],
+    },
+    filesystems: [
+      { on: "partition:2", type: "ext4", mountpoint: "/boot", uuidFromFstab: true },
+      { on: "lv:root", type: "ext4", mountpoint: "/" },
+      { on: "lv:back", type: "ext4" },
+      { on: "lv:data", type: "ext4", mountpoint: "/data" },
+    ],
+    payload: { rootfs: { file: rootfsFile, bytes: statSync(rootfsPath).size, sha256: sha, compression } },
+    bootloader: { kind: "grub-bios" },
+    selinux: { mode: "none" },
+    carryOver: { accounts: ["root", "admin"], paths: ["/srv/appdata"] },
+    ...manifestOverrides,
+  };
+  const manifestPath = join(dir, "manifest.json");
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { manifestPath, files: { "manifest.json": manifestPath, "va.sgdisk": newOs.sgdisk, [rootfsFile]: rootfsPath } };
+}
+
+function sha256Of(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}

@@ -1,0 +1,89 @@
+// End-to-end runner: builds (or reuses) every asset, stages the payload on the old appliance,
+// migrates each disk variant in QEMU and checks the new system from inside.
+//
+//   bun test/e2e/run-e2e.ts              the CI set: virtio 3x disk + NVMe equal-size disk
+//   bun test/e2e/run-e2e.ts --all        every bus × {equal, 3x}
+//   bun test/e2e/run-e2e.ts --variant virtio-3x [--variant …]
+//   bun test/e2e/run-e2e.ts --demo       one variant, narrated (the README's main job)
+//
+// Artifacts (serial logs of every VM, disks) go to $VA_ARTIFACTS or ./artifacts/e2e-<time>.
+
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { buildNewOs } from "../assets/new-os.ts";
+import { buildOldAppliance } from "../assets/old-appliance.ts";
+import { writeTestPayload } from "./payload.ts";
+import { planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
+import { buildTinySystem } from "./tiny-system.ts";
+
+const ALL: Variant[] = [
+  { name: "virtio-3x", bus: "virtio", sizeFactor: 3 },
+  { name: "nvme-equal", bus: "nvme", sizeFactor: 1 },
+  { name: "virtio-equal", bus: "virtio", sizeFactor: 1 },
+  { name: "sata-3x", bus: "sata", sizeFactor: 3 },
+  { name: "sata-equal", bus: "sata", sizeFactor: 1 },
+  { name: "nvme-3x", bus: "nvme", sizeFactor: 3 },
+];
+const CI_SET = ["virtio-3x", "nvme-equal"];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { all: { type: "boolean" }, demo: { type: "boolean" }, variant: { type: "string", multiple: true } },
+  });
+  const wanted = values.all ? ALL.map((v) => v.name) : (values.variant ?? (values.demo ? ["virtio-3x"] : CI_SET));
+  const variants = wanted.map((name) => {
+    const variant = ALL.find((v) => v.name === name);
+    if (!variant) throw new Error(`unknown variant ${name}; known: ${ALL.map((v) => v.name).join(", ")}`);
+    return variant;
+  });
+  const artifacts = resolve(process.env.VA_ARTIFACTS ?? join("artifacts", `e2e-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  mkdirSync(artifacts, { recursive: true });
+  const say = (line: string) => console.log(`[e2e] ${line}`);
+
+  const assetsStart = performance.now();
+  say("building or reusing assets (cache: $VA_CACHE or /var/cache/va-agent-test)");
+  const newOs = await buildNewOs();
+  const old = await buildOldAppliance();
+  const assetSeconds = (performance.now() - assetsStart) / 1000;
+  say(`assets ready in ${assetSeconds.toFixed(0)} s`);
+  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"));
+  say(`agent and tiny system built in ${tiny.seconds.toFixed(0)} s`);
+  const payload = writeTestPayload(newOs, artifacts, "xz");
+  say("staging the payload on the old appliance (its own boot through SeaBIOS and GRUB)");
+  const staged = await stagePayload(old, payload, artifacts);
+
+  const results: ScenarioResult[] = [];
+  say("tiny system in plan mode against the staged disk (no writes)");
+  const planned = await planInTinySystem(staged.disk, tiny, artifacts);
+  results.push({ variant: { name: "tiny-plan", bus: "virtio", sizeFactor: 1 }, ...planned });
+  printResult(results[0]!, []);
+  for (const variant of variants) {
+    say(`variant ${variant.name}: tiny system migrates a ${variant.bus} disk ${variant.sizeFactor}x the layout`);
+    const result = await runScenario(variant, { newOs, old, stagedDisk: staged.disk, tiny, artifacts });
+    results.push(result);
+    printResult(result, [{ phase: "assets (build or cache)", seconds: assetSeconds }, ...staged.timings]);
+  }
+  const passed = results.filter(ok).length;
+  console.log(`\nE2E SUMMARY: ${passed} passed, ${results.length - passed} failed (${results.map((r) => `${r.variant.name}:${ok(r) ? "PASS" : "FAIL"}`).join(" ")}); serial logs in ${artifacts}`);
+  return passed === results.length ? 0 : 1;
+}
+
+const ok = (result: ScenarioResult) => !result.error && result.checks.length > 0 && result.checks.every((c) => c.ok);
+
+function printResult(result: ScenarioResult, shared: Timing[]): void {
+  console.log(`\n=== ${result.variant.name}: ${ok(result) ? "PASS" : "FAIL"}`);
+  if (result.error) console.log(`error: ${result.error}`);
+  for (const check of result.checks) console.log(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.seen}`);
+  console.log("\n  timing (seconds, TCG emulation)");
+  for (const timing of [...shared, ...result.timings]) console.log(`  ${timing.phase.padEnd(56)} ${timing.seconds.toFixed(1).padStart(8)}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`[e2e] ERROR: ${(error as Error).stack ?? error}`);
+    console.log("\nE2E SUMMARY: 0 passed, harness error");
+    process.exit(1);
+  },
+);
