@@ -1,38 +1,83 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CapturedConfig, readCapturedConfig } from "../carry-over/captured-config.ts";
-import { mergePasswordHashes } from "../carry-over/shadow.ts";
+import { type CapturedConfig, CARRY_OVER_ARCHIVE_FILE, readCapturedConfig } from "../carry-over/captured-config.ts";
+import { restorePathsCommand } from "../carry-over/paths-archive.ts";
+import { renderHostname, withHostsEntry } from "../carry-over/render-hostname.ts";
+import { withInterfacesDirSourced } from "../carry-over/render-ifupdown.ts";
+import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../carry-over/render-network.ts";
+import { renderResolvConf } from "../carry-over/render-resolv-conf.ts";
+import { isSymlink, writeRenderedFile } from "../carry-over/rendered-file.ts";
+import { mergeShadowFile } from "../carry-over/shadow.ts";
+import { detectDistro } from "../distro/adapter.ts";
+import { PayloadError } from "../errors/errors.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
-import type { Step, StepContext } from "./step.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Applies the configuration captured on the old system, when `stage` captured one. */
 export const carryOverConfig: Step = {
   name: "carry-over-config",
-  summary: "apply the captured hostname and account password hashes to the new root",
+  summary: "render the captured network, DNS and hostname natively, merge password hashes, restore extra paths",
   destructive: true,
   requires: ["target"],
-  commands: () => [],
+  commands: (ctx) => (ctx.manifest.carryOver.paths.length > 0 ? [restoreCommand(ctx)] : []),
   async run(ctx) {
     const config = readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
     if (!config) {
       ctx.log.info("no captured configuration: the new system keeps its own defaults");
       return;
     }
-    if (config.hostname) writeHostname(ctx, config.hostname);
-    if (config.accounts?.length) mergeAccounts(ctx, config);
+    for (const warning of config.warnings) ctx.log.warn(`captured on the old system: ${warning.message}`, { id: warning.id });
+    const distro = ctx.distro ?? detectDistro(ctx.paths.targetRoot);
+    if (ctx.manifest.carryOver.network !== false) applyNetwork(ctx, config, distro.networkStyle);
+    if (config.hostname) applyHostname(ctx, config.hostname, distro.family === "debian");
+    if (config.accounts.length > 0) applyAccounts(ctx, config);
+    if (config.paths.length > 0) await restorePaths(ctx);
   },
 };
 
-function writeHostname(ctx: StepContext, hostname: string): void {
-  writeFileSync(join(ctx.paths.targetRoot, "etc/hostname"), `${hostname}\n`);
+function restoreCommand(ctx: PlanContext): string[] {
+  return restorePathsCommand(join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE), ctx.paths.targetRoot);
+}
+
+function applyNetwork(ctx: StepContext, config: CapturedConfig, style: NetworkStyle): void {
+  const files = renderNetwork(config, style);
+  if (!styleWritesResolvConf(style) && !isSymlink(join(ctx.paths.targetRoot, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
+  for (const file of files) writeRenderedFile(ctx.paths.targetRoot, file);
+  if (style === "ifupdown" && config.interfaces.length > 0) sourceInterfacesDir(ctx);
+  ctx.log.info(`network carried as ${style}: ${config.interfaces.map((i) => `${i.oldName} (${i.mac})`).join(", ") || "no interfaces"}`, {
+    files: files.map((f) => f.path),
+  });
+}
+
+function sourceInterfacesDir(ctx: StepContext): void {
+  const path = join(ctx.paths.targetRoot, "etc/network/interfaces");
+  const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const after = withInterfacesDirSourced(before);
+  if (after !== before) writeFileSync(path, after);
+}
+
+function applyHostname(ctx: StepContext, hostname: string, writeHosts: boolean): void {
+  writeRenderedFile(ctx.paths.targetRoot, renderHostname(hostname));
+  const hostsPath = join(ctx.paths.targetRoot, "etc/hosts");
+  if (writeHosts) writeFileSync(hostsPath, withHostsEntry(existsSync(hostsPath) ? readFileSync(hostsPath, "utf8") : "127.0.0.1\tlocalhost\n", hostname));
   ctx.log.info(`hostname set to ${hostname}`);
 }
 
-function mergeAccounts(ctx: StepContext, config: CapturedConfig): void {
+function applyAccounts(ctx: StepContext, config: CapturedConfig): void {
   const wanted = new Set(ctx.manifest.carryOver.accounts);
-  const hashes = new Map((config.accounts ?? []).filter((a) => wanted.has(a.name)).map((a) => [a.name, a.passwordHash]));
-  const shadowPath = join(ctx.paths.targetRoot, "etc/shadow");
-  const merged = mergePasswordHashes(readFileSync(shadowPath, "utf8"), hashes);
-  writeFileSync(shadowPath, merged.text, { mode: 0o600 });
-  for (const name of merged.missing) ctx.log.warn(`account ${name} does not exist in the new system; its password was not carried over`);
+  const hashes = new Map(config.accounts.filter((a) => wanted.has(a.name)).map((a) => [a.name, a.passwordHash]));
+  const { missing } = mergeShadowFile(join(ctx.paths.targetRoot, "etc/shadow"), hashes);
+  for (const name of missing) ctx.log.warn(`account ${name} does not exist in the new system; its password was not carried over`);
+  ctx.log.info(`password hashes carried for ${[...hashes.keys()].filter((name) => !missing.includes(name)).join(", ") || "no account"}`);
+}
+
+async function restorePaths(ctx: StepContext): Promise<void> {
+  const archive = join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE);
+  if (!existsSync(archive)) {
+    throw new PayloadError(
+      `${archive} is missing: the captured configuration lists extra paths but their archive was not loaded`,
+      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the staging directory into ${ctx.paths.payloadDir}, then run \`va-agent step carry-over-config\`.`,
+    );
+  }
+  await ctx.run.run(restoreCommand(ctx));
 }
