@@ -4,10 +4,16 @@
 //   bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level N]
 //       the tiny system: stock dracut image + NUL padding to 512 + zstd newc overlay (agent, replaced
 //       dracut-emergency.service, initramfs-overlay/, tools from build/tools.ts with libraries from DIR).
+//   bun build.ts keygen --out DIR
+//       an Ed25519 signing pair: DIR/va-signing.key (PKCS8 PEM, 0600) and DIR/va-signing.pub (for the keyring).
+//   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...
+//       the signed upgrade bundle: manifest (bytes + SHA-256 of every member filled in), its signature, the members.
 
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildBundle, parseFileArgs } from "./build/bundle.ts";
+import { generateSigningKeys } from "./build/keygen.ts";
 import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
 import { TINY_CMDLINE } from "./build/tiny-cmdline.ts";
 import { TOOLS } from "./build/tools.ts";
@@ -108,15 +114,39 @@ function buildInitramfs(args: string[]): void {
   );
 }
 
+function keygen(args: string[]): void {
+  const { values } = parseArgs({ args, options: { out: { type: "string" } } });
+  if (!values.out) throw new UsageError("keygen needs --out DIR");
+  const keys = generateSigningKeys(resolve(values.out));
+  console.log(`key ${keys.keyId}\n  private ${keys.privateKeyFile} (keep it secret)\n  public  ${keys.publicKeyFile} (install in /etc/va-agent/keys/)`);
+}
+
+async function bundle(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { manifest: { type: "string" }, key: { type: "string" }, out: { type: "string" }, file: { type: "string", multiple: true } },
+  });
+  if (!values.manifest || !values.key || !values.out) throw new UsageError("bundle needs --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...");
+  const t0 = performance.now();
+  const files = parseFileArgs(values.file ?? []);
+  const r = await buildBundle({ manifest: values.manifest, key: values.key, out: resolve(values.out), files });
+  for (const m of r.members) console.log(`  ${m.file.padEnd(24)} ${mib(m.bytes).padStart(10)}  sha256 ${m.sha256}`);
+  console.log(`bundle ${r.out}: ${mib(r.bytes)}, signed by key ${r.keyId}, in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+}
+
 const USAGE = `usage:
   bun build.ts agent [--out dist/va-agent]
-  bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level 19]`;
+  bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level 19]
+  bun build.ts keygen --out DIR
+  bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...]`;
 
 if (import.meta.main) {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
     if (cmd === "agent") buildAgent(rest);
     else if (cmd === "initramfs") buildInitramfs(rest);
+    else if (cmd === "keygen") keygen(rest);
+    else if (cmd === "bundle") await bundle(rest);
     else throw new UsageError(`unknown command ${cmd ?? "(none)"}`);
   } catch (e) {
     const err = e as Error;
