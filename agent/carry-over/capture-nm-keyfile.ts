@@ -63,13 +63,13 @@ function interfaceFrom(ini: IniSection[], label: string, source: string, finding
   };
 }
 
-/** address1=, address2=, … (and the older addresses1=), in numeric order. */
+/** address1=, address2=, … in numeric order. */
 function addressValues(ini: IniSection[]): string[] {
-  return numbered(ini, /^addresses?(\d*)$/);
+  return numbered(ini, /^address(\d+)$/);
 }
 
 function routeValues(ini: IniSection[]): CapturedRoute[] {
-  return numbered(ini, /^routes?(\d*)$/).flatMap((value) => {
+  return numbered(ini, /^route(\d+)$/).flatMap((value) => {
     const [cidr = "", via, metric] = value.split(",").map((part) => part.trim());
     const to = parseCidr(cidr, 32);
     if (!to || !via || !isIpv4(via)) return [];
@@ -81,7 +81,7 @@ function numbered(ini: IniSection[], pattern: RegExp): string[] {
   const entries = ini.filter((s) => s.name === "ipv4").flatMap((s) => s.entries);
   return entries
     .filter(([key]) => pattern.test(key))
-    .sort(([a], [b]) => Number(pattern.exec(a)![1] || 0) - Number(pattern.exec(b)![1] || 0))
+    .sort(([a], [b]) => Number(pattern.exec(a)![1]) - Number(pattern.exec(b)![1]))
     .map(([, value]) => value.replace(/;$/, ""));
 }
 
