@@ -88,7 +88,7 @@ async function readSmall(bundle: string, member: TarMember, limit: number): Prom
     throw new BundleError(`${bundle}: ${member.name} has ${member.size} bytes, more than the ${limit} allowed`, "Use a bundle made by `build.ts bundle`; nothing was changed.", { bundle });
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of member.body()) chunks.push(chunk);
+  for await (const chunk of member.body()) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
 }
 

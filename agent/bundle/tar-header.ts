@@ -62,8 +62,7 @@ export function isEndBlock(block: Uint8Array): boolean {
 
 /** Throws TarHeaderProblem when the block is not a tar header (bad checksum or numbers). */
 export function decodeHeader(block: Buffer): TarHeader {
-  const stored = readNumber(block, "checksum");
-  if (stored !== checksumOf(block)) throw new TarHeaderProblem("header checksum mismatch (not a tar file, or corrupt)");
+  if (storedChecksum(block) !== checksumOf(block)) throw new TarHeaderProblem("no valid tar header (not a tar file, or corrupt)");
   const name = readString(block, "name");
   // Only POSIX ustar has a prefix field; GNU tar keeps access times in those bytes.
   const prefix = readString(block, "magic") === "ustar" && block[263] === 0x30 ? readString(block, "prefix") : "";
@@ -101,6 +100,14 @@ export function encodeHeader(header: TarHeader): Buffer {
 /** Zeros that pad a member's body to a whole number of blocks. */
 export function paddingAfter(size: number): number {
   return (BLOCK_BYTES - (size % BLOCK_BYTES)) % BLOCK_BYTES;
+}
+
+function storedChecksum(block: Buffer): number | undefined {
+  try {
+    return readNumber(block, "checksum");
+  } catch {
+    return undefined;
+  }
 }
 
 function checksumOf(block: Uint8Array): number {

@@ -12,7 +12,10 @@ export interface TarMember {
   readonly mode: number;
   readonly type: TarEntryType;
   readonly linkName: string;
-  /** The body in chunks of at most 1 MiB, never held whole; unread bodies are skipped. */
+  /**
+   * The body in chunks of at most 1 MiB, never held whole; unread bodies are skipped.
+   * One buffer is reused: a chunk is valid only until the next one is requested (copy it to keep it).
+   */
   body(): AsyncGenerator<Buffer>;
 }
 
@@ -111,13 +114,14 @@ class PositionalReader {
   }
 
   async *streamBody(name: string, start: number, size: number): AsyncGenerator<Buffer> {
+    // Reusing one buffer keeps memory flat however large the member; fresh chunks outrun the GC.
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size));
     let done = 0;
     while (done < size) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - done));
-      const { bytesRead } = await this.file.read(buffer, 0, buffer.length, start + done);
+      const { bytesRead } = await this.file.read(buffer, 0, Math.min(buffer.length, size - done), start + done);
       if (bytesRead === 0) throw this.truncated(`member ${name} has only ${done} of its ${size} bytes`);
       done += bytesRead;
-      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      yield buffer.subarray(0, bytesRead);
     }
   }
 

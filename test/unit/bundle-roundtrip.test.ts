@@ -82,4 +82,23 @@ describe("keygen, bundle, verify, extract round trip", () => {
     expect(statSync(join(dest, "va.tar.xz")).mode & 0o777).toBe(0o644);
     expect(existsSync(join(dest, "manifest.json"))).toBe(true);
   });
+
+  test("bun build.ts keygen and bundle from the command line", async () => {
+    const ws = makeWorkspace();
+    const repo = join(import.meta.dir, "../..");
+    const run = (args: string[]) => Bun.spawnSync([process.execPath, "build.ts", ...args], { cwd: repo, stdout: "pipe", stderr: "pipe" });
+    const keygen = run(["keygen", "--out", join(ws.dir, "cli-keys")]);
+    expect(keygen.exitCode).toBe(0);
+    const out = join(ws.dir, "cli.tar");
+    const files = [...ws.files].flatMap(([name, path]) => ["--file", `${name}=${path}`]);
+    const bundle = run(["bundle", "--manifest", ws.manifest, "--key", join(ws.dir, "cli-keys/va-signing.key"), "--out", out, ...files]);
+    expect(bundle.stderr.toString()).toBe("");
+    expect(bundle.exitCode).toBe(0);
+    const report = await verifyBundle(out, { keyring: join(ws.dir, "cli-keys") });
+    expect(report.ok).toBe(true);
+    expect(bundle.stdout.toString()).toContain(`signed by key ${report.signature.keyId}`);
+    const missingFile = run(["bundle", "--manifest", ws.manifest, "--key", join(ws.dir, "cli-keys/va-signing.key"), "--out", out, ...files.slice(2)]);
+    expect(missingFile.exitCode).toBe(1);
+    expect(missingFile.stderr.toString()).toContain("give it with --file");
+  });
 });

@@ -1,0 +1,54 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { extractBundle } from "../../agent/bundle/extract.ts";
+import { BundleError, ExitCode, VaError } from "../../agent/errors/errors.ts";
+import { makeWorkspace, memberEntries, signedHead, writeRawTar, type RawEntry } from "./bundle-fixture.ts";
+
+async function refusedBeforeWriting(evil: RawEntry, position: "first" | "last"): Promise<BundleError> {
+  const ws = makeWorkspace();
+  const head = await signedHead(ws);
+  const members = memberEntries(ws);
+  const entries = position === "first" ? [...head.entries, evil, ...members] : [...head.entries, ...members, evil];
+  const bundle = writeRawTar(join(ws.dir, "evil.tar"), entries);
+  const dest = join(ws.dir, "stage", "upd");
+  let refusal: unknown;
+  await extractBundle(bundle, dest, { keyring: ws.keyring }).catch((error) => (refusal = error));
+  expect(refusal).toBeInstanceOf(BundleError);
+  expect((refusal as VaError).exitCode).toBe(ExitCode.bundle);
+  expect(readdirSync(dest)).toEqual([]);
+  expect(readdirSync(dirname(dest))).toEqual(["upd"]);
+  return refusal as BundleError;
+}
+
+describe("extract refuses unsafe members before anything is staged", () => {
+  for (const position of ["first", "last"] as const) {
+    test(`a member named ../x (${position})`, async () => {
+      const error = await refusedBeforeWriting({ name: "../x", body: Buffer.from("escape") }, position);
+      expect(error.message).toContain('member "../x" is unsafe: its name is not a plain file name');
+    });
+
+    test(`a member named /etc/passwd (${position})`, async () => {
+      const error = await refusedBeforeWriting({ name: "/etc/passwd", body: Buffer.from("root::0:0::/:/bin/sh\n") }, position);
+      expect(error.message).toContain('member "/etc/passwd" is unsafe');
+      expect(existsSync("/etc/passwd")).toBe(true);
+    });
+
+    test(`a symlink member (${position})`, async () => {
+      const error = await refusedBeforeWriting({ name: "va.tar.xz", type: "symlink", linkName: "/etc/shadow" }, position);
+      expect(error.message).toContain('member "va.tar.xz" is unsafe: symlink member -> /etc/shadow, only regular files are allowed');
+    });
+  }
+
+  test("a hard link, a device and a directory", async () => {
+    expect((await refusedBeforeWriting({ name: "vmlinuz", type: "hardlink", linkName: "va.tar.xz" }, "first")).message).toContain("hardlink member");
+    expect((await refusedBeforeWriting({ name: "sda", type: "block-device" }, "first")).message).toContain("block-device member");
+    expect((await refusedBeforeWriting({ name: "dir", type: "directory" }, "first")).message).toContain("directory member");
+  });
+
+  test("a member the signed manifest does not list, and a duplicate", async () => {
+    expect((await refusedBeforeWriting({ name: "extra.sh", body: Buffer.from("#!/bin/sh\n") }, "first")).message).toContain("not listed in the manifest");
+    expect((await refusedBeforeWriting({ name: "va.sgdisk", body: Buffer.from("x") }, "last")).message).toContain("appears twice");
+    expect((await refusedBeforeWriting({ name: "manifest.json", body: Buffer.from("{}") }, "last")).message).toContain("reserved member");
+  });
+});
