@@ -12,7 +12,7 @@ import { defaultPaths } from "../../agent/paths.ts";
 import { carryOverConfig } from "../../agent/steps/carry-over-config.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { DEBIAN_13 } from "./fixtures/distro.ts";
+import { DEBIAN_13, ROCKY_9 } from "./fixtures/distro.ts";
 import { testManifest } from "./fixtures/shapes.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures/carry-over");
@@ -151,5 +151,17 @@ describe("the carry-over-config step", () => {
     const captured = { ...parseCapturedConfig(validDocument()), paths: [{ path: "/srv/appdata", archive: "carry-over-paths.tar" as const }] };
     const { ctx } = tinySystem(captured);
     await expect(carryOverConfig.run(ctx)).rejects.toThrow("carry-over-paths.tar is missing");
+  });
+
+  test("an EL9 target gets 0600 NetworkManager keyfiles and keeps NetworkManager's own resolv.conf", async () => {
+    const captured = await captureConfig({ root: join(FIXTURES, "nm"), run: noLiveState(), log, manifest: { carryOver: { accounts: [], paths: [], network: true } } });
+    const { ctx, paths } = tinySystem(captured);
+    writeFileSync(join(paths.targetRoot, "etc/os-release"), ROCKY_9);
+    await carryOverConfig.run({ ...ctx, distro: detectDistro(paths.targetRoot) });
+    const keyfile = join(paths.targetRoot, "etc/NetworkManager/system-connections/va-ens3.nmconnection");
+    expect(statSync(keyfile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyfile, "utf8")).toContain("[ethernet]\nmac-address=52:54:00:BB:00:01\nmtu=1400\n");
+    expect(readFileSync(keyfile, "utf8")).not.toContain("interface-name");
+    expect(() => statSync(join(paths.targetRoot, "etc/resolv.conf"))).toThrow();
   });
 });
