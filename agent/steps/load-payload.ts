@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
+import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
@@ -35,8 +36,13 @@ function mountOldRoot(ctx: PlanContext): string[] {
   return ["mount", "-o", "ro", "-t", root.fstype, root.device, ctx.paths.oldRootMount];
 }
 
+/** The captured config document and the archive of carried paths, when `stage` left them. */
 function copyCapturedConfig(staged: string, ctx: StepContext): void {
-  const source = join(staged, CAPTURED_CONFIG_FILE);
-  if (existsSync(source)) copyFileSync(source, join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
-  else ctx.log.info("no captured configuration staged; network and passwords will be the new OS defaults");
+  if (!existsSync(join(staged, CAPTURED_CONFIG_FILE))) {
+    ctx.log.info("no captured configuration staged; network and passwords will be the new OS defaults");
+    return;
+  }
+  for (const file of [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE]) {
+    if (existsSync(join(staged, file))) copyFileSync(join(staged, file), join(ctx.paths.payloadDir, file));
+  }
 }
