@@ -1,9 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { extractBundle } from "../../agent/bundle/extract.ts";
 import { BundleError, ExitCode, VaError } from "../../agent/errors/errors.ts";
-import { makeWorkspace, memberEntries, signedHead, writeRawTar, type RawEntry } from "./bundle-fixture.ts";
+import { makeWorkspace, memberEntries, signedHead, writeRawTar, type RawEntry, removeWorkspaces } from "./bundle-fixture.ts";
 
 async function refusedBeforeWriting(evil: RawEntry, position: "first" | "last"): Promise<BundleError> {
   const ws = makeWorkspace();
@@ -20,6 +20,8 @@ async function refusedBeforeWriting(evil: RawEntry, position: "first" | "last"):
   expect(readdirSync(dirname(dest))).toEqual(["upd"]);
   return refusal as BundleError;
 }
+
+afterAll(removeWorkspaces);
 
 describe("extract refuses unsafe members before anything is staged", () => {
   for (const position of ["first", "last"] as const) {

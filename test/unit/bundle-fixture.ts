@@ -1,5 +1,5 @@
 import { createPrivateKey } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signManifest } from "../../agent/bundle/signature.ts";
@@ -18,8 +18,16 @@ export interface Workspace {
   manifest: string;
 }
 
+const workspaces: string[] = [];
+
+/** Call from afterAll: the streaming test leaves 600 MB behind otherwise. */
+export function removeWorkspaces(): void {
+  for (const dir of workspaces.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function makeWorkspace(options: { rootfs?: (path: string) => void } = {}): Workspace {
   const dir = mkdtempSync(join(tmpdir(), "va-bundle-"));
+  workspaces.push(dir);
   const keys = generateSigningKeys(join(dir, "vendor"));
   const keyring = join(dir, "keyring");
   mkdirSync(keyring);

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -7,9 +7,11 @@ import { verifyBundle } from "../../agent/bundle/verify.ts";
 import { verifyCommand } from "../../agent/cli/verify.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
 import { generateSigningKeys } from "../../build/keygen.ts";
-import { buildTestBundle, captureLog, captureStdout, makeWorkspace, tarMember } from "./bundle-fixture.ts";
+import { buildTestBundle, captureLog, captureStdout, makeWorkspace, tarMember, removeWorkspaces } from "./bundle-fixture.ts";
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+afterAll(removeWorkspaces);
 
 describe("keygen, bundle, verify, extract round trip", () => {
   test("keygen writes a 0600 PKCS8 private key and an SPKI public key, and never overwrites them", () => {

@@ -1,11 +1,11 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { verifyBundle } from "../../agent/bundle/verify.ts";
 import { verifyCommand } from "../../agent/cli/verify.ts";
 import { ExitCode, SignatureError, VaError } from "../../agent/errors/errors.ts";
 import { generateSigningKeys } from "../../build/keygen.ts";
-import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, signedHead, writeRawTar } from "./bundle-fixture.ts";
+import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, signedHead, writeRawTar, removeWorkspaces } from "./bundle-fixture.ts";
 
 async function refusal(promise: Promise<unknown>): Promise<SignatureError> {
   try {
@@ -17,6 +17,8 @@ async function refusal(promise: Promise<unknown>): Promise<SignatureError> {
   }
   throw new Error("expected the bundle to be refused");
 }
+
+afterAll(removeWorkspaces);
 
 describe("only bundles signed by a trusted key are accepted", () => {
   test("manifest edited after signing: refused", async () => {

@@ -1,8 +1,8 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { verifyBundle } from "../../agent/bundle/verify.ts";
 import type { Progress } from "../../agent/log/logger.ts";
-import { buildTestBundle, makeWorkspace } from "./bundle-fixture.ts";
+import { buildTestBundle, makeWorkspace, removeWorkspaces } from "./bundle-fixture.ts";
 
 const MIB = 1024 * 1024;
 
@@ -12,6 +12,8 @@ function writeZeros(path: string, bytes: number): void {
   for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
   closeSync(fd);
 }
+
+afterAll(removeWorkspaces);
 
 describe("verify streams the bundle", () => {
   test(

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { extractBundle } from "../../agent/bundle/extract.ts";
@@ -6,7 +6,7 @@ import { assertBundleIntact } from "../../agent/bundle/report.ts";
 import { verifyBundle } from "../../agent/bundle/verify.ts";
 import { verifyCommand } from "../../agent/cli/verify.ts";
 import { BundleError, ExitCode, PayloadError, VaError } from "../../agent/errors/errors.ts";
-import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, signedHead, writeRawTar, type Workspace } from "./bundle-fixture.ts";
+import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, signedHead, writeRawTar, type Workspace, removeWorkspaces } from "./bundle-fixture.ts";
 
 /** Byte offset of the rootfs member's body inside the bundle. */
 function rootfsOffset(ws: Workspace, bundle: Buffer): number {
@@ -31,6 +31,8 @@ async function caught(promise: Promise<unknown>): Promise<VaError> {
   }
   throw new Error("expected an error");
 }
+
+afterAll(removeWorkspaces);
 
 describe("a damaged bundle is reported by member name", () => {
   test("one flipped byte in the payload: verify names va.tar.xz, the rest stay ok", async () => {

@@ -1,5 +1,5 @@
-import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeHeader, encodeHeader } from "../../agent/bundle/tar-header.ts";
@@ -15,8 +15,11 @@ async function listWithBodies(path: string): Promise<{ name: string; type: strin
   return listing;
 }
 
+const scratch = mkdtempSync(join(tmpdir(), "va-tar-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 function tarOf(format: "gnu" | "pax" | "ustar"): string {
-  const dir = mkdtempSync(join(tmpdir(), "va-tar-"));
+  const dir = join(scratch, format);
   const longName = `${"d".repeat(60)}/${"f".repeat(80)}.txt`;
   mkdirSync(join(dir, "src", "d".repeat(60)), { recursive: true });
   writeFileSync(join(dir, "src", longName), "long\n");
