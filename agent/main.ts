@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
+import { verifyCommand } from "./cli/verify.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
 import { UsageError, VaError, exitCodeOf } from "./errors/errors.ts";
@@ -27,6 +28,7 @@ Usage:
   va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
+  va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
   va-agent --version | --help
 
@@ -34,6 +36,8 @@ Options:
   --staging DIR      where the payload is staged on the old root (default ${DEFAULT_STAGING_DIR})
   --work-dir DIR     the agent's state in RAM (default /run/va-agent)
   --target-root DIR  where the new root is mounted (default /sysimage)
+  --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys)
+  --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned)
 
 Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
 `;
@@ -55,6 +59,12 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(args, paths);
     case "step":
       return stepCommand(args, paths);
+    case "verify":
+      return verifyCommand(
+        requiredPositional(args, "verify needs the bundle's path: va-agent verify BUNDLE"),
+        { json: args.flags.has("--json"), keyring: stringFlag(args, "--keyring"), insecure: args.flags.has("--insecure") },
+        createLog({ file: paths.logFile }),
+      );
     default:
       throw new UsageError(`unknown command "${args.command}"`);
   }
@@ -111,6 +121,12 @@ async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepCont
 function announce(log: Log, command: string): void {
   const uptime = existsSync("/proc/uptime") ? Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) : Number.NaN;
   log.info(`va-agent ${AGENT_VERSION} ${command} started ${uptime.toFixed(1)} s after kernel start`, { uptime });
+}
+
+function requiredPositional(args: CliArgs, usage: string): string {
+  const value = args.positional[0];
+  if (!value) throw new UsageError(usage);
+  return value;
 }
 
 function requiredFlag(args: CliArgs, name: string): string {

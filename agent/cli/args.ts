@@ -6,8 +6,8 @@ export interface CliArgs {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["--staging", "--work-dir", "--target-root", "--manifest", "--machine", "--layout", "--after"]);
-const BOOLEAN_FLAGS = new Set(["--json", "--help", "--version", "-h", "-V"]);
+const VALUE_FLAGS = new Set(["--staging", "--work-dir", "--target-root", "--manifest", "--machine", "--layout", "--after", "--keyring"]);
+const BOOLEAN_FLAGS = new Set(["--json", "--help", "--version", "-h", "-V", "--insecure"]);
 
 export function parseArgs(argv: string[]): CliArgs {
   const flags = new Map<string, string | true>();
