@@ -1,0 +1,26 @@
+import type { GptLayout } from "../disk/gpt-backup.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import { checkOneTimeBootTool } from "./boot-tool-checks.ts";
+import type { PreflightCheck } from "./check.ts";
+import { checkDiskSize, checkTargetDisk, checkVolumeGroupName } from "./disk-checks.ts";
+import { checkArchitecture, checkCpuBaseline, checkFirmware, checkRam } from "./machine-checks.ts";
+import { checkSelinux } from "./selinux-check.ts";
+import { checkBootSpace, checkStagingSpace } from "./space-checks.ts";
+import type { StageFacts } from "./stage-facts.ts";
+
+/** Every pre-flight check, in report order; pure: the facts were probed before. */
+export function runChecks(facts: StageFacts, manifest: Readonly<Manifest>, layout: GptLayout): PreflightCheck[] {
+  return [
+    checkArchitecture(facts),
+    checkCpuBaseline(facts),
+    checkRam(facts, manifest),
+    checkFirmware(facts, manifest, layout),
+    checkTargetDisk(facts),
+    checkDiskSize(facts, manifest, layout),
+    checkVolumeGroupName(facts, manifest),
+    checkBootSpace(facts, manifest),
+    checkStagingSpace(facts),
+    checkOneTimeBootTool(facts),
+    checkSelinux(facts, manifest),
+  ];
+}
