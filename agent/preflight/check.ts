@@ -40,3 +40,6 @@ export const warning = (id: string, title: string, finding: string, remedy: stri
 export const needMiB = (bytes: number): string => `${Math.ceil(bytes / MIB)} MiB`;
 /** What the machine has, rounded down: "has 2047 MiB". */
 export const haveMiB = (bytes: number): string => `${Math.floor(bytes / MIB)} MiB`;
+
+/** `bytes` plus `percent` of it, in whole bytes (no floating-point surprises in the messages). */
+export const withMargin = (bytes: number, percent: number): number => bytes + Math.ceil((bytes * percent) / 100);

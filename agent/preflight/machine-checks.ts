@@ -1,12 +1,12 @@
 import type { GptLayout } from "../disk/gpt-backup.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { TINY_SYSTEM_RAM_BYTES } from "../plan/plan.ts";
-import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck } from "./check.ts";
+import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck, withMargin } from "./check.ts";
 import type { StageFacts } from "./stage-facts.ts";
 
 /** The agent binary is built for bun's x64 baseline target. */
 export const REQUIRED_CPU_FLAGS = ["sse4_2", "popcnt"] as const;
-export const RAM_MARGIN = 0.1;
+export const RAM_MARGIN_PERCENT = 10;
 const BIOS_BOOT_TYPE = "EF02";
 
 export function checkArchitecture(facts: StageFacts): PreflightCheck {
@@ -34,13 +34,13 @@ export function checkCpuBaseline(facts: StageFacts): PreflightCheck {
 
 /** The payload is copied to tmpfs and the tiny system runs from RAM. */
 export function ramNeeded(manifest: Readonly<Manifest>): number {
-  return Math.ceil((manifest.payload.rootfs.bytes + TINY_SYSTEM_RAM_BYTES) * (1 + RAM_MARGIN));
+  return withMargin(manifest.payload.rootfs.bytes + TINY_SYSTEM_RAM_BYTES, RAM_MARGIN_PERCENT);
 }
 
 export function checkRam(facts: StageFacts, manifest: Readonly<Manifest>): PreflightCheck {
   const title = "Memory for the migration";
   const needed = ramNeeded(manifest);
-  const sums = `the payload (${needMiB(manifest.payload.rootfs.bytes)}) + the tiny system (${needMiB(TINY_SYSTEM_RAM_BYTES)}) + 10 % margin = ${needMiB(needed)}`;
+  const sums = `the payload (${needMiB(manifest.payload.rootfs.bytes)}) + the tiny system (${needMiB(TINY_SYSTEM_RAM_BYTES)}) + ${RAM_MARGIN_PERCENT} % margin = ${needMiB(needed)}`;
   if (facts.ramBytes >= needed) return passed("ram", title, `${haveMiB(facts.ramBytes)} of RAM; needs ${sums}`);
   return inhibitor(
     "ram",

@@ -1,10 +1,10 @@
 import type { Manifest } from "../manifest/manifest.ts";
-import { haveMiB, inhibitor, MIB, needMiB, passed, type PreflightCheck } from "./check.ts";
+import { haveMiB, inhibitor, MIB, needMiB, passed, type PreflightCheck, withMargin } from "./check.ts";
 import type { FreeSpace, StageFacts } from "./stage-facts.ts";
 
 /** Room on /boot besides the tiny kernel and initramfs: GRUB's environment, a config rebuild. */
 export const BOOT_SLACK_BYTES = 20 * MIB;
-export const STAGING_MARGIN = 0.1;
+export const STAGING_MARGIN_PERCENT = 10;
 
 export function checkBootSpace(facts: StageFacts, manifest: Readonly<Manifest>): PreflightCheck {
   const title = "Free space on /boot";
@@ -25,13 +25,13 @@ export function checkBootSpace(facts: StageFacts, manifest: Readonly<Manifest>):
 }
 
 export function stagingNeeded(facts: StageFacts): number {
-  return Math.ceil(facts.bytesToStage * (1 + STAGING_MARGIN));
+  return withMargin(facts.bytesToStage, STAGING_MARGIN_PERCENT);
 }
 
 export function checkStagingSpace(facts: StageFacts): PreflightCheck {
   const title = `Free space for staging in ${facts.staging.path}`;
   const needed = stagingNeeded(facts);
-  const sums = `the bundle members (${needMiB(facts.bytesToStage)}) + 10 % = ${needMiB(needed)}`;
+  const sums = `the bundle members (${needMiB(facts.bytesToStage)}) + ${STAGING_MARGIN_PERCENT} % = ${needMiB(needed)}`;
   return spaceCheck("staging-space", title, facts.staging, needed, sums, (short) =>
     `Free at least ${needMiB(short)} on ${mountOf(facts.staging)} (old logs, package caches: \`yum clean all\` / \`apt clean\`), then run stage again.`,
   );
