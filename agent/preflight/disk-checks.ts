@@ -11,10 +11,8 @@ export function layoutDiskBytes(manifest: Readonly<Manifest>, layout: GptLayout)
 export function checkTargetDisk(facts: StageFacts): PreflightCheck {
   const title = "Target disk";
   const disks = facts.candidateDisks;
-  if (disks.length === 1 && facts.rootDisk) {
-    return passed("target-disk", title, `${describe(disks[0]!)}`);
-  }
-  if (disks.length === 0 || !facts.rootDisk) {
+  if (disks.length === 1 && facts.rootDisk) return passed("target-disk", title, describe(disks[0]!));
+  if (disks.length <= 1) {
     return inhibitor(
       "target-disk",
       title,
