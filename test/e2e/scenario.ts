@@ -9,7 +9,7 @@ import { run } from "../assets/host.ts";
 import type { NewOs } from "../assets/new-os.ts";
 import { makeCommandDisk, type OldAppliance, oldApplianceOverlay, readCommandDisk } from "../assets/old-appliance.ts";
 import { type Check, checkNewSystem, parseProbeFacts } from "./probe-facts.ts";
-import type { StagedPayload } from "./payload.ts";
+import type { PayloadCompression, StagedPayload } from "./payload.ts";
 import { type DiskBus, startVm, waitExit } from "./qemu.ts";
 import type { TinySystem } from "./tiny-system.ts";
 import { TINY_CMDLINE } from "../../build/tiny-cmdline.ts";
@@ -19,6 +19,7 @@ export interface Variant {
   bus: DiskBus;
   /** Disk size as a multiple of the layout's size. */
   sizeFactor: number;
+  compression: PayloadCompression;
 }
 
 export interface Timing {
