@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { buildBundle, parseFileArgs } from "./build/bundle.ts";
 import { generateSigningKeys } from "./build/keygen.ts";
 import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
-import { TINY_CMDLINE } from "./build/tiny-cmdline.ts";
+import { TINY_CMDLINE } from "./agent/bootloader/tiny-cmdline.ts";
 import { TOOLS } from "./build/tools.ts";
 
 const REPO = import.meta.dir;

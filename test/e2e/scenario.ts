@@ -12,7 +12,7 @@ import { type Check, checkNewSystem, parseProbeFacts } from "./probe-facts.ts";
 import type { PayloadCompression, StagedPayload } from "./payload.ts";
 import { type DiskBus, startVm, waitExit } from "./qemu.ts";
 import type { TinySystem } from "./tiny-system.ts";
-import { TINY_CMDLINE } from "../../build/tiny-cmdline.ts";
+import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
 
 export interface Variant {
   name: string;
