@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
+import { stageCommand } from "./cli/stage.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
 import { UsageError, VaError, exitCodeOf } from "./errors/errors.ts";
@@ -17,6 +18,7 @@ import { ZxRunner } from "./runner/runner.ts";
 import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
 import type { StepContext } from "./steps/step.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { handBackToOldSystem, pointOfNoReturnPassed } from "./workflow/hand-back.ts";
 import { prepare } from "./workflow/prepare.ts";
 import { runMigration, runStep } from "./workflow/migrate.ts";
 
@@ -28,6 +30,7 @@ Usage:
   va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
+  va-agent stage BUNDLE [--reboot] [--json]         on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
   va-agent --version | --help
@@ -59,6 +62,18 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(args, paths);
     case "step":
       return stepCommand(args, paths);
+    case "stage": {
+      const log = createLog({ file: "/var/log/va-agent/stage.log" });
+      announce(log, "stage");
+      const options = {
+        bundle: requiredPositional(args, "stage needs the bundle's path: va-agent stage BUNDLE [--reboot]"),
+        reboot: args.flags.has("--reboot"),
+        json: args.flags.has("--json"),
+        keyring: stringFlag(args, "--keyring"),
+        insecure: args.flags.has("--insecure"),
+      };
+      return stageCommand(options, new ZxRunner(log), log);
+    }
     case "verify":
       return verifyCommand(
         requiredPositional(args, "verify needs the bundle's path: va-agent verify BUNDLE"),
@@ -91,7 +106,12 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   const after = afterMigration(stringFlag(args, "--after"));
   const { ctx, journal } = await stepContext(args, paths);
   ctx.log.info(`migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
-  await runMigration(ctx, journal);
+  try {
+    await runMigration(ctx, journal);
+  } catch (error) {
+    if (!pointOfNoReturnPassed(journal)) await handBackToOldSystem(ctx, journal).catch((e) => ctx.log.error(`could not hand back to the old system: ${(e as Error).message}`));
+    throw error;
+  }
   ctx.log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
   if (after !== "none") await ctx.run.run([after, "-f"]);
   return 0;

@@ -83,7 +83,7 @@ function parseBundledManifest(bundle: string, bytes: Buffer): Readonly<Manifest>
   return parseManifest(document, source);
 }
 
-async function readSmall(bundle: string, member: TarMember, limit: number): Promise<Buffer> {
+export async function readSmall(bundle: string, member: TarMember, limit: number): Promise<Buffer> {
   if (member.size > limit) {
     throw new BundleError(`${bundle}: ${member.name} has ${member.size} bytes, more than the ${limit} allowed`, "Use a bundle made by `build.ts bundle`; nothing was changed.", { bundle });
   }

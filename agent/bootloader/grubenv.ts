@@ -1,0 +1,27 @@
+/**
+ * GRUB's environment block: a fixed-size file ("# GRUB Environment Block" + name=value lines,
+ * padded with '#'). GRUB writes it in place, so its size must never change.
+ */
+const HEADER = "# GRUB Environment Block\n";
+
+export function parseGrubenv(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#") || !line.includes("=")) continue;
+    vars.set(line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1));
+  }
+  return vars;
+}
+
+export function renderGrubenv(vars: Map<string, string>, size: number): string {
+  const body = `${HEADER}${[...vars].map(([name, value]) => `${name}=${value}\n`).join("")}`;
+  if (body.length > size) throw new Error(`GRUB environment does not fit in ${size} bytes`);
+  return body.padEnd(size, "#");
+}
+
+/** Removes the one-time entry GRUB would boot next, keeping the block's size. */
+export function withoutNextEntry(text: string): string {
+  const vars = parseGrubenv(text);
+  vars.delete("next_entry");
+  return renderGrubenv(vars, text.length);
+}

@@ -1,0 +1,51 @@
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  migrationMenuEntry,
+  oneTimeBootCommand,
+  type OldBootloader,
+  TINY_INITRAMFS_FILE,
+  TINY_KERNEL_FILE,
+  withMigrationEntry,
+} from "../bootloader/one-time-boot.ts";
+import { parseGrubenv } from "../bootloader/grubenv.ts";
+import { VerificationError } from "../errors/errors.ts";
+import type { Log } from "../log/logger.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import { isIntact } from "../payload/copy-verified.ts";
+import type { Runner } from "../runner/runner.ts";
+
+/**
+ * Puts the tiny kernel and initramfs on /boot and arms a ONE-TIME GRUB entry for them: the old
+ * default entry stays the default, so any failure before the point of no return boots the old system.
+ */
+export async function installTinySystem(ctx: { run: Runner; log: Log; root: string; stagingDir: string; manifest: Readonly<Manifest>; boot: OldBootloader }): Promise<void> {
+  const tiny = ctx.manifest.tinySystem!;
+  for (const [ref, name] of [[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const) {
+    const destination = join(ctx.root, "boot", name);
+    copyFileSync(join(ctx.stagingDir, ref.file), destination);
+    if (!(await isIntact(destination, ref))) {
+      throw new VerificationError(`${destination} does not match the manifest after copying`, "Check /boot for errors (dmesg) and free space, then stage again.");
+    }
+  }
+  const grubDir = join(ctx.root, ctx.boot.grubDir);
+  const customCfg = join(grubDir, "custom.cfg");
+  writeFileSync(customCfg, withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot)));
+  if (!readFileSync(join(grubDir, "grub.cfg"), "utf8").includes("custom.cfg")) {
+    ctx.log.info("grub.cfg does not source custom.cfg; regenerating it");
+    await ctx.run.run([ctx.boot.mkconfigTool, "-o", join(ctx.boot.grubDir, "grub.cfg")]);
+  }
+  await ctx.run.run(oneTimeBootCommand(ctx.boot));
+  checkArmed(join(grubDir, "grubenv"));
+  ctx.log.info("the next boot (only) starts the tiny system; later boots fall back to the current default entry");
+}
+
+function checkArmed(grubenv: string): void {
+  const next = existsSync(grubenv) ? parseGrubenv(readFileSync(grubenv, "utf8")).get("next_entry") : undefined;
+  if (!next) {
+    throw new VerificationError(
+      `the one-time boot entry is not armed: ${grubenv} has no next_entry`,
+      "Check that /boot is writable and grub-reboot works (`grub-editenv list`), then stage again.",
+    );
+  }
+}

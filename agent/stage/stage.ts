@@ -1,0 +1,68 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { extractBundle } from "../bundle/extract.ts";
+import { readSignedMember } from "../bundle/read-member.ts";
+import type { BundleOptions } from "../bundle/signed-manifest.ts";
+import { stageCapturedConfig } from "../carry-over/capture-config.ts";
+import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
+import { ManifestError, PreflightError } from "../errors/errors.ts";
+import type { Log } from "../log/logger.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import type { PreflightCheck } from "../preflight/check.ts";
+import { runChecks } from "../preflight/checks.ts";
+import { probeStageFacts } from "../preflight/probe-old-system.ts";
+import { hasInhibitors } from "../preflight/report.ts";
+import type { Runner } from "../runner/runner.ts";
+import { installTinySystem } from "./install-tiny-system.ts";
+import { probeOldBootloader } from "./old-bootloader.ts";
+
+export interface StageOptions extends BundleOptions {
+  bundle: string;
+  root: string;
+  /** Called with the pre-flight report before anything is changed. */
+  onReport: (checks: PreflightCheck[]) => void;
+}
+
+export interface StageResult {
+  manifest: Readonly<Manifest>;
+  stagingDir: string;
+  checks: PreflightCheck[];
+}
+
+/**
+ * On the old system: verify the bundle, run pre-flight, and only when nothing inhibits, write the
+ * payload and captured config to the staging directory and arm a one-time boot into the tiny system.
+ */
+export async function stageBundle(run: Runner, log: Log, options: StageOptions): Promise<StageResult> {
+  const { head, bytes } = await readSignedMember(options.bundle, (h) => h.manifest.target.partitionTable, options);
+  const manifest = head.manifest;
+  requireTinySystem(manifest);
+  const stagingDir = join(options.root, manifest.payload.stagingDir);
+  const facts = await probeStageFacts({ run, log, root: options.root, stagingDir: manifest.payload.stagingDir, manifest });
+  const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file));
+  options.onReport(checks);
+  if (hasInhibitors(checks)) {
+    const ids = checks.filter((c) => c.severity === "inhibitor").map((c) => c.id);
+    throw new PreflightError(`pre-flight found ${ids.length} inhibitor(s): ${ids.join(", ")}`, "Resolve each inhibitor as the report says, then stage again; nothing was changed.", { inhibitors: ids });
+  }
+  const boot = await probeOldBootloader(run, options.root);
+  log.info(`writing the verified bundle to ${stagingDir}`);
+  await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) });
+  await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
+  await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
+  recordStaged(options.root, manifest);
+  return { manifest, stagingDir, checks };
+}
+
+function requireTinySystem(manifest: Readonly<Manifest>): void {
+  if (!manifest.tinySystem) {
+    throw new ManifestError("the bundle's manifest has no tinySystem (kernel and initramfs)", "Rebuild the bundle with the tiny system's kernel and initramfs; nothing was changed.");
+  }
+}
+
+function recordStaged(root: string, manifest: Readonly<Manifest>): void {
+  const dir = join(root, "var/lib/va-agent");
+  mkdirSync(dir, { recursive: true });
+  const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: manifest.payload.stagingDir };
+  writeFileSync(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`);
+}

@@ -1,0 +1,64 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { withoutNextEntry } from "../bootloader/grubenv.ts";
+import { ensureMounted } from "../disk/mounts.ts";
+import { parseFstab } from "../disk/fstab.ts";
+import type { Journal } from "../journal/journal.ts";
+import { MIGRATION_STEPS } from "../steps/index.ts";
+import type { StepContext } from "../steps/step.ts";
+
+/** Written when the old system is known intact, so the tiny system's wrapper reboots into it. */
+export const OLD_SYSTEM_INTACT_MARKER = "old-system-intact";
+
+export function pointOfNoReturnPassed(journal: Journal): boolean {
+  const destructive = new Set(MIGRATION_STEPS.filter((step) => step.destructive).map((step) => step.name));
+  return journal.entries.some((entry) => destructive.has(entry.step));
+}
+
+/**
+ * A failure before the point of no return: leave the journal and log on the old root, where
+ * `va-agent status` finds them, make sure GRUB boots the old default entry next, and mark it safe
+ * to reboot into the old system.
+ */
+export async function handBackToOldSystem(ctx: StepContext, journal: Journal): Promise<void> {
+  const root = ctx.paths.oldRootMount;
+  const old = ctx.plan.oldSystem.root;
+  await ctx.run.run(["umount", root], { allowFailure: true });
+  await ensureMounted(ctx.run, ["mount", "-o", "rw", "-t", old.fstype, old.device, root]);
+  try {
+    journal.attach(join(root, ctx.paths.targetStateDir, "journal.json"));
+    mkdirSync(join(root, ctx.paths.targetLogDir), { recursive: true });
+    if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(root, ctx.paths.targetLogDir, "tiny-system.log"));
+    await disarmOneTimeBoot(ctx, root);
+  } finally {
+    await ctx.run.run(["umount", root], { allowFailure: true });
+    await ctx.run.run(["sync"]);
+  }
+  writeFileSync(join(ctx.paths.workDir, OLD_SYSTEM_INTACT_MARKER), "");
+  ctx.log.info("the old system is intact; its journal and log are in /var/lib/va-agent and /var/log/va-agent");
+}
+
+/** GRUB normally clears next_entry itself; where it cannot write its environment (e.g. xfs), we do. */
+async function disarmOneTimeBoot(ctx: StepContext, oldRoot: string): Promise<void> {
+  const bootEntry = parseFstab(readFileSync(join(oldRoot, "etc/fstab"), "utf8")).find((entry) => entry.mountpoint === "/boot");
+  const bootMount = join(ctx.paths.workDir, "old-boot");
+  let bootDir = join(oldRoot, "boot");
+  if (bootEntry) {
+    const device = await resolveSpec(ctx, bootEntry.spec);
+    await ensureMounted(ctx.run, ["mount", "-o", "rw", device, bootMount]);
+    bootDir = bootMount;
+  }
+  try {
+    for (const grubenv of ["grub/grubenv", "grub2/grubenv"].map((p) => join(bootDir, p)).filter(existsSync)) {
+      writeFileSync(grubenv, withoutNextEntry(readFileSync(grubenv, "latin1")), "latin1");
+    }
+  } finally {
+    if (bootEntry) await ctx.run.run(["umount", bootMount], { allowFailure: true });
+  }
+}
+
+async function resolveSpec(ctx: StepContext, spec: string): Promise<string> {
+  if (!spec.includes("=")) return spec;
+  const result = await ctx.run.run(["blkid", "--match-token", spec, "--output", "device"], { readOnly: true });
+  return result.stdout.trim().split("\n")[0]!;
+}
