@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { PlanContext, Step } from "./step.ts";
-import { runPlannedCommands } from "./step.ts";
+import { rereadPartitionsWithFallback } from "../disk/reread-partitions.ts";
 
 /** Loads the reference GPT; on a larger disk moves the backup header to the end and grows the PV partition. */
 export const partitionDisk: Step = {
@@ -35,5 +35,10 @@ export const partitionDisk: Step = {
     );
     return commands;
   },
-  run: (ctx) => runPlannedCommands(partitionDisk, ctx),
+  async run(ctx) {
+    for (const argv of partitionDisk.commands(ctx)) {
+      if (argv[0] === "blockdev") await rereadPartitionsWithFallback(ctx.run, ctx.plan.disk.path);
+      else if (argv[0] !== "udevadm") await ctx.run.run(argv);
+    }
+  },
 };

@@ -38,6 +38,9 @@ install -D -m 644 "$F/va-probe.service" /etc/systemd/system/va-probe.service
 mkdir -p /data /back /var/lib/va-agent
 
 echo 'root:va-new-root' | chpasswd
+# The appliance's own administrator account (its password is carried over from the old system).
+id admin >/dev/null 2>&1 || useradd --create-home --uid 1000 --user-group --shell /bin/bash admin
+echo 'admin:va-new-admin' | chpasswd
 
 systemctl enable va-probe.service
 # A first boot must never stop at an interactive prompt on the console.

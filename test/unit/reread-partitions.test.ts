@@ -1,0 +1,21 @@
+import { expect, test } from "bun:test";
+import { rereadPartitionsWithFallback } from "../../agent/disk/reread-partitions.ts";
+import { FakeRunner } from "./fake-runner.ts";
+
+const blockdevCalls = (run: FakeRunner) => run.calls.filter((argv) => argv[0] === "blockdev").length;
+
+test("retries BLKRRPART while udev holds the disk, settling in between", async () => {
+  let busy = 2;
+  const run = new FakeRunner().respond((argv) => (argv[0] === "blockdev" && busy-- > 0 ? { status: 1, stderr: "BLKRRPART: Device or resource busy" } : undefined));
+  await rereadPartitionsWithFallback(run, "/dev/vda");
+  expect(blockdevCalls(run)).toBe(3);
+  expect(run.calls.some((argv) => argv[0] === "partx")).toBe(false);
+  expect(run.calls.at(-1)).toEqual(["udevadm", "settle", "--timeout=60"]);
+});
+
+test("falls back to partx --update when the disk stays busy", async () => {
+  const run = new FakeRunner().respond((argv) => (argv[0] === "blockdev" ? { status: 1, stderr: "busy" } : undefined));
+  await rereadPartitionsWithFallback(run, "/dev/nvme0n1");
+  expect(blockdevCalls(run)).toBe(10);
+  expect(run.calls).toContainEqual(["partx", "--update", "/dev/nvme0n1"]);
+}, 20_000);
