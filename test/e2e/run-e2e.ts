@@ -1,7 +1,8 @@
 // End-to-end runner: builds (or reuses) every asset, stages the payload on the old appliance,
 // migrates each disk variant in QEMU and checks the new system from inside.
 //
-//   bun test/e2e/run-e2e.ts              the CI set: virtio 3x disk + NVMe equal-size disk
+//   bun test/e2e/run-e2e.ts              the CI set: the click path (virtio, 3x disk, zstd), NVMe equal-size
+//                                        disk (xz), and the two negative click-path scenarios
 //   bun test/e2e/run-e2e.ts --all        every bus × {equal, 3x}
 //   bun test/e2e/run-e2e.ts --variant virtio-3x [--variant …]
 //   bun test/e2e/run-e2e.ts --demo       one variant, narrated (the README's main job)
@@ -16,23 +17,27 @@ import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { type PayloadCompression, writeTestPayload } from "./payload.ts";
 import { planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
 import { buildTinySystem } from "./tiny-system.ts";
+import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
 
 const ALL: Variant[] = [
   { name: "virtio-3x", bus: "virtio", sizeFactor: 3, compression: "xz" },
-  { name: "nvme-equal", bus: "nvme", sizeFactor: 1, compression: "zstd" },
+  { name: "nvme-equal", bus: "nvme", sizeFactor: 1, compression: "xz" },
   { name: "virtio-equal", bus: "virtio", sizeFactor: 1, compression: "zstd" },
   { name: "sata-3x", bus: "sata", sizeFactor: 3, compression: "zstd" },
   { name: "sata-equal", bus: "sata", sizeFactor: 1, compression: "xz" },
-  { name: "nvme-3x", bus: "nvme", sizeFactor: 3, compression: "xz" },
+  { name: "nvme-3x", bus: "nvme", sizeFactor: 3, compression: "zstd" },
 ];
-const CI_SET = ["virtio-3x", "nvme-equal"];
+/** The click path runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. */
+const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return"];
+const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails-before-no-return"];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { all: { type: "boolean" }, demo: { type: "boolean" }, variant: { type: "string", multiple: true } },
   });
-  const wanted = values.all ? ALL.map((v) => v.name) : (values.variant ?? (values.demo ? ["virtio-3x"] : CI_SET));
-  const variants = wanted.map((name) => {
+  const wanted = values.all ? [...CLICK_SCENARIOS, ...ALL.map((v) => v.name)] : (values.variant ?? (values.demo ? ["click-path"] : CI_SET));
+  const clickScenarios = wanted.filter((name) => CLICK_SCENARIOS.includes(name));
+  const variants = wanted.filter((name) => !CLICK_SCENARIOS.includes(name)).map((name) => {
     const variant = ALL.find((v) => v.name === name);
     if (!variant) throw new Error(`unknown variant ${name}; known: ${ALL.map((v) => v.name).join(", ")}`);
     return variant;
@@ -59,13 +64,26 @@ async function main(): Promise<number> {
     }
     return stagedDisks.get(compression)!;
   };
-  const staged = await stagedWith(variants[0]!.compression);
+  const staged = await stagedWith(variants[0]?.compression ?? "zstd");
 
   const results: ScenarioResult[] = [];
   say("tiny system in plan mode against the staged disk (no writes)");
   const planned = await planInTinySystem(staged.disk, tiny, artifacts);
-  results.push({ variant: { name: "tiny-plan", bus: "virtio", sizeFactor: 1, compression: variants[0]!.compression }, ...planned });
+  results.push({ variant: { name: "tiny-plan", bus: "virtio", sizeFactor: 1, compression: variants[0]?.compression ?? "zstd" }, ...planned });
   printResult(results[0]!, []);
+
+  if (clickScenarios.length > 0) {
+    say("vendor side: key pair and signed bundle (build.ts keygen, build.ts bundle)");
+    const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
+    const shared = { newOs, old, tiny, signed, artifacts };
+    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared) } as Record<string, () => Promise<ScenarioResult>>;
+    for (const name of clickScenarios) {
+      say(`scenario ${name}`);
+      const result = await run[name]!();
+      results.push(result);
+      printResult(result, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);
+    }
+  }
   for (const variant of variants) {
     say(`variant ${variant.name}: tiny system migrates a ${variant.bus} disk ${variant.sizeFactor}x the layout (${variant.compression} payload)`);
     const stagedForVariant = await stagedWith(variant.compression);

@@ -1,0 +1,233 @@
+// Issue 4's proof: the whole click path. The old appliance boots from its disk, runs
+// `va-agent stage bundle.tar --reboot` (signed bundle, pre-flight, config capture, one-time GRUB
+// entry), its own GRUB starts the tiny system, the agent migrates, and the box comes back in the
+// new OS with its IP on the NIC with the old MAC, its DNS, hostname, password hashes and data.
+
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../assets/host.ts";
+import type { NewOs } from "../assets/new-os.ts";
+import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay } from "../assets/old-appliance.ts";
+import { writeTestPayload } from "./payload.ts";
+import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
+import { startVm, waitExit } from "./qemu.ts";
+import type { ScenarioResult, Timing } from "./scenario.ts";
+import { buildTs, type TinySystem } from "./tiny-system.ts";
+
+const ENTROPY = ["-device", "virtio-rng-pci"];
+
+export interface SignedBundle {
+  bundle: string;
+  publicKey: string;
+}
+
+/** The vendor side: a key pair and the signed bundle (zstd payload), made with build.ts. */
+export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string): SignedBundle {
+  buildTs(["keygen", "--out", join(dir, "keys")]);
+  const template = writeTestPayload(newOs, dir, "zstd", {
+    tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
+  });
+  const bundle = join(dir, "bundle.tar");
+  const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };
+  delete (files as Record<string, string>)["manifest.json"];
+  buildTs(["bundle", "--manifest", template.manifestPath, "--key", join(dir, "keys/va-signing.key"), "--out", bundle, ...Object.entries(files).flatMap(([name, path]) => ["--file", `${name}=${path}`])]);
+  return { bundle, publicKey: join(dir, "keys/va-signing.pub") };
+}
+
+/** run.sh prologue on the old system: output to the serial console, the agent and the vendor key installed. */
+const PROLOGUE = [
+  "set -u -o pipefail",
+  "exec > >(tee /dev/ttyS0) 2>&1",
+  "install -D -m 0755 va-agent /usr/local/bin/va-agent",
+  "install -D -m 0644 va-signing.pub /etc/va-agent/keys/vendor.pub",
+];
+
+export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number }): Promise<ScenarioResult> {
+  const variant = { name: `click-path-virtio-${shared.sizeFactor}x`, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
+  const dir = join(shared.artifacts, variant.name);
+  const timings: Timing[] = [];
+  try {
+    const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
+    await run(["qemu-img", "resize", "-q", disk, String(shared.newOs.layoutBytes * shared.sizeFactor)]);
+    const script = [...PROLOGUE, "va-agent stage bundle.tar --reboot"].join("\n");
+    const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny) });
+    const vm = startVm({
+      name: variant.name,
+      disks: [
+        { path: disk, format: "qcow2", bus: "virtio" },
+        { path: commandDisk, format: "raw", bus: "virtio" },
+      ],
+      nic: { mac: shared.old.facts.mac },
+      serialLog: join(dir, "serial.log"),
+      extraArgs: ENTROPY,
+    });
+    const staged = await vm.waitFor(/staged va-demo 13\.0; rebooting|va-agent: ERROR[^\n]*/, 900);
+    if (!staged.match[0].startsWith("staged")) throw new Error(`stage failed on the old system:\n${vm.tail(40)}`);
+    timings.push({ phase: "old system boot + va-agent stage", seconds: staged.seconds });
+    const agent = await vm.waitFor(/migrate started ([\d.]+) s after kernel start/, 600);
+    timings.push({ phase: "reboot through old GRUB → agent's first log line", seconds: agent.seconds - staged.seconds });
+    const finished = await vm.waitFor(/migration finished|FAILED with exit code \d+/, 40 * 60);
+    if (!finished.match[0].startsWith("migration finished")) throw new Error(`the migration failed:\n${vm.tail(40)}`);
+    timings.push({ phase: "migration in the tiny system", seconds: finished.seconds - agent.seconds });
+    const up = await vm.waitFor(/VA-PROBE os-release/, 900);
+    timings.push({ phase: "reboot → new system up (probe running)", seconds: up.seconds - finished.seconds });
+    await vm.waitFor(/VA-PROBE-END/, 300);
+    await waitExit(vm, 180);
+    const serial = readFileSync(join(dir, "serial.log"), "latin1");
+    const newSystem = serial.slice(serial.lastIndexOf("migration finished"));
+    const facts = parseProbeFacts(newSystem);
+    const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
+    return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...checkCarriedConfig(facts, shared.old.facts)] };
+  } catch (error) {
+    return { variant, timings, checks: [], error: (error as Error).message };
+  }
+}
+
+function bundleFiles(signed: SignedBundle, tiny: TinySystem): Record<string, string> {
+  return { "bundle.tar": signed.bundle, "va-agent": tiny.agent, "va-signing.pub": signed.publicKey };
+}
+
+interface IpAddr {
+  ifname: string;
+  address?: string;
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+export function checkCarriedConfig(facts: ProbeFacts, old: OldFacts): Check[] {
+  const links = (facts["ip-addr"] ?? []) as IpAddr[];
+  const nic = links.find((link) => link.address?.toLowerCase() === old.mac.toLowerCase());
+  const ipv4 = nic?.addr_info?.find((a) => a.family === "inet");
+  const routes = (facts["ip-route"] ?? []) as { dst: string; gateway?: string }[];
+  const resolv = String(facts.resolv ?? "");
+  const shadow = (facts.shadow ?? {}) as Record<string, string>;
+  const files = (facts["data-files"] ?? []) as { path: string; mode: string; uid: number; gid: number; sha256: string }[];
+  const fileProblems = old.dataFiles.flatMap((want) => {
+    const got = files.find((f) => f.path === want.path);
+    if (!got) return [`${want.path} missing`];
+    return got.mode === want.mode && got.sha256 === want.sha256 && got.uid === want.uid && got.gid === want.gid ? [] : [`${want.path} ${got.mode} ${got.uid}:${got.gid} (want ${want.mode} ${want.uid}:${want.gid})`];
+  });
+  return [
+    { name: `static ${old.address}/${old.prefix} on the NIC with the old MAC ${old.mac}`, ok: ipv4?.local === old.address && ipv4.prefixlen === old.prefix, seen: nic ? `${nic.ifname} ${ipv4?.local}/${ipv4?.prefixlen}` : "no NIC with that MAC" },
+    { name: `default route via ${old.gateway}`, ok: routes.some((r) => r.dst === "default" && r.gateway === old.gateway), seen: JSON.stringify(routes.filter((r) => r.dst === "default")) },
+    { name: "DNS servers and search domains carried", ok: old.dns.every((s) => resolv.includes(`nameserver ${s}`)) && old.search.every((s) => resolv.includes(s)), seen: resolv.replace(/\n/g, " | ") },
+    { name: `hostname ${old.hostname}`, ok: facts.hostname === old.hostname, seen: String(facts.hostname) },
+    { name: "root password hash carried", ok: shadow.root === old.rootHash, seen: `${String(shadow.root).slice(0, 12)}…` },
+    { name: "admin password hash carried", ok: shadow.admin === old.adminHash, seen: `${String(shadow.admin).slice(0, 12)}…` },
+    { name: `${old.dataFiles.length} data files with content, mode and owner`, ok: fileProblems.length === 0, seen: fileProblems.join("; ") || files.map((f) => `${f.path} ${f.mode}`).join(" ") },
+  ];
+}
+
+/** Negative: one flipped byte in the payload inside the bundle. `stage` refuses naming the member; nothing changes; the box still boots. */
+export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
+  const variant = { name: "stage-refuses-flipped-byte", bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
+  const dir = join(shared.artifacts, variant.name);
+  try {
+    const tampered = join(dir, "bundle.tar");
+    await run(["mkdir", "-p", dir]);
+    copyFileSync(shared.signed.bundle, tampered);
+    flipByte(tampered, statSync(tampered).size - 40 * 1024 * 1024);
+    const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
+    const script = [
+      ...PROLOGUE,
+      "va-agent stage bundle.tar --reboot; echo \"VA-STAGE-EXIT $?\"",
+      "echo \"VA-UPD-ENTRIES $(ls -A /etc/upd 2>/dev/null | wc -l)\"",
+      "echo \"VA-NEXT-ENTRY [$(grub-editenv list | grep next_entry || true)]\"",
+      "echo \"VA-CUSTOM-CFG $(test -e /boot/grub/custom.cfg && echo present || echo absent)\"",
+    ].join("\n");
+    const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: { ...bundleFiles(shared.signed, shared.tiny), "bundle.tar": tampered }, then: "reboot" });
+    const vm = startVm({
+      name: variant.name,
+      disks: [
+        { path: disk, format: "qcow2", bus: "virtio" },
+        { path: commandDisk, format: "raw", bus: "virtio" },
+      ],
+      nic: { mac: shared.old.facts.mac },
+      serialLog: join(dir, "serial.log"),
+      extraArgs: ENTROPY,
+    });
+    const exit = await vm.waitFor(/VA-STAGE-EXIT (\d+)/, 900);
+    const entries = await vm.waitFor(/VA-UPD-ENTRIES (\d+)/, 60);
+    const next = await vm.waitFor(/VA-NEXT-ENTRY \[([^\]]*)\]/, 60);
+    const custom = await vm.waitFor(/VA-CUSTOM-CFG (\w+)/, 60);
+    const rebooted = await vm.waitFor(/already started before; not running it again/, 600);
+    await vm.kill();
+    const serial = readFileSync(join(dir, "serial.log"), "latin1");
+    const error = serial.split("\n").find((line) => line.includes("va-agent: ERROR")) ?? "";
+    return {
+      variant,
+      timings: [{ phase: "old system boot → stage refused → old system booted again", seconds: rebooted.seconds }],
+      checks: [
+        { name: "stage exits with the payload error code 6", ok: exit.match[1] === "6", seen: `exit ${exit.match[1]}` },
+        { name: "the error names the corrupt member", ok: error.includes("va.tar.zst"), seen: error.trim() },
+        { name: "nothing written to /etc/upd", ok: entries.match[1] === "0", seen: `${entries.match[1]} entries` },
+        { name: "no one-time boot armed, no GRUB entry added", ok: next.match[1] === "" && custom.match[1] === "absent", seen: `next_entry [${next.match[1]}], custom.cfg ${custom.match[1]}` },
+        { name: "the old system boots again", ok: true, seen: `hook ran again at ${rebooted.seconds.toFixed(0)} s` },
+      ],
+    };
+  } catch (error) {
+    return { variant, timings: [], checks: [], error: (error as Error).message };
+  }
+}
+
+function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, "r+");
+  try {
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, offset);
+    byte[0] = byte[0]! ^ 0xff;
+    writeSync(fd, byte, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Negative: the tiny system fails before the point of no return (the staged payload is corrupted
+ * between stage and migrate). The box must boot the old system again, where `va-agent status` says why.
+ */
+export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
+  const variant = { name: "tiny-fails-before-no-return", bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
+  const dir = join(shared.artifacts, variant.name);
+  try {
+    const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
+    const script = [
+      ...PROLOGUE,
+      "if [ -e /var/lib/va-agent/journal.json ]; then",
+      "  echo VA-SECOND-BOOT; va-agent status; echo \"VA-STATUS-EXIT $?\"",
+      "  (sleep 3; systemctl poweroff) & exit 0",
+      "fi",
+      "va-agent stage bundle.tar || exit 1",
+      "printf '\\377' | dd of=/etc/upd/va.tar.zst bs=1 seek=1048576 conv=notrunc status=none && sync && echo VA-CORRUPTED",
+      "(sleep 3; systemctl reboot) &",
+    ].join("\n");
+    const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny), rerun: true });
+    const vm = startVm({
+      name: variant.name,
+      disks: [
+        { path: disk, format: "qcow2", bus: "virtio" },
+        { path: commandDisk, format: "raw", bus: "virtio" },
+      ],
+      nic: { mac: shared.old.facts.mac },
+      serialLog: join(dir, "serial.log"),
+      extraArgs: ENTROPY,
+    });
+    await vm.waitFor(/VA-CORRUPTED/, 900);
+    const failed = await vm.waitFor(/FAILED with exit code (\d+) BEFORE the point of no return|FAILED with exit code \d+/, 900);
+    const back = await vm.waitFor(/VA-SECOND-BOOT/, 900);
+    const status = await vm.waitFor(/VA-STATUS-EXIT (\d+)/, 120);
+    await waitExit(vm, 180);
+    const serial = readFileSync(join(dir, "serial.log"), "latin1");
+    const statusText = serial.slice(serial.lastIndexOf("VA-SECOND-BOOT"), serial.lastIndexOf("VA-STATUS-EXIT"));
+    return {
+      variant,
+      timings: [{ phase: "tiny system failure → old system booted again", seconds: back.seconds - failed.seconds }],
+      checks: [
+        { name: "the agent failed in load-payload, before the point of no return", ok: failed.match[0].includes("BEFORE the point of no return") && failed.match[1] === "6", seen: failed.match[0] },
+        { name: "the old system booted again", ok: true, seen: `at ${back.seconds.toFixed(0)} s` },
+        { name: "va-agent status on the old system shows the failed step and why", ok: status.match[1] === "0" && /failed\s+load-payload/.test(statusText) && statusText.includes("corrupt"), seen: statusText.split("\n").filter((l) => /failed|corrupt|result/.test(l)).join(" | ").slice(0, 300) },
+      ],
+    };
+  } catch (error) {
+    return { variant, timings: [], checks: [], error: (error as Error).message };
+  }
+}
