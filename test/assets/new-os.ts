@@ -64,8 +64,8 @@ async function buildRoot(): Promise<string> {
       writeFileSync(join(staged, f), text, { mode: 0o644 });
     }
     await withChrootMounts(root, () => chroot(root, ["/bin/bash", "/tmp/va-files/configure.sh"]));
-    const leftovers = readdirSync(join(root, "boot")).filter((f) => /^(initrd\.img|initramfs)-/.test(f));
-    if (leftovers.length) throw new Error(`initramfs left in /boot: ${leftovers.join(", ")}`);
+    const images = readdirSync(join(root, "boot")).filter((f) => /^(initrd\.img|initramfs)-/.test(f));
+    if (images.length !== 1) throw new Error(`expected exactly the generic initramfs in /boot, found: ${images.join(", ") || "none"}`);
   });
   return join(dir, "root");
 }

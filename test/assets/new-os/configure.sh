@@ -18,8 +18,13 @@ if dpkg-query -W -f='${Status}' initramfs-tools 2>/dev/null | grep -q 'install o
   exit 1
 fi
 
-# The agent rebuilds the initramfs on the target: an image made here would be wrong.
+# The vendor ships a GENERIC initramfs (no-hostonly: every driver, lvm), right for any machine, so
+# a manifest may skip the rebuild in the tiny system (bootloader.rebuildInitramfs=false) and save
+# minutes of downtime. The host-only image the package hooks made here would be wrong: replace it.
 rm -f /boot/initrd.img-* /boot/initramfs-*
+for kver in $(ls /lib/modules); do
+  dracut --no-hostonly --no-hostonly-cmdline --add "lvm" --force --kver "$kver" "/boot/initrd.img-$kver"
+done
 
 echo va-new >/etc/hostname
 cat >/etc/hosts <<'HOSTS'
