@@ -132,8 +132,9 @@ async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepCont
   announce(log, args.command);
   const run = new ZxRunner(log);
   const stagingDir = stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR;
-  const journal = Journal.open(paths.journalFile);
   const { manifest, plan } = await prepare(run, log, paths, stagingDir);
+  // After prepare: when resuming after a reboot, it brings the journal back from the resume store.
+  const journal = Journal.open(paths.journalFile);
   return { ctx: { manifest, plan, paths, run, log, stagingDir }, journal };
 }
 

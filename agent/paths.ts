@@ -7,6 +7,8 @@ export interface Paths {
   targetRoot: string;
   logFile: string;
   journalFile: string;
+  /** Where the resume store (an LV of the new disk, see docs/RESUME.md) is mounted in the tiny system. */
+  resumeDir: string;
   /** Inside the new root: where the journal, logs and the result record persist. */
   targetStateDir: string;
   targetLogDir: string;
@@ -21,6 +23,7 @@ export function defaultPaths(workDir = "/run/va-agent", targetRoot = "/sysimage"
     targetRoot,
     logFile: `${workDir}/agent.log`,
     journalFile: `${workDir}/journal.json`,
+    resumeDir: `${workDir}/resume`,
     targetStateDir: "/var/lib/va-agent",
     targetLogDir: "/var/log/va-agent",
   };
@@ -29,3 +32,8 @@ export function defaultPaths(workDir = "/run/va-agent", targetRoot = "/sysimage"
 export const DEFAULT_STAGING_DIR = "/etc/upd";
 export const MANIFEST_FILE = "manifest.json";
 export const CAPTURED_CONFIG_FILE = "captured-config.json";
+/** The directory, on the resume volume's filesystem, that holds what a resumed run needs. */
+export const RESUME_STORE_DIR = "va-resume";
+/** The directory, on the new /boot, that holds the tiny kernel, initramfs and the resume GRUB. */
+export const RESUME_BOOT_DIR = "va-resume";
+export const PLAN_FILE = "plan.json";

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { JournalError } from "../errors/errors.ts";
 
@@ -57,6 +57,15 @@ export class Journal {
     this.save();
   }
 
+  /** Stop writing to `path` (e.g. the resume store, just before it is deleted). */
+  detach(path: string): void {
+    this.locations.delete(path);
+  }
+
+  get attachedTo(): readonly string[] {
+    return [...this.locations];
+  }
+
   isDone(step: string, inputsDigest: string): boolean {
     const entry = this.latest(step);
     return entry?.outcome === "done" && entry.inputsDigest === inputsDigest;
@@ -86,12 +95,36 @@ export class Journal {
     this.save();
   }
 
+  /**
+   * Temp file, fsync, rename, fsync of the directory: after a power cut each location holds either
+   * the previous or the new journal, never a torn one, and a step recorded done stays done.
+   */
   private save(): void {
     const text = `${JSON.stringify(this.document, null, 2)}\n`;
     for (const path of this.locations) {
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.tmp`, text);
+      const fd = openSync(`${path}.tmp`, "w");
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(`${path}.tmp`, path);
+      syncDirectory(dirname(path));
     }
+  }
+}
+
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some filesystems refuse fsync on a directory; the rename is still atomic
   }
 }

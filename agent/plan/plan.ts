@@ -36,6 +36,17 @@ export interface MigrationPlan {
   filesystems: PlannedFilesystem[];
   /** Filesystems with a mountpoint, parents before children. */
   mounts: PlannedFilesystem[];
+  /**
+   * The LV that holds the resume store (docs/RESUME.md): a filesystem the manifest creates but does
+   * not mount (slot B, "back", unused until the first A/B upgrade). null: no such LV, no resume.
+   */
+  resume?: PlannedResumeVolume | null;
+}
+
+export interface PlannedResumeVolume {
+  lv: string;
+  device: string;
+  type: FilesystemSpec["type"];
 }
 
 /** RAM the tiny system itself needs besides the payload copy in tmpfs. */
@@ -85,7 +96,19 @@ export function planMigration(manifest: Manifest, layout: GptLayout, machine: Ma
     mounts: filesystems
       .filter((fs) => fs.mountpoint)
       .sort((a, b) => depth(a.mountpoint!) - depth(b.mountpoint!) || a.mountpoint!.localeCompare(b.mountpoint!)),
+    resume: resumeVolume(manifest),
   };
+}
+
+/** Prefers the LV named "back" (slot B); otherwise the first LV whose filesystem has no mountpoint. */
+export const DEFAULT_RESUME_LV = "back";
+
+export function resumeVolume(manifest: Manifest): PlannedResumeVolume | null {
+  const candidates = manifest.filesystems.filter((fs) => fs.on.startsWith("lv:") && !fs.mountpoint);
+  const chosen = candidates.find((fs) => fs.on === `lv:${DEFAULT_RESUME_LV}`) ?? candidates[0];
+  if (!chosen) return null;
+  const lv = chosen.on.slice(3);
+  return { lv, device: logicalVolumeDevice(manifest.lvm.vg, lv), type: chosen.type };
 }
 
 /** The device-mapper path, which is what the new fstab and kernel command line use. */
@@ -120,7 +143,9 @@ function checkLayoutFits(layout: GptLayout, sectors: number, diskPath: string): 
 }
 
 function checkRam(manifest: Manifest, machine: Machine): void {
-  const needed = manifest.payload.rootfs.bytes + TINY_SYSTEM_RAM_BYTES;
+  // The tiny kernel and initramfs are copied to RAM too (arm-resume-boot puts them on the new /boot).
+  const tiny = (manifest.tinySystem?.kernel.bytes ?? 0) + (manifest.tinySystem?.initramfs.bytes ?? 0);
+  const needed = manifest.payload.rootfs.bytes + tiny + TINY_SYSTEM_RAM_BYTES;
   if (machine.ramBytes < needed) {
     const mib = (b: number) => Math.ceil(b / 1024 ** 2);
     throw new PreflightError(

@@ -2,34 +2,47 @@ import { existsSync, mkdirSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
+import type { FileRef } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
-/** Copies the payload from the old root into RAM and verifies it, before anything is destroyed. */
+/**
+ * Copies the payload from the old root into RAM and verifies it, before anything is destroyed:
+ * the rootfs archive, the captured config, and the tiny system's own kernel and initramfs (staged
+ * by `stage` from the bundle), which arm-resume-boot puts on the new disk once the old one is gone.
+ */
 export const loadPayload: Step = {
   name: "load-payload",
-  summary: "copy the rootfs archive and captured config from the old root to tmpfs, verifying SHA-256",
+  summary: "copy the rootfs archive, tiny kernel/initramfs and captured config from the old root to tmpfs, verifying SHA-256",
   destructive: false,
   commands: (ctx) => [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]],
   async run(ctx) {
-    const rootfs = ctx.manifest.payload.rootfs;
-    const destination = join(ctx.paths.payloadDir, rootfs.file);
     mkdirSync(ctx.paths.payloadDir, { recursive: true });
-    if (await isIntact(destination, rootfs)) {
-      ctx.log.info(`${rootfs.file} already in RAM and intact`);
-      return;
+    const missing: FileRef[] = [];
+    for (const ref of payloadMembers(ctx)) {
+      if (await isIntact(join(ctx.paths.payloadDir, ref.file), ref)) ctx.log.info(`${ref.file} already in RAM and intact`);
+      else missing.push(ref);
     }
+    if (missing.length === 0) return;
     await ensureMounted(ctx.run, mountOldRoot(ctx));
     try {
       const staged = join(ctx.paths.oldRootMount, ctx.stagingDir);
-      await copyVerified(join(staged, rootfs.file), destination, rootfs, ctx.log.progress(`loading ${rootfs.file}`));
+      for (const ref of missing) {
+        await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, ctx.log.progress(`loading ${ref.file}`));
+      }
       copyCapturedConfig(staged, ctx);
     } finally {
       await ctx.run.run(["umount", ctx.paths.oldRootMount]);
     }
   },
 };
+
+/** What must be in RAM before the point of no return. */
+export function payloadMembers(ctx: PlanContext): FileRef[] {
+  const tiny = ctx.manifest.tinySystem;
+  return [ctx.manifest.payload.rootfs, ...(tiny ? [tiny.kernel, tiny.initramfs] : [])];
+}
 
 function mountOldRoot(ctx: PlanContext): string[] {
   const root = ctx.plan.oldSystem.root;

@@ -8,6 +8,7 @@ import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import { targetMountCommands } from "../steps/mount-target.ts";
 import { type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
+import { reconcileResumeStore } from "./resume-store.ts";
 
 /**
  * Runs the steps in order, skipping those the journal records as done with the same inputs:
@@ -27,6 +28,8 @@ export async function runMigration(ctx: StepContext, journal: Journal, steps: re
 
 export async function runStep(ctx: StepContext, journal: Journal, step: Step, digest = inputsDigest(ctx, step)): Promise<void> {
   const log = ctx.log.child({ step: step.name });
+  // After persist-for-resume, the store is mounted and the journal saved there before the step begins.
+  await reconcileResumeStore(ctx, journal, { mount: true });
   const entry = journal.begin(step.name, digest);
   log.info(`${step.summary}${step === firstDestructive() ? " — POINT OF NO RETURN" : ""}`);
   const startedAt = performance.now();
@@ -36,6 +39,7 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
     await step.run({ ...ctx, log });
     refreshDistro(ctx);
     attachJournalToTarget(ctx, journal);
+    await reconcileResumeStore(ctx, journal, { mount: false });
     journal.finish(entry, "done");
     log.info(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   } catch (error) {

@@ -6,10 +6,11 @@ import type { Log } from "../log/logger.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
-import { MANIFEST_FILE, type Paths } from "../paths.ts";
+import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
+import { findResumeStore, resumeFromStore } from "./resume-store.ts";
 
 export interface Prepared {
   manifest: Readonly<Manifest>;
@@ -17,12 +18,12 @@ export interface Prepared {
   resumed: boolean;
 }
 
-const PLAN_FILE = "plan.json";
-
 /**
  * Probes the machine, reads the manifest and partition table staged on the old root (read-only)
  * and computes the plan. A plan saved by an earlier run in this boot is reused: after the point
- * of no return the old root it was computed from no longer exists.
+ * of no return the old root it was computed from no longer exists. After a reboot (RAM lost) the
+ * resume store on the new disk brings plan, manifest, payload and journal back (docs/RESUME.md);
+ * it is looked for before probing, since the probe would take the new root for an old system.
  */
 export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
@@ -31,6 +32,7 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
     log.info("resuming with the plan saved by an earlier run");
     return { manifest: loadManifest(stagedManifest), plan: JSON.parse(readFileSync(savedPlan, "utf8")), resumed: true };
   }
+  if (await findResumeStore(run, log, paths)) return { ...(await resumeFromStore(run, log, paths)), resumed: true };
   const machine = await probeMachine(run, log, { stagingDir, mountpoint: paths.probeMount });
   const oldSystem = findOldSystem(machine);
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);

@@ -1,0 +1,159 @@
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { ensureMounted } from "../disk/mounts.ts";
+import { JournalError } from "../errors/errors.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { Log } from "../log/logger.ts";
+import { loadManifest, type FileRef, type Manifest } from "../manifest/manifest.ts";
+import { MANIFEST_FILE, PLAN_FILE, RESUME_STORE_DIR, type Paths } from "../paths.ts";
+import { copyVerified } from "../payload/copy-verified.ts";
+import { logicalVolumeDevice, type MigrationPlan } from "../plan/plan.ts";
+import type { Runner } from "../runner/runner.ts";
+import type { PlanContext, StepContext } from "../steps/step.ts";
+
+// The resume store: a directory on the resume LV of the NEW disk (docs/RESUME.md) holding what a
+// run needs when the tiny system boots again after a power cut and RAM is gone: manifest, plan,
+// partition table, rootfs archive, captured config, and the journal. `store.json` is written last
+// (the commit marker) and lists every file with its SHA-256; a store without it is not a store.
+
+export const STORE_META_FILE = "store.json";
+export const STORE_JOURNAL_FILE = "journal.json";
+export const PERSIST_STEP = "persist-for-resume";
+export const REMOVE_STEP = "remove-resume-entry";
+
+export interface StoreMeta {
+  format: 1;
+  createdAt: string;
+  /** The LV the store lives on, as planned. */
+  device: string;
+  /** Every file of the store except the journal (which changes), with size and digest. */
+  files: (FileRef & { bytes: number })[];
+}
+
+export function storeDir(paths: Paths): string {
+  return join(paths.resumeDir, RESUME_STORE_DIR);
+}
+
+export function storeJournalPath(paths: Paths): string {
+  return join(storeDir(paths), STORE_JOURNAL_FILE);
+}
+
+export function storeMountCommand(ctx: PlanContext): string[] {
+  const resume = ctx.plan.resume!;
+  return ["mount", "-t", resume.type, resume.device, ctx.paths.resumeDir];
+}
+
+export function readStoreMeta(dir: string): StoreMeta | undefined {
+  const path = join(dir, STORE_META_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(path, "utf8")) as StoreMeta;
+    return meta.format === 1 && Array.isArray(meta.files) ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A store is complete when its commit marker names a manifest and a plan that are both there. */
+export function isResumeStore(dir: string): boolean {
+  const meta = readStoreMeta(dir);
+  return Boolean(meta && [MANIFEST_FILE, PLAN_FILE].every((f) => meta.files.some((m) => m.file === f) && existsSync(join(dir, f))));
+}
+
+/** Writes the commit marker: temp file, fsync, rename, so it is either absent or whole. */
+export function writeStoreMeta(dir: string, meta: StoreMeta): void {
+  const path = join(dir, STORE_META_FILE);
+  const fd = openSync(`${path}.tmp`, "w");
+  try {
+    writeSync(fd, `${JSON.stringify(meta, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${path}.tmp`, path);
+}
+
+export interface FoundStore {
+  device: string;
+  fstype: string;
+}
+
+/**
+ * Looks for a resume store without a manifest (after a power cut there is none in RAM and the old
+ * root is gone): activate every VG, and mount each LV holding ext4 or xfs read-only at the resume
+ * mountpoint until one holds a complete store. "back" LVs are tried first. The store stays mounted
+ * (read-only) when found.
+ */
+export async function findResumeStore(run: Runner, log: Log, paths: Paths): Promise<FoundStore | undefined> {
+  const readOnly = { readOnly: true, allowFailure: true };
+  await run.run(["lvm", "vgchange", "--activate", "y"], readOnly);
+  const listed = await run.run(["lvm", "lvs", "--noheadings", "--separator", "|", "--options", "vg_name,lv_name"], readOnly);
+  const volumes = listed.stdout
+    .split("\n")
+    .map((line) => line.trim().split("|"))
+    .filter((fields): fields is [string, string] => fields.length === 2 && Boolean(fields[0]) && Boolean(fields[1]))
+    .sort(([, a], [, b]) => Number(b === "back") - Number(a === "back"));
+  for (const [vg, lv] of volumes) {
+    const device = logicalVolumeDevice(vg, lv);
+    const fstype = (await run.run(["blkid", "-s", "TYPE", "-o", "value", device], readOnly)).stdout.trim();
+    if (fstype !== "ext4" && fstype !== "xfs") continue;
+    mkdirSync(paths.resumeDir, { recursive: true });
+    const mounted = await run.run(["mount", "-o", "ro", "-t", fstype, device, paths.resumeDir], readOnly);
+    if (mounted.status !== 0) continue;
+    if (isResumeStore(storeDir(paths))) {
+      log.info(`resume store found on ${device}`);
+      return { device, fstype };
+    }
+    await run.run(["umount", paths.resumeDir], readOnly);
+  }
+  return undefined;
+}
+
+/**
+ * Continues a migration from the store after a reboot: every file is verified against the digests
+ * the store recorded while it is copied back to RAM, the journal comes back too, and the store is
+ * remounted read-write for the journal's later saves. In dry-run mode (`va-agent plan`) only the
+ * manifest and plan are read, and the store is unmounted again.
+ */
+export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Promise<{ manifest: Readonly<Manifest>; plan: MigrationPlan }> {
+  const dir = storeDir(paths);
+  const meta = readStoreMeta(dir)!;
+  if (run.dryRun) {
+    try {
+      return { manifest: loadManifest(join(dir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8")) };
+    } finally {
+      await run.run(["umount", paths.resumeDir], { readOnly: true, allowFailure: true });
+    }
+  }
+  await run.run(["mount", "-o", "remount,rw", paths.resumeDir]);
+  mkdirSync(paths.payloadDir, { recursive: true });
+  for (const file of meta.files) {
+    const destination = file.file === PLAN_FILE ? join(paths.workDir, PLAN_FILE) : join(paths.payloadDir, file.file);
+    await copyVerified(join(dir, file.file), destination, file, file.bytes > 64 * 1024 ** 2 ? log.progress(`restoring ${file.file}`) : undefined);
+  }
+  const journal = join(dir, STORE_JOURNAL_FILE);
+  if (!existsSync(journal)) {
+    throw new JournalError(
+      `the resume store on ${meta.device} has no journal`,
+      "Inspect the store (mounted at " + paths.resumeDir + ") by hand; without a journal the agent cannot know which steps are finished.",
+    );
+  }
+  copyFileSync(journal, paths.journalFile);
+  log.info(`resuming from the store on ${meta.device} (created ${meta.createdAt}); payload verified and back in RAM`);
+  return { manifest: loadManifest(join(paths.payloadDir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(paths.workDir, PLAN_FILE), "utf8")) };
+}
+
+/**
+ * Keeps the journal's copy in the store in step with the store's life, around every step:
+ * between persist-for-resume and remove-resume-entry the store is mounted (`mount` true: before a
+ * step) and the journal attached; once the store is gone the journal is detached from it.
+ */
+export async function reconcileResumeStore(ctx: StepContext, journal: Journal, options: { mount: boolean }): Promise<void> {
+  if (!ctx.plan.resume) return;
+  const persisted = journal.latest(PERSIST_STEP)?.outcome === "done";
+  const removed = journal.latest(REMOVE_STEP)?.outcome === "done";
+  if (options.mount && persisted && !removed) await ensureMounted(ctx.run, storeMountCommand(ctx));
+  const path = storeJournalPath(ctx.paths);
+  if (!removed && readStoreMeta(storeDir(ctx.paths))) journal.attach(path);
+  else journal.detach(path);
+}
