@@ -71,8 +71,24 @@ function findTool(sysroot: string, name: string): { dir: string; host: string } 
   throw new MissingInSysrootError(`tool ${name}`, sysroot);
 }
 
+function hasTool(sysroot: string, name: string): boolean {
+  try {
+    findTool(sysroot, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Adds a tool (following a same-directory symlink such as mkfs.ext4 -> mke2fs); returns ELF files to resolve. */
 function addTool(set: EntrySet, sysroot: string, tool: Tool, toolNames: Set<string>): string[] {
+  const name = [tool.name, ...(tool.alternatives ?? [])].find((candidate) => hasTool(sysroot, candidate));
+  if (name && name !== tool.name) return addTool(set, sysroot, { ...tool, name, alternatives: [] }, toolNames);
+  for (const dir of tool.dirs ?? []) {
+    const real = resolveInSysroot(sysroot, dir);
+    if (!real) throw new MissingInSysrootError(`directory ${dir} (for ${tool.name})`, sysroot);
+    addTree(set, posix.join(sysroot, real), usrPath(dir));
+  }
   const { dir, host } = findTool(sysroot, tool.name);
   const placed = usrPath(posix.join(dir, tool.name));
   const st = lstatSync(host);

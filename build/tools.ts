@@ -9,6 +9,10 @@ export interface Tool {
   usedBy: string;
   /** Extra files (absolute paths inside the sysroot) the tool reads at run time. */
   files?: string[];
+  /** Extra directories (absolute paths inside the sysroot), copied whole: data files, not programs. */
+  dirs?: string[];
+  /** Other names the same program has in other distributions, tried in order when `name` is absent. */
+  alternatives?: string[];
 }
 
 export const TOOLS: readonly Tool[] = [
@@ -32,4 +36,11 @@ export const TOOLS: readonly Tool[] = [
   { name: "partx", usedBy: "repartition: make the kernel re-read the partition table" },
   { name: "blockdev", usedBy: "repartition: disk size, flush buffers, re-read partition table" },
   { name: "sync", usedBy: "every step that writes before a reboot or poweroff" },
+  {
+    name: "grub-install",
+    alternatives: ["grub2-install"],
+    usedBy: "arm-resume-boot: GRUB on the new disk booting the tiny system until the new system's own GRUB replaces it",
+    dirs: ["/usr/lib/grub/i386-pc"],
+  },
+  { name: "grub-probe", alternatives: ["grub2-probe"], usedBy: "arm-resume-boot: diagnosing what grub-install sees, from the shell" },
 ];
