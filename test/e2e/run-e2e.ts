@@ -6,6 +6,8 @@
 //   bun test/e2e/run-e2e.ts --all        every bus × {equal, 3x}
 //   bun test/e2e/run-e2e.ts --variant virtio-3x [--variant …]
 //   bun test/e2e/run-e2e.ts --demo       one variant, narrated (the README's main job)
+//   bun test/e2e/run-e2e.ts --sabotage skip-uuid-fix --variant virtio-equal
+//                                        a deliberately broken agent: the run must FAIL
 //
 // Artifacts (serial logs of every VM, disks) go to $VA_ARTIFACTS or ./artifacts/e2e-<time>.
 
@@ -17,6 +19,7 @@ import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { type PayloadCompression, writeTestPayload } from "./payload.ts";
 import { planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
 import { buildTinySystem } from "./tiny-system.ts";
+import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
 
 const ALL: Variant[] = [
@@ -33,7 +36,7 @@ const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { all: { type: "boolean" }, demo: { type: "boolean" }, variant: { type: "string", multiple: true } },
+    options: { all: { type: "boolean" }, demo: { type: "boolean" }, variant: { type: "string", multiple: true }, sabotage: { type: "string" } },
   });
   const wanted = values.all ? [...CLICK_SCENARIOS, ...ALL.map((v) => v.name)] : (values.variant ?? (values.demo ? ["click-path"] : CI_SET));
   const clickScenarios = wanted.filter((name) => CLICK_SCENARIOS.includes(name));
@@ -52,7 +55,8 @@ async function main(): Promise<number> {
   const old = await buildOldAppliance();
   const assetSeconds = (performance.now() - assetsStart) / 1000;
   say(`assets ready in ${assetSeconds.toFixed(0)} s`);
-  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"));
+  if (values.sabotage) say(`SABOTAGE ${values.sabotage}: the agent under test is deliberately broken; this run must FAIL`);
+  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"), values.sabotage ? compileSabotagedAgent(values.sabotage) : undefined);
   say(`agent and tiny system built in ${tiny.seconds.toFixed(0)} s`);
   const stagedDisks = new Map<PayloadCompression, { disk: string; timings: Timing[] }>();
   const stagedWith = async (compression: PayloadCompression) => {
