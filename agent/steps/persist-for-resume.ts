@@ -69,6 +69,13 @@ function storeMembers(ctx: StepContext): Member[] {
   if (existsSync(join(payloadDir, table.file))) {
     members.push({ name: table.file, source: join(payloadDir, table.file), ...(table.bytes !== undefined ? { ref: { ...table, bytes: table.bytes } } : {}) });
   }
+  // The tiny system itself: arm-resume-boot can be redone from the store, and a tiny system booted
+  // from other media (rescue) finds everything it needs on the disk.
+  const tiny = ctx.manifest.tinySystem;
+  for (const ref of tiny ? [tiny.kernel, tiny.initramfs] : []) {
+    const source = join(payloadDir, ref.file);
+    members.push({ name: ref.file, source, ref: { ...ref, bytes: ref.bytes ?? (existsSync(source) ? statSync(source).size : 0) } });
+  }
   for (const name of [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE]) {
     if (existsSync(join(payloadDir, name))) members.push({ name, source: join(payloadDir, name) });
   }

@@ -38,8 +38,8 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
     refreshDistro(ctx);
     await step.run({ ...ctx, log });
     refreshDistro(ctx);
-    attachJournalToTarget(ctx, journal);
     await reconcileResumeStore(ctx, journal, { mount: false });
+    attachJournalToTarget(ctx, journal);
     journal.finish(entry, "done");
     log.info(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   } catch (error) {

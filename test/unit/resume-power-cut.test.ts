@@ -1,0 +1,317 @@
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resumeGrubCfg } from "../../agent/bootloader/resume-entry.ts";
+import { Journal } from "../../agent/journal/journal.ts";
+import { silentLog } from "../../agent/log/logger.ts";
+import { parseManifest } from "../../agent/manifest/manifest.ts";
+import { defaultPaths, type Paths } from "../../agent/paths.ts";
+import { planMigration, type MigrationPlan } from "../../agent/plan/plan.ts";
+import { armResumeBoot, resumeBoot } from "../../agent/steps/arm-resume-boot.ts";
+import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
+import { persistForResume } from "../../agent/steps/persist-for-resume.ts";
+import { removeResumeEntry } from "../../agent/steps/remove-resume-entry.ts";
+import type { Step, StepContext } from "../../agent/steps/step.ts";
+import { runMigration } from "../../agent/workflow/migrate.ts";
+import { prepare } from "../../agent/workflow/prepare.ts";
+import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/workflow/resume-store.ts";
+import { FakeRunner } from "./fake-runner.ts";
+import { DEBIAN_13 } from "./fixtures/distro.ts";
+import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+
+const BOOT_UUID = "0f0e0d0c-0b0a-4908-8706-050403020100";
+const KVER = "6.12.0-va";
+const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
+const NVME = SHAPES["NVMe, MBR+LVM centos, xfs root, disk 3x the layout"]!;
+const stepNames = MIGRATION_STEPS.map((s) => s.name);
+const PERSIST_INDEX = stepNames.indexOf("persist-for-resume");
+
+const ref = (data: Uint8Array, file: string) => ({ file, bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") });
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** The staged members: a pretend rootfs, tiny kernel and initramfs, each with its digest in the manifest. */
+function stagedPayload() {
+  const members = { "va.tar.xz": bytes("pretend this is va.tar.xz"), "vmlinuz": bytes("tiny kernel"), "initramfs.img": bytes("tiny initramfs") };
+  const document = manifestDocument();
+  (document.payload as { rootfs: Record<string, unknown> }).rootfs = { ...ref(members["va.tar.xz"], "va.tar.xz"), compression: "xz" };
+  document.tinySystem = { kernel: ref(members.vmlinuz, "vmlinuz"), initramfs: ref(members["initramfs.img"], "initramfs.img") };
+  return { manifest: parseManifest(document), members };
+}
+
+/** The disk (new root and the store's LV) outlives a power cut; the tiny system's RAM (workDir) does not. */
+function machine() {
+  const dir = mkdtempSync(join(tmpdir(), "va-power-cut-"));
+  const targetRoot = join(dir, "sysimage");
+  let boot = 0;
+  const tinySystem = () => {
+    boot++;
+    const paths = defaultPaths(join(dir, `run-${boot}`), targetRoot);
+    const run = new FakeRunner()
+      .respond((argv) => (argv[0] === "tar" ? (layDownNewRoot(targetRoot), {}) : undefined))
+      .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
+      .respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" ? { stdout: "  VA|root\n  VA|back\n  VA|data\n" } : undefined))
+      .respond((argv) => (argv[0] === "blkid" && argv[2] === "TYPE" ? { stdout: "ext4\n" } : undefined))
+      .respond((argv) => (argv[0] === "blkid" && argv[1] === "-s" ? { stdout: `${BOOT_UUID}\n` } : undefined));
+    return { paths, run };
+  };
+  return { dir, targetRoot, tinySystem };
+}
+
+function firstBoot(m: ReturnType<typeof machine>) {
+  const { manifest, members } = stagedPayload();
+  const { paths, run } = m.tinySystem();
+  const staged = join(paths.oldRootMount, "etc/upd");
+  mkdirSync(staged, { recursive: true });
+  for (const [name, data] of Object.entries(members)) writeFileSync(join(staged, name), data);
+  const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO));
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  return { ctx, run };
+}
+
+function layDownNewRoot(root: string): void {
+  for (const dir of ["etc", "boot", `lib/modules/${KVER}`, "usr/bin"]) mkdirSync(join(root, dir), { recursive: true });
+  writeFileSync(join(root, "etc/os-release"), DEBIAN_13);
+  writeFileSync(join(root, "etc/fstab"), `/dev/mapper/VA-root / ext4 defaults 0 1\nUUID=${BOOT_UUID} /boot ext4 defaults 0 2\n`);
+  writeFileSync(join(root, "etc/shadow"), "root:*:19000:0:99999:7:::\n");
+  writeFileSync(join(root, `boot/vmlinuz-${KVER}`), "");
+  writeFileSync(join(root, "usr/bin/dracut"), "");
+}
+
+/**
+ * The power goes off inside `target`: whatever the journal held on disk when the step began is what
+ * survives (the step is left "running"); the failure record a thrown error would write never happens.
+ */
+function cutPowerIn(target: Step, paths: Paths): { steps: Step[]; restoreDisk: () => void } {
+  let onDisk: string | undefined;
+  const steps = MIGRATION_STEPS.map((step) =>
+    step !== target
+      ? step
+      : {
+          ...step,
+          async run() {
+            onDisk = existsSync(storeJournalPath(paths)) ? readFileSync(storeJournalPath(paths), "utf8") : undefined;
+            throw new Error(`power cut during ${step.name}`);
+          },
+        },
+  );
+  return { steps, restoreDisk: () => onDisk !== undefined && writeFileSync(storeJournalPath(paths), onDisk) };
+}
+
+/** RAM is gone; the resume LV is still there and the next tiny system mounts it at its own resume dir. */
+function reboot(m: ReturnType<typeof machine>, before: Paths) {
+  const next = m.tinySystem();
+  if (existsSync(before.resumeDir)) cpSync(before.resumeDir, next.paths.resumeDir, { recursive: true });
+  rmSync(before.workDir, { recursive: true, force: true });
+  return next;
+}
+
+describe("the resume steps' commands", () => {
+  const plan = (shape: typeof VIRTIO): { manifest: ReturnType<typeof stagedPayload>["manifest"]; plan: MigrationPlan; paths: Paths } => {
+    const { manifest } = stagedPayload();
+    return { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(shape)), paths: defaultPaths() };
+  };
+
+  test("they come right after make-filesystems; the boot sector switches to the new system after its grub.cfg exists", () => {
+    expect(stepNames.slice(stepNames.indexOf("make-filesystems"), stepNames.indexOf("make-filesystems") + 4)).toEqual([
+      "make-filesystems",
+      "persist-for-resume",
+      "arm-resume-boot",
+      "mount-target",
+    ]);
+    expect(stepNames.slice(-6)).toEqual(["rebuild-initramfs", "write-bootloader-config", "install-bootloader", "record-result", "remove-resume-entry", "unmount-target"]);
+  });
+
+  test("virtio: the store on VA-back, GRUB from the tiny system on /dev/vda with /boot/va-resume as its directory", () => {
+    const ctx = plan(VIRTIO);
+    expect(ctx.plan.resume).toEqual({ lv: "back", device: "/dev/mapper/VA-back", type: "ext4" });
+    expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
+    expect(armResumeBoot.commands(ctx)).toEqual([
+      ["grub-install", "--target=i386-pc", "--boot-directory=/sysimage/boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/vda"],
+      ["sync"],
+    ]);
+    expect(armResumeBoot.requires).toEqual(["target"]);
+    expect(removeResumeEntry.commands(ctx)).toEqual([["umount", "/run/va-agent/resume"], ["sync"]]);
+  });
+
+  test("NVMe: the same, on /dev/nvme0n1", () => {
+    const ctx = plan(NVME);
+    expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
+    expect(armResumeBoot.commands(ctx)[0]).toEqual([
+      "grub-install", "--target=i386-pc", "--boot-directory=/sysimage/boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/nvme0n1",
+    ]);
+  });
+
+  test("no unmounted LV in the manifest: no store, the steps plan nothing", () => {
+    const document = manifestDocument();
+    document.filesystems = (document.filesystems as { on: string }[]).filter((fs) => fs.on !== "lv:back");
+    const manifest = parseManifest(document);
+    const ctx = { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
+    expect(ctx.plan.resume).toBeNull();
+    expect(persistForResume.commands(ctx)).toEqual([]);
+    expect(armResumeBoot.commands(ctx)).toEqual([]);
+  });
+});
+
+describe("the resume entry's grub.cfg", () => {
+  test("one entry, the tiny kernel with the tiny command line, consoles and va.after carried, root found by file", () => {
+    const { manifest } = stagedPayload();
+    const ctx = { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
+    const cfg = resumeGrubCfg(resumeBoot(ctx, "BOOT_IMAGE=/vmlinuz-va-convert console=tty0 console=ttyS0,115200 rd.break=pre-mount va.after=poweroff quiet"));
+    expect(cfg).toBe(
+      [
+        "# va-agent: the migration to the new OS is not finished. This entry restarts it after a power cut.",
+        "# Written by the step arm-resume-boot; replaced when the new system's boot loader is installed.",
+        "serial --unit=0 --speed=115200",
+        "terminal_input serial console",
+        "terminal_output serial console",
+        "set default=0",
+        "set timeout=2",
+        "insmod part_gpt",
+        "insmod part_msdos",
+        "insmod ext2",
+        "search --no-floppy --file --set=root /va-resume/vmlinuz-va-convert",
+        "menuentry 'va-agent migration (resume)' --id va-agent-resume {",
+        "  linux /va-resume/vmlinuz-va-convert console=tty0 console=ttyS0,115200 va.after=poweroff rd.break=pre-mount rd.lvm=0 rd.md=0 rd.dm=0 rd.luks=0 rd.udev.log_level=3 systemd.show_status=0 quiet va.mode=migrate",
+        "  initrd /va-resume/initramfs-va-convert.img",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    expect(cfg).not.toContain("fs-uuid");
+    expect(cfg.match(/menuentry/g)).toHaveLength(1);
+  });
+
+  test("/boot on the root LV: paths under /boot, lvm module", () => {
+    const { manifest } = stagedPayload();
+    const document = JSON.parse(JSON.stringify(manifest));
+    document.filesystems = document.filesystems.filter((fs: { mountpoint?: string }) => fs.mountpoint !== "/boot");
+    const noBoot = parseManifest(document);
+    const ctx = { manifest: noBoot, plan: planMigration(noBoot, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
+    const cfg = resumeGrubCfg(resumeBoot(ctx, ""));
+    expect(cfg).toContain("insmod lvm\ninsmod ext2\nsearch --no-floppy --file --set=root /boot/va-resume/vmlinuz-va-convert");
+    expect(cfg).toContain("  initrd /boot/va-resume/initramfs-va-convert.img");
+    expect(cfg).not.toContain("serial");
+  });
+});
+
+describe("a full run with the resume steps", () => {
+  test("the store is filled, the resume kit written, then both removed once the new boot loader is in", async () => {
+    const m = machine();
+    const { ctx, run } = firstBoot(m);
+    let storeDuringRun: ReturnType<typeof readStoreMeta>;
+    let kitDuringRun: string[] = [];
+    const steps = MIGRATION_STEPS.map((step) =>
+      step.name !== "extract-rootfs"
+        ? step
+        : {
+            ...step,
+            async run(c: StepContext) {
+              storeDuringRun = readStoreMeta(storeDir(c.paths));
+              kitDuringRun = ["vmlinuz-va-convert", "initramfs-va-convert.img", "grub/grub.cfg"].filter((f) => existsSync(join(m.targetRoot, "boot/va-resume", f)));
+              await step.run(c);
+            },
+          },
+    );
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), steps);
+    expect(storeDuringRun!.files.map((f) => f.file).sort()).toEqual(["initramfs.img", "manifest.json", "plan.json", "va.tar.xz", "vmlinuz"]);
+    expect(storeDuringRun!.device).toBe("/dev/mapper/VA-back");
+    expect(kitDuringRun).toEqual(["vmlinuz-va-convert", "initramfs-va-convert.img", "grub/grub.cfg"]);
+    expect(readFileSync(join(ctx.paths.payloadDir, "vmlinuz"), "utf8")).toBe("tiny kernel");
+    const grubInstalls = run.calls.filter((argv) => argv.includes("grub-install") || argv[0] === "grub2-install" || argv[0] === "grub-install");
+    expect(grubInstalls.map((argv) => argv[0])).toEqual([expect.stringMatching(/^grub2?-install$/), "chroot"]);
+    const order = (predicate: (argv: string[]) => boolean) => run.calls.findIndex(predicate);
+    expect(order((argv) => argv.includes("grub-mkconfig"))).toBeLessThan(order((argv) => argv[0] === "chroot" && argv.includes("grub-install")));
+    expect(existsSync(join(m.targetRoot, "boot/va-resume"))).toBe(false);
+    expect(existsSync(storeDir(ctx.paths))).toBe(false);
+    const journal = Journal.open(ctx.paths.journalFile);
+    expect(journal.entries.map((e) => e.step)).toEqual(stepNames);
+    expect(journal.attachedTo).not.toContain(storeJournalPath(ctx.paths));
+  });
+});
+
+describe("resume after a power cut, from the store alone (RAM lost)", () => {
+  for (const [index, step] of MIGRATION_STEPS.entries()) {
+    if (index <= PERSIST_INDEX || step.name === "unmount-target") continue;
+    test(`power cut in ${step.name}: the next boot finds the store and starts again at ${step.name}`, async () => {
+      const m = machine();
+      const { ctx } = firstBoot(m);
+      const cut = cutPowerIn(step, ctx.paths);
+      await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow(`power cut during ${step.name}`);
+      cut.restoreDisk();
+
+      const { paths, run } = reboot(m, ctx.paths);
+      expect(existsSync(paths.journalFile)).toBe(false);
+      const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+      expect(prepared.resumed).toBe(true);
+      expect(run.calls).toContainEqual(["mount", "-o", "ro", "-t", "ext4", "/dev/mapper/VA-back", paths.resumeDir]);
+      expect(run.calls).toContainEqual(["mount", "-o", "remount,rw", paths.resumeDir]);
+      expect(readFileSync(join(paths.payloadDir, "va.tar.xz"), "utf8")).toBe("pretend this is va.tar.xz");
+
+      const journal = Journal.open(paths.journalFile);
+      const before = journal.entries.length;
+      expect(journal.latest(step.name)?.outcome).toBe("running");
+      run.calls.length = 0;
+      const resumed: StepContext = { ...prepared, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+      await runMigration(resumed, journal);
+      const rerun = Journal.open(paths.journalFile).entries.slice(before);
+      expect(rerun.map((e) => e.step)).toEqual(stepNames.slice(index));
+      expect(rerun.every((e) => e.outcome === "done")).toBe(true);
+      for (const earlier of ["sgdisk", "pvcreate", "mkfs.ext4"]) expect(run.calls.flat()).not.toContain(earlier);
+    });
+  }
+
+  test("power cut in unmount-target: the store is gone (the boot sector already starts the new system)", async () => {
+    const m = machine();
+    const { ctx } = firstBoot(m);
+    const cut = cutPowerIn(MIGRATION_STEPS.at(-1)!, ctx.paths);
+    await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
+    const { paths, run } = reboot(m, ctx.paths);
+    expect(await findResumeStore(run, silentLog(), paths)).toBeUndefined();
+  });
+
+  test("a store file that changed on disk is refused while being restored", async () => {
+    const m = machine();
+    const { ctx } = firstBoot(m);
+    const cut = cutPowerIn(MIGRATION_STEPS.find((s) => s.name === "extract-rootfs")!, ctx.paths);
+    await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
+    const { paths, run } = reboot(m, ctx.paths);
+    writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
+    await expect(prepare(run, silentLog(), paths, "/etc/upd")).rejects.toThrow(/va.tar.xz is corrupt/);
+  });
+});
+
+describe("finding the resume store without a manifest", () => {
+  test("every VG activated, LVs tried back first, the first complete store wins and stays mounted", async () => {
+    const m = machine();
+    const { paths, run } = m.tinySystem();
+    mkdirSync(storeDir(paths), { recursive: true });
+    for (const f of ["manifest.json", "plan.json"]) writeFileSync(join(storeDir(paths), f), "{}");
+    writeFileSync(join(storeDir(paths), "store.json"), JSON.stringify({ format: 1, createdAt: "x", device: "/dev/mapper/VA-back", files: [{ file: "manifest.json" }, { file: "plan.json" }] }));
+    expect(await findResumeStore(run, silentLog(), paths)).toEqual({ device: "/dev/mapper/VA-back", fstype: "ext4" });
+    expect(run.calls[0]).toEqual(["lvm", "vgchange", "--activate", "y"]);
+    expect(run.calls.filter((argv) => argv[0] === "mount")).toEqual([["mount", "-o", "ro", "-t", "ext4", "/dev/mapper/VA-back", paths.resumeDir]]);
+    expect(run.calls).not.toContainEqual(["umount", paths.resumeDir]);
+  });
+
+  test("no commit marker (store.json): not a store; every candidate is unmounted again", async () => {
+    const m = machine();
+    const { paths, run } = m.tinySystem();
+    mkdirSync(storeDir(paths), { recursive: true });
+    for (const f of ["manifest.json", "plan.json", "va.tar.xz"]) writeFileSync(join(storeDir(paths), f), "{}");
+    expect(await findResumeStore(run, silentLog(), paths)).toBeUndefined();
+    expect(run.calls.filter((argv) => argv[0] === "mount").map((argv) => argv[5])).toEqual(["/dev/mapper/VA-back", "/dev/mapper/VA-root", "/dev/mapper/VA-data"]);
+    expect(run.calls.filter((argv) => argv[0] === "umount")).toHaveLength(3);
+  });
+
+  test("LVs that hold no ext4/xfs (swap, old centos VG) are not mounted", async () => {
+    const m = machine();
+    const { paths } = m.tinySystem();
+    const run = new FakeRunner()
+      .respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" ? { stdout: "  centos|swap\n" } : undefined))
+      .respond((argv) => (argv[0] === "blkid" ? { stdout: "swap\n" } : undefined));
+    expect(await findResumeStore(run, silentLog(), paths)).toBeUndefined();
+    expect(run.calls.some((argv) => argv[0] === "mount")).toBe(false);
+  });
+});
