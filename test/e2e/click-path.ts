@@ -3,7 +3,7 @@
 // entry), its own GRUB starts the tiny system, the agent migrates, and the box comes back in the
 // new OS with its IP on the NIC with the old MAC, its DNS, hostname, password hashes and data.
 
-import { closeSync, copyFileSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../assets/host.ts";
 import type { NewOs } from "../assets/new-os.ts";
@@ -49,6 +49,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
   const dir = join(shared.artifacts, variant.name);
   const timings: Timing[] = [];
   try {
+    mkdirSync(dir, { recursive: true });
     const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
     await run(["qemu-img", "resize", "-q", disk, String(shared.newOs.layoutBytes * shared.sizeFactor)]);
     const script = [...PROLOGUE, "va-agent stage bundle.tar --reboot"].join("\n");
@@ -125,7 +126,7 @@ export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: T
   const dir = join(shared.artifacts, variant.name);
   try {
     const tampered = join(dir, "bundle.tar");
-    await run(["mkdir", "-p", dir]);
+    mkdirSync(dir, { recursive: true });
     copyFileSync(shared.signed.bundle, tampered);
     flipByte(tampered, statSync(tampered).size - 40 * 1024 * 1024);
     const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
@@ -191,6 +192,7 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
   const variant = { name: "tiny-fails-before-no-return", bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
   const dir = join(shared.artifacts, variant.name);
   try {
+    mkdirSync(dir, { recursive: true });
     const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
     const script = [
       ...PROLOGUE,
