@@ -18,6 +18,7 @@ export const ExitCode = {
   verification: 12,
   signature: 13,
   bundle: 14,
+  archive: 15,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -141,5 +142,12 @@ export class SignatureError extends VaError {
 export class BundleError extends VaError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super("bundle", message, hint, details);
+  }
+}
+
+/** The rootfs archive inside a verified bundle would write outside the new root, or cannot boot (no kernel). */
+export class ArchiveError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("archive", message, hint, details);
   }
 }

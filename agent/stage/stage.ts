@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { extractBundle } from "../bundle/extract.ts";
 import { readSignedMember } from "../bundle/read-member.ts";
@@ -8,6 +8,7 @@ import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ManifestError, PreflightError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { lintBundledRootfs } from "../payload/archive-lint.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";
@@ -46,8 +47,15 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     throw new PreflightError(`pre-flight found ${ids.length} inhibitor(s): ${ids.join(", ")}`, "Resolve each inhibitor as the report says, then stage again; nothing was changed.", { inhibitors: ids });
   }
   const boot = await probeOldBootloader(run, options.root);
+  // Streamed from the bundle before anything is written: a refused payload leaves the old system as it was.
+  const lint = await lintBundledRootfs(options.bundle, options);
+  log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
   log.info(`writing the verified bundle to ${stagingDir}`);
-  await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) });
+  const stagingExisted = existsSync(stagingDir);
+  await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) }).catch((error: unknown) => {
+    if (!stagingExisted) rmSync(stagingDir, { recursive: true, force: true });
+    throw error;
+  });
   await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
   await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
   recordStaged(options.root, manifest);

@@ -1,0 +1,461 @@
+/**
+ * Issue 5's bad-input matrix: every case is refused with a typed error (distinct exit code per
+ * category), a message naming the culprit, a hint saying what to do, and BEFORE anything
+ * destructive: no wipe/partition/mkfs/extract/boot-loader command ran, the old root is unchanged.
+ * The table is docs/BAD-INPUT.md.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createHash, createPrivateKey } from "node:crypto";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { signManifest } from "../../agent/bundle/signature.ts";
+import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError } from "../../agent/errors/errors.ts";
+import { Journal } from "../../agent/journal/journal.ts";
+import { silentLog } from "../../agent/log/logger.ts";
+import { parseManifest } from "../../agent/manifest/manifest.ts";
+import { defaultPaths } from "../../agent/paths.ts";
+import { lintBundledRootfs } from "../../agent/payload/archive-lint.ts";
+import type { PreflightCheck } from "../../agent/preflight/check.ts";
+import { checkTinyTools } from "../../agent/preflight/tiny-tools.ts";
+import { planMigration } from "../../agent/plan/plan.ts";
+import { checkResult } from "../../agent/runner/runner.ts";
+import { stageBundle } from "../../agent/stage/stage.ts";
+import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
+import type { StepContext } from "../../agent/steps/step.ts";
+import { runMigration } from "../../agent/workflow/migrate.ts";
+import { generateSigningKeys } from "../../build/keygen.ts";
+import { buildTestBundle, makeWorkspace, memberEntries, removeWorkspaces, signedHead, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
+import { FakeRunner } from "./fake-runner.ts";
+import { LAYOUT_BYTES, manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
+
+afterAll(removeWorkspaces);
+
+const FIXTURE = join(import.meta.dir, "fixtures/preflight/virtio-centos7");
+const KVER = "6.12.0-va";
+const MIB = 1024 ** 2;
+const virtio = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
+
+// ---------------------------------------------------------------- refusals and "nothing destructive"
+
+/** Commands that change a disk or the boot path: none may run before a refusal. */
+function destructiveCalls(run: FakeRunner): string[][] {
+  const destructive = /^(wipefs|sgdisk|pvcreate|vgcreate|lvcreate|vgremove|mkfs(\..*)?|tune2fs|xfs_admin|grub2?-(reboot|mkconfig|install|editenv)|grubby|dracut|systemctl)$/;
+  return run.calls.filter((argv) => destructive.test(argv[0]!) || (argv[0] === "tar" && argv.includes("--extract")) || (argv[0] === "lvm" && ["vgchange", "vgremove", "pvcreate", "vgcreate", "lvcreate"].includes(argv[1]!) && argv.includes("n")));
+}
+
+async function refusal<T extends VaError>(kind: abstract new (...args: never[]) => T, exitCode: number, run: () => unknown): Promise<T> {
+  let caught: unknown;
+  try {
+    await run();
+  } catch (error) {
+    caught = error;
+  }
+  if (caught === undefined) throw new Error("expected a refusal");
+  expect(caught).toBeInstanceOf(kind);
+  expect((caught as VaError).exitCode).toBe(exitCode);
+  return caught as T;
+}
+
+/** Every file, directory and symlink under dir with its content digest: the "old system intact" proof. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      const stat = lstatSync(full);
+      const key = relative(dir, full);
+      if (stat.isSymbolicLink()) out[key] = `-> ${readlinkSync(full)}`;
+      else if (stat.isDirectory()) {
+        out[key] = "dir";
+        walk(full);
+      } else out[key] = createHash("sha256").update(readFileSync(full)).digest("hex");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+// ---------------------------------------------------------------- stage: an old CentOS-7-like box in a temp dir
+
+interface OldBox {
+  root: string;
+  run: FakeRunner;
+  before: Record<string, string>;
+  checks: PreflightCheck[];
+}
+
+/** The virtio CentOS 7 pre-flight fixture copied to a temp root, its commands answered by a FakeRunner. */
+function oldBox(options: { arch?: string; bootFreeBytes?: number } = {}): OldBox {
+  const root = mkdtempSync(join(tmpdir(), "va-old-root-"));
+  cpSync(join(FIXTURE, "root"), root, { recursive: true });
+  mkdirSync(join(root, "boot/grub2"), { recursive: true });
+  writeFileSync(join(root, "boot/grub2/grub.cfg"), "### BEGIN /etc/grub.d/41_custom ###\nsource ${config_directory}/custom.cfg\n");
+  writeFileSync(join(root, "etc/shadow"), "root:$6$x$y:19000:0:99999:7:::\n");
+  const canned = (file: string) => readFileSync(join(FIXTURE, file), "utf8");
+  const run = new FakeRunner().respond((argv) => {
+    const [tool, first] = argv;
+    if (tool === "uname") return { stdout: `${options.arch ?? "x86_64"}\n` };
+    if (tool === "findmnt" && first === "-no") return { stdout: "/dev/mapper/centos-root\n" };
+    if (tool === "findmnt") return { stdout: `0f0e0d0c-0b0a-4908-8706-050403020100 ${join(root, "boot")}\n` };
+    if (tool === "lsblk") return { stdout: canned("lsblk.json") };
+    if (tool === "lvm" && first === "pvs") return { stdout: canned("pvs.json") };
+    if (tool === "lvm" && first === "vgs") return { stdout: canned("vgs.json") };
+    if (tool === "df") return { stdout: argv[3] === "/boot" ? `Avail Mounted on\n${options.bootFreeBytes ?? 800 * MIB} /boot\n` : `Avail Mounted on\n${3 * 1024 * MIB} /\n` };
+    return undefined;
+  });
+  return { root, run, before: snapshot(root), checks: [] };
+}
+
+async function stage(box: OldBox, bundle: string, ws: Workspace, insecure = false) {
+  return stageBundle(box.run, silentLog(), { bundle, root: box.root, keyring: ws.keyring, insecure, onReport: (checks) => (box.checks = checks) });
+}
+
+/** The old root is byte for byte as before, and nothing was armed, wiped or extracted. */
+function expectUntouched(box: OldBox): void {
+  expect(destructiveCalls(box.run)).toEqual([]);
+  expect(snapshot(box.root)).toEqual(box.before);
+  expect(existsSync(join(box.root, "etc/upd"))).toBe(false);
+  expect(existsSync(join(box.root, "var/lib/va-agent/staged.json"))).toBe(false);
+}
+
+// ---------------------------------------------------------------- payload archives
+
+const xz = (tar: Buffer): Buffer => {
+  const result = Bun.spawnSync(["xz", "-c", "-0"], { stdin: tar, stdout: "pipe", stderr: "pipe" });
+  if (result.exitCode !== 0) throw new Error(`xz: ${result.stderr.toString()}`);
+  return Buffer.from(result.stdout);
+};
+
+/** A small but bootable-looking root: merged /usr, kernel + modules, an absolute symlink, /dev/null. */
+function goodRoot(): RawEntry[] {
+  const filler = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < filler.length; i++) filler[i] = (i * 2654435761) >>> 24;
+  return [
+    { name: "./", type: "directory" },
+    { name: "./usr/", type: "directory" },
+    { name: "./usr/lib/", type: "directory" },
+    { name: "./lib", type: "symlink", linkName: "usr/lib" },
+    { name: "./boot/", type: "directory" },
+    { name: `./boot/vmlinuz-${KVER}`, body: filler },
+    { name: `./usr/lib/modules/${KVER}/modules.dep`, body: Buffer.from("\n") },
+    { name: "./etc/localtime", type: "symlink", linkName: "/usr/share/zoneinfo/UTC" },
+    { name: "./etc/os-release", body: Buffer.from('ID=debian\nVERSION_ID="13"\n') },
+    { name: "./etc/os-release.link", type: "hardlink", linkName: "./etc/os-release" },
+    { name: "./dev/null", type: "character-device" },
+  ];
+}
+
+function rootfsWriter(entries: RawEntry[]): (path: string) => void {
+  return (path) => {
+    writeRawTar(`${path}.tar`, entries);
+    writeFileSync(path, xz(readFileSync(`${path}.tar`)));
+    unlinkSync(`${path}.tar`);
+  };
+}
+
+function workspaceWithRoot(entries: RawEntry[] = goodRoot()): Workspace {
+  return makeWorkspace({ rootfs: rootfsWriter(entries) });
+}
+
+/** A signed bundle whose member `file` has one byte flipped (the signed manifest still lists the original digest). */
+async function bundleWithFlippedByte(ws: Workspace, file: string): Promise<string> {
+  const head = await signedHead(ws);
+  const members = memberEntries(ws).map((entry) => {
+    if (entry.name !== file) return entry;
+    const body = Buffer.from(entry.body!);
+    body[Math.floor(body.length / 2)]! ^= 0x01;
+    return { ...entry, body };
+  });
+  return writeRawTar(join(ws.dir, `flipped-${file}.tar`), [...head.entries, ...members]);
+}
+
+/** A bundle whose manifest is changed and then properly signed: only the schema can refuse it. */
+async function bundleWithSignedManifest(ws: Workspace, change: (document: Record<string, any>) => void): Promise<string> {
+  const head = await signedHead(ws);
+  const document = JSON.parse(head.manifest.toString("utf8"));
+  change(document);
+  const manifest = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
+  const signature = signManifest(manifest, createPrivateKey(readFileSync(ws.keys.privateKeyFile)));
+  return writeRawTar(join(ws.dir, "resigned.tar"), [{ name: "manifest.json", body: manifest }, { name: "manifest.json.sig", body: signature }, ...memberEntries(ws)]);
+}
+
+async function archiveRefusal(extra: RawEntry[], options: { without?: (entry: RawEntry) => boolean } = {}) {
+  const entries = [...goodRoot().filter((entry) => !options.without?.(entry)), ...extra];
+  const ws = workspaceWithRoot(entries);
+  const box = oldBox();
+  const error = await refusal(ArchiveError, ExitCode.archive, async () => stage(box, await buildTestBundle(ws), ws));
+  expect(error.hint).toMatch(/rebuild the (payload|bundle)/i);
+  expect(error.hint).toContain("nothing was changed");
+  expectUntouched(box);
+  return error;
+}
+
+// ---------------------------------------------------------------- tiny system: load-payload
+
+/** The tiny system with the payload staged on the "old root" (a temp dir), every command faked. */
+function tinySystem() {
+  const dir = mkdtempSync(join(tmpdir(), "va-tiny-"));
+  const paths = defaultPaths(join(dir, "run"), join(dir, "sysimage"));
+  const payload = Buffer.from("pretend this is va.tar.xz, staged by va-agent stage");
+  const document = manifestDocument();
+  (document.payload as { rootfs: Record<string, unknown> }).rootfs = { file: "va.tar.xz", bytes: payload.length, sha256: createHash("sha256").update(payload).digest("hex"), compression: "xz" };
+  const manifest = parseManifest(document);
+  const staged = join(paths.oldRootMount, "etc/upd");
+  mkdirSync(staged, { recursive: true });
+  writeFileSync(join(staged, "va.tar.xz"), payload);
+  const run = new FakeRunner();
+  const plan = planMigration(manifest, referenceLayout(), oldAppliance(virtio));
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  return { ctx, run, staged, journal: () => Journal.open(paths.journalFile) };
+}
+
+async function migrationRefusal(world: ReturnType<typeof tinySystem>): Promise<StepFailedError> {
+  const before = snapshot(world.staged);
+  const error = await refusal(StepFailedError, ExitCode.payload, () => runMigration(world.ctx, world.journal()));
+  expect(error.cause).toBeInstanceOf(PayloadError);
+  expect(error.details.step).toBe("load-payload");
+  expect(world.journal().latest("load-payload")?.outcome).toBe("failed");
+  expect(world.journal().latest("wipe-old-system")).toBeUndefined();
+  expect(destructiveCalls(world.run)).toEqual([]);
+  expect(snapshot(world.staged)).toEqual(before);
+  return error;
+}
+
+function planRefusal<T extends VaError>(kind: abstract new (...args: never[]) => T, exitCode: number, machine = oldAppliance(virtio), manifest = testManifest()): Promise<T> {
+  // planMigration is pure (no runner): `migrate` calls it in prepare(), before the first step
+  return refusal(kind, exitCode, () => planMigration(manifest, referenceLayout(), machine));
+}
+
+// ---------------------------------------------------------------- the matrix
+
+describe("bad-input matrix: refused before any destructive step, the old system intact", () => {
+  test("corrupted payload byte", async () => {
+    const ws = workspaceWithRoot();
+    const box = oldBox();
+    const error = await refusal(PayloadError, ExitCode.payload, async () => stage(box, await bundleWithFlippedByte(ws, "va.tar.xz"), ws));
+    expect(error.message).toContain("bundle member va.tar.xz is corrupt");
+    expect(error.hint).toContain("Download the bundle again");
+    expectUntouched(box);
+  });
+
+  test("truncated payload", async () => {
+    const world = tinySystem();
+    const file = join(world.staged, "va.tar.xz");
+    truncateSync(file, 10);
+    const error = await migrationRefusal(world);
+    expect(error.message).toContain("payload member va.tar.xz has 10 bytes, the manifest says");
+    expect(error.message).toContain("truncated");
+    expect(error.hint).toContain("stage the bundle again");
+  });
+
+  test("truncated bundle", async () => {
+    const ws = workspaceWithRoot();
+    const bundle = await buildTestBundle(ws);
+    const rootfs = readFileSync(ws.files.get("va.tar.xz")!);
+    truncateSync(bundle, readFileSync(bundle).indexOf(rootfs.subarray(0, 512)) + Math.floor(rootfs.length / 2));
+    const box = oldBox();
+    const error = await refusal(BundleError, ExitCode.bundle, () => stage(box, bundle, ws));
+    expect(error.message).toContain("is truncated: member va.tar.xz has only");
+    expect(error.hint).toContain("fetch the bundle again");
+    expectUntouched(box);
+  });
+
+  test("bad signature", async () => {
+    const ws = workspaceWithRoot();
+    const head = await signedHead(ws);
+    const edited = Buffer.from(head.manifest.toString().replace('"release": "13.0"', '"release": "13.9"'));
+    const bundle = writeRawTar(join(ws.dir, "edited.tar"), [{ name: "manifest.json", body: edited }, { name: "manifest.json.sig", body: head.signature }, ...memberEntries(ws)]);
+    const box = oldBox();
+    const error = await refusal(SignatureError, ExitCode.signature, () => stage(box, bundle, ws));
+    expect(error.message).toContain("matches none of the 1 trusted key(s)");
+    expect(error.hint).not.toBe("");
+    expect(box.run.calls).toEqual([]);
+    expectUntouched(box);
+  });
+
+  test("unknown key", async () => {
+    const ws = workspaceWithRoot();
+    const stranger = generateSigningKeys(join(ws.dir, "stranger"));
+    const bundle = await buildTestBundle(ws, "stranger.tar", stranger.privateKeyFile);
+    const box = oldBox();
+    const error = await refusal(SignatureError, ExitCode.signature, () => stage(box, bundle, ws));
+    expect(error.message).toContain(`matches none of the 1 trusted key(s) in ${ws.keyring}`);
+    expect(error.hint).toContain(ws.keyring);
+    expect(box.run.calls).toEqual([]);
+    expectUntouched(box);
+  });
+
+  test("unsigned bundle without --insecure", async () => {
+    const ws = workspaceWithRoot();
+    const head = await signedHead(ws);
+    const bundle = writeRawTar(join(ws.dir, "unsigned.tar"), [head.entries[0]!, ...memberEntries(ws)]);
+    const box = oldBox();
+    const error = await refusal(SignatureError, ExitCode.signature, () => stage(box, bundle, ws));
+    expect(error.message).toContain(`bundle ${bundle} is not signed`);
+    expect(error.hint).toContain("signed by the vendor");
+    expect(box.run.calls).toEqual([]);
+    expectUntouched(box);
+  });
+
+  const schemaCases: [string, (d: Record<string, any>) => void, string][] = [
+    ["manifest missing field", (d) => delete d.lvm, "lvm: missing, it is required"],
+    ["manifest wrong type", (d) => (d.target.lvmPartition = "three"), "target.lvmPartition: must be integer"],
+    ["manifest unknown version", (d) => (d.version = 2), "version: must be 1 (this agent understands manifest version 1)"],
+  ];
+  for (const [name, change, problem] of schemaCases) {
+    test(name, async () => {
+      const ws = workspaceWithRoot();
+      const bundle = await bundleWithSignedManifest(ws, change);
+      const box = oldBox();
+      const error = await refusal(ManifestError, ExitCode.manifest, () => stage(box, bundle, ws));
+      expect(error.message).toContain(`${bundle}:manifest.json is invalid`);
+      expect(error.message).toContain(problem);
+      expect(error.hint).toContain("rebuild the bundle");
+      expect(box.run.calls).toEqual([]);
+      expectUntouched(box);
+    });
+  }
+
+  test("layout larger than the disk", async () => {
+    const error = await planRefusal(LayoutError, ExitCode.layout, oldAppliance({ ...virtio, diskBytes: LAYOUT_BYTES - 100 * MIB }));
+    expect(error.message).toContain("the new layout needs a disk of 6144 MiB but /dev/vda has 6044 MiB");
+    expect(error.hint).toContain("Grow the appliance's virtual disk");
+  });
+
+  test("RAM too small", async () => {
+    const error = await planRefusal(PreflightError, ExitCode.preflight, oldAppliance(virtio, { ramBytes: 512 * MIB }));
+    expect(error.message).toContain("not enough RAM");
+    expect(error.message).toContain("the machine has 512 MiB");
+    expect(error.hint).toContain("Give the appliance more memory");
+  });
+
+  test("a tool missing in the tiny system", async () => {
+    const world = tinySystem();
+    const commands = MIGRATION_STEPS.flatMap((step) => step.commands(world.ctx));
+    // before the point of no return: every planned tool is looked up on PATH
+    const missing = await refusal(ToolMissingError, ExitCode.toolMissing, () => checkTinyTools(commands, (tool) => !["sgdisk", "mkfs.ext4"].includes(tool)));
+    expect(missing.message).toBe("tool not found: mkfs.ext4, sgdisk");
+    expect(missing.hint).toContain("rebuild the initramfs with build.ts");
+    // and a command that is not found anyway (exit 127) is a tool error, not a command failure
+    const at127 = await refusal(ToolMissingError, ExitCode.toolMissing, () => checkResult(["sgdisk", "--zap-all", "/dev/vda"], { stdout: "", stderr: "bash: sgdisk: command not found", status: 127 }, {}));
+    expect(at127.message).toBe("tool not found: sgdisk");
+    expect(destructiveCalls(world.run)).toEqual([]);
+    expect(world.run.calls).toEqual([]);
+  });
+
+  test("two candidate disks", async () => {
+    const machine = oldAppliance(virtio);
+    machine.blockDevices.push({ path: "/dev/vdb", type: "disk", sizeBytes: 8 * 1024 * MIB }, { path: "/dev/vdb1", type: "part", sizeBytes: 8 * 1024 * MIB - MIB, fstype: "ext4", parent: "/dev/vdb" });
+    machine.rootCandidates.push({ device: "/dev/vdb1", fstype: "ext4", osRelease: { PRETTY_NAME: "Debian GNU/Linux 11 (bullseye)" }, hasStagedPayload: true });
+    const error = await planRefusal(ProbeError, ExitCode.probe, machine);
+    expect(error.message).toContain("more than one candidate old system root: /dev/mapper/centos-root (CentOS Linux 7 (Core)), /dev/vdb1 (Debian GNU/Linux 11 (bullseye))");
+    expect(error.hint).toContain("Detach every disk but the appliance's own");
+  });
+
+  test("no old root found", async () => {
+    const error = await planRefusal(ProbeError, ExitCode.probe, oldAppliance(virtio, { rootCandidates: [] }));
+    expect(error.message).toContain("no old system root found");
+    expect(error.hint).toContain("lsblk");
+  });
+
+  test("a VG already named like the new one", async () => {
+    const machine = oldAppliance(virtio);
+    machine.physicalVolumes.push({ device: "/dev/vdb1", vg: "VA" });
+    const error = await planRefusal(PreflightError, ExitCode.preflight, machine);
+    expect(error.message).toContain("a volume group named VA already exists on /dev/vdb1");
+    expect(error.hint).toContain("vgrename VA");
+  });
+
+  test("payload archive with a `..` path", async () => {
+    const error = await archiveRefusal([{ name: "./etc/../../etc/cron.d/evil", body: Buffer.from("* * * * * root sh\n") }]);
+    expect(error.message).toContain('member "./etc/../../etc/cron.d/evil" is unsafe: its name has a `..` component');
+  });
+
+  test("payload archive with an absolute path", async () => {
+    const error = await archiveRefusal([{ name: "/etc/shadow", body: Buffer.from("root::0:0:::::\n") }]);
+    expect(error.message).toContain('member "/etc/shadow" is unsafe: its name is absolute');
+  });
+
+  test("payload archive with a symlink escaping the target (a member written through it)", async () => {
+    const error = await archiveRefusal([
+      { name: "./opt/escape", type: "symlink", linkName: "/" },
+      { name: "./opt/escape/etc/passwd", body: Buffer.from("x") },
+    ]);
+    expect(error.message).toContain('member "./opt/escape/etc/passwd" is unsafe: its path goes through the symlink opt/escape -> /');
+  });
+
+  test("payload archive with a relative symlink climbing above the root", async () => {
+    const error = await archiveRefusal([{ name: "./usr/lib/evil", type: "symlink", linkName: "../../../etc/shadow" }]);
+    expect(error.message).toContain('member "./usr/lib/evil" is unsafe: it is a symlink to ../../../etc/shadow, which leaves the root from usr/lib');
+  });
+
+  test("payload archive with a hard link pointing outside", async () => {
+    const error = await archiveRefusal([{ name: "./etc/shadow-copy", type: "hardlink", linkName: "/etc/shadow" }]);
+    expect(error.message).toContain('member "./etc/shadow-copy" is unsafe: it is a hard link to /etc/shadow, an absolute path outside the archive');
+  });
+
+  test("payload archive with a device node outside /dev", async () => {
+    const error = await archiveRefusal([{ name: "./tmp/sda", type: "block-device" }]);
+    expect(error.message).toContain('member "./tmp/sda" is unsafe: it is a block device outside /dev');
+  });
+
+  test("rootfs without a kernel", async () => {
+    const error = await archiveRefusal([], { without: (entry) => entry.name.includes("vmlinuz-") });
+    expect(error.message).toContain("holds no kernel: no boot/vmlinuz-KVER with a matching lib/modules/KVER or usr/lib/modules/KVER");
+    expect(error.hint).toContain("Install the kernel package");
+  });
+
+  test("/boot too full to stage", async () => {
+    const ws = workspaceWithRoot();
+    const box = oldBox({ bootFreeBytes: 5 * MIB });
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toBe("pre-flight found 1 inhibitor(s): boot-space");
+    expect(error.hint).toContain("Resolve each inhibitor as the report says");
+    const check = box.checks.find((c) => c.id === "boot-space")!;
+    expect(check.finding).toStartWith("5 MiB free on /boot (filesystem /boot)");
+    expect(check.remedy).toStartWith("Free at least");
+    expectUntouched(box);
+  });
+
+  test("wrong architecture", async () => {
+    const ws = workspaceWithRoot();
+    const box = oldBox({ arch: "aarch64" });
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toBe("pre-flight found 1 inhibitor(s): architecture");
+    const check = box.checks.find((c) => c.id === "architecture")!;
+    expect(check.finding).toBe("the machine is aarch64; the new system and the agent are built for x86_64 only");
+    expect(check.remedy).toContain("reinstalling it on x86_64");
+    expectUntouched(box);
+  });
+
+  for (const [name, file] of [["tiny kernel checksum mismatch", "vmlinuz"], ["tiny initramfs checksum mismatch", "initramfs-convert.img"]] as const) {
+    test(name, async () => {
+      const ws = workspaceWithRoot();
+      const box = oldBox();
+      const error = await refusal(PayloadError, ExitCode.payload, async () => stage(box, await bundleWithFlippedByte(ws, file), ws));
+      expect(error.message).toContain(`${file} is corrupt: SHA-256`);
+      expect(error.details.corrupt).toEqual([file]);
+      expect(error.hint).toContain("Download the bundle again");
+      expectUntouched(box);
+    });
+  }
+
+  test("the payload disappearing between stage and migrate", async () => {
+    const world = tinySystem();
+    const file = join(world.staged, "va.tar.xz");
+    unlinkSync(file);
+    const error = await migrationRefusal(world);
+    expect(error.message).toContain(`payload member va.tar.xz is missing from ${file}`);
+    expect(error.hint).toContain("Stage the bundle again");
+  });
+});
+
+describe("the archive lint lets a real-shaped root through", () => {
+  test("merged /usr, absolute symlinks, hard links and /dev nodes pass; the kernel is found", async () => {
+    const ws = workspaceWithRoot();
+    const result = await lintBundledRootfs(await buildTestBundle(ws), { keyring: ws.keyring });
+    expect(result.kernels).toEqual([KVER]);
+    expect(result.members).toBe(goodRoot().length);
+  });
+});
