@@ -18,6 +18,7 @@ import { ZxRunner } from "./runner/runner.ts";
 import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
 import type { StepContext } from "./steps/step.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { checkTinyTools, onPath, TINY_RUNTIME_TOOLS } from "./preflight/tiny-tools.ts";
 import { handBackToOldSystem, pointOfNoReturnPassed } from "./workflow/hand-back.ts";
 import { prepare } from "./workflow/prepare.ts";
 import { runMigration, runStep } from "./workflow/migrate.ts";
@@ -105,6 +106,7 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   assertRunningFromRam();
   const after = afterMigration(stringFlag(args, "--after"));
   const { ctx, journal } = await stepContext(args, paths);
+  checkTinyTools(MIGRATION_STEPS.flatMap((step) => step.commands(ctx)), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
   ctx.log.info(`migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
   try {
     await runMigration(ctx, journal);
