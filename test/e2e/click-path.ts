@@ -36,10 +36,14 @@ export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string): 
   return { bundle, publicKey: join(dir, "keys/va-signing.pub") };
 }
 
-/** run.sh prologue on the old system: output to the serial console, the agent and the vendor key installed. */
+/**
+ * run.sh prologue on the old system: every output line also goes to the serial console (opened
+ * per line: serial-getty's vhangup makes a long-held ttyS0 descriptor fail), then the agent and
+ * the vendor key are installed as the appliance's own update mechanism would.
+ */
 const PROLOGUE = [
   "set -u -o pipefail",
-  "exec > >(tee /dev/ttyS0) 2>&1",
+  "exec > >(while IFS= read -r line; do printf '%s\\n' \"$line\"; printf '%s\\n' \"$line\" 2>/dev/null >/dev/ttyS0 || true; done) 2>&1",
   "install -D -m 0755 va-agent /usr/local/bin/va-agent",
   "install -D -m 0644 va-signing.pub /etc/va-agent/keys/vendor.pub",
 ];
