@@ -10,7 +10,7 @@ import type { NewOs } from "../assets/new-os.ts";
 import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay } from "../assets/old-appliance.ts";
 import { writeTestPayload } from "./payload.ts";
 import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
-import { startVm, waitExit } from "./qemu.ts";
+import { startVm, type Vm, waitExit } from "./qemu.ts";
 import type { ScenarioResult, Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
@@ -58,16 +58,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     await run(["qemu-img", "resize", "-q", disk, String(shared.newOs.layoutBytes * shared.sizeFactor)]);
     const script = [...PROLOGUE, "va-agent stage bundle.tar --reboot"].join("\n");
     const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny) });
-    const vm = startVm({
-      name: variant.name,
-      disks: [
-        { path: disk, format: "qcow2", bus: "virtio" },
-        { path: commandDisk, format: "raw", bus: "virtio" },
-      ],
-      nic: { mac: shared.old.facts.mac },
-      serialLog: join(dir, "serial.log"),
-      extraArgs: ENTROPY,
-    });
+    const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
     const staged = await vm.waitFor(/staged va-demo 13\.0; rebooting|va-agent: ERROR[^\n]*/, 900);
     if (!staged.match[0].startsWith("staged")) throw new Error(`stage failed on the old system:\n${vm.tail(40)}`);
     timings.push({ phase: "old system boot + va-agent stage", seconds: staged.seconds });
@@ -88,6 +79,20 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
   } catch (error) {
     return { variant, timings, checks: [], error: (error as Error).message };
   }
+}
+
+/** The old appliance from its own disk, a command disk beside it, its NIC with the fixed MAC; reboots stay in the VM. */
+function bootOldAppliance(name: string, dir: string, disk: string, commandDisk: string, mac: string): Vm {
+  return startVm({
+    name,
+    disks: [
+      { path: disk, format: "qcow2", bus: "virtio" },
+      { path: commandDisk, format: "raw", bus: "virtio" },
+    ],
+    nic: { mac },
+    serialLog: join(dir, "serial.log"),
+    extraArgs: ENTROPY,
+  });
 }
 
 function bundleFiles(signed: SignedBundle, tiny: TinySystem): Record<string, string> {
@@ -142,16 +147,7 @@ export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: T
       "echo \"VA-CUSTOM-CFG $(test -e /boot/grub/custom.cfg && echo present || echo absent)\"",
     ].join("\n");
     const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: { ...bundleFiles(shared.signed, shared.tiny), "bundle.tar": tampered }, then: "reboot" });
-    const vm = startVm({
-      name: variant.name,
-      disks: [
-        { path: disk, format: "qcow2", bus: "virtio" },
-        { path: commandDisk, format: "raw", bus: "virtio" },
-      ],
-      nic: { mac: shared.old.facts.mac },
-      serialLog: join(dir, "serial.log"),
-      extraArgs: ENTROPY,
-    });
+    const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
     const exit = await vm.waitFor(/VA-STAGE-EXIT (\d+)/, 900);
     const entries = await vm.waitFor(/VA-UPD-ENTRIES (\d+)/, 60);
     const next = await vm.waitFor(/VA-NEXT-ENTRY \[([^\]]*)\]/, 60);
@@ -209,16 +205,7 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       "(sleep 3; systemctl reboot) &",
     ].join("\n");
     const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny), rerun: true });
-    const vm = startVm({
-      name: variant.name,
-      disks: [
-        { path: disk, format: "qcow2", bus: "virtio" },
-        { path: commandDisk, format: "raw", bus: "virtio" },
-      ],
-      nic: { mac: shared.old.facts.mac },
-      serialLog: join(dir, "serial.log"),
-      extraArgs: ENTROPY,
-    });
+    const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
     await vm.waitFor(/VA-CORRUPTED/, 900);
     const failed = await vm.waitFor(/FAILED with exit code (\d+) BEFORE the point of no return|FAILED with exit code \d+/, 900);
     const back = await vm.waitFor(/VA-SECOND-BOOT/, 900);

@@ -18,11 +18,9 @@ import { runMigration } from "../../agent/workflow/migrate.ts";
 import { prepare } from "../../agent/workflow/prepare.ts";
 import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/workflow/resume-store.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { DEBIAN_13 } from "./fixtures/distro.ts";
+import { BOOT_UUID, layDownNewRoot } from "./fixtures/new-root.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
 
-const BOOT_UUID = "0f0e0d0c-0b0a-4908-8706-050403020100";
-const KVER = "6.12.0-va";
 const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
 const NVME = SHAPES["NVMe, MBR+LVM centos, xfs root, disk 3x the layout"]!;
 const stepNames = MIGRATION_STEPS.map((s) => s.name);
@@ -68,15 +66,6 @@ function firstBoot(m: ReturnType<typeof machine>) {
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
   return { ctx, run };
-}
-
-function layDownNewRoot(root: string): void {
-  for (const dir of ["etc", "boot", `lib/modules/${KVER}`, "usr/bin"]) mkdirSync(join(root, dir), { recursive: true });
-  writeFileSync(join(root, "etc/os-release"), DEBIAN_13);
-  writeFileSync(join(root, "etc/fstab"), `/dev/mapper/VA-root / ext4 defaults 0 1\nUUID=${BOOT_UUID} /boot ext4 defaults 0 2\n`);
-  writeFileSync(join(root, "etc/shadow"), "root:*:19000:0:99999:7:::\n");
-  writeFileSync(join(root, `boot/vmlinuz-${KVER}`), "");
-  writeFileSync(join(root, "usr/bin/dracut"), "");
 }
 
 /**

@@ -12,11 +12,9 @@ import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { Step, StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { DEBIAN_13 } from "./fixtures/distro.ts";
+import { BOOT_UUID, KVER, layDownNewRoot } from "./fixtures/new-root.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
 
-const BOOT_UUID = "0f0e0d0c-0b0a-4908-8706-050403020100";
-const KVER = "6.12.0-va";
 
 /** A tiny system in a temp dir: payload staged on the "old root", tar faked to lay down a new root. */
 function world() {
@@ -41,15 +39,6 @@ function world() {
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
   return { ctx, run, journal: () => Journal.open(paths.journalFile) };
-}
-
-function layDownNewRoot(root: string): void {
-  for (const dir of ["etc", "boot", `lib/modules/${KVER}`, "usr/bin"]) mkdirSync(join(root, dir), { recursive: true });
-  writeFileSync(join(root, "etc/os-release"), DEBIAN_13);
-  writeFileSync(join(root, "etc/fstab"), `/dev/mapper/VA-root / ext4 defaults 0 1\nUUID=${BOOT_UUID} /boot ext4 defaults 0 2\n`);
-  writeFileSync(join(root, "etc/shadow"), "root:*:19000:0:99999:7:::\n");
-  writeFileSync(join(root, `boot/vmlinuz-${KVER}`), "");
-  writeFileSync(join(root, "usr/bin/dracut"), "");
 }
 
 function failingOnce(target: Step): Step[] {
