@@ -11,7 +11,7 @@ import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay 
 import { writeTestPayload } from "./payload.ts";
 import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
 import { startVm, type Vm, waitExit } from "./qemu.ts";
-import type { ScenarioResult, Timing } from "./scenario.ts";
+import { type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
 const ENTROPY = ["-device", "virtio-rng-pci"];
@@ -72,6 +72,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     await vm.waitFor(/VA-PROBE-END/, 300);
     await waitExit(vm, 180);
     const serial = readFileSync(join(dir, "serial.log"), "latin1");
+    timings.splice(timings.length - 1, 0, ...stepTimings(serial));
     const newSystem = serial.slice(serial.lastIndexOf("migration finished"));
     const facts = parseProbeFacts(newSystem);
     const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
