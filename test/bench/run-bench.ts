@@ -3,6 +3,7 @@
 //
 //   bun test/bench/run-bench.ts [--compression zstd|xz] [--runs N] [--bus virtio|sata|nvme]
 //                               [--size-factor 3] [--rebuild-initramfs] [--force] [--no-docs]
+//   bun test/bench/run-bench.ts --render artifacts/bench-…/measurements.json   table + page again, no VMs
 //
 // One VM at a time: TCG on 2 cores, a second VM makes every phase 1.5–2× slower. The script refuses
 // to start while another qemu-system process runs (--force to run anyway; the page then says so).
@@ -27,17 +28,19 @@ const REPO = join(import.meta.dir, "../..");
 const ENTROPY = ["-device", "virtio-rng-pci"];
 const AGENT_STARTED = /\[va-agent [\d:]+\] va-agent \S+ \S+ started ([\d.]+) s after kernel start/;
 const RUN_TIMEOUT_S = 45 * 60;
+/** The floor script sleeps 1 s after its last line so the serial console drains before poweroff -f. */
+const FLOOR_DRAIN_S = 1;
 
 /** Agent steps ↔ floor phases, in order. Rows sum into the groups below. */
 const ROWS: { label: string; floor: string[]; agent: string[] }[] = [
-  { label: "udev settle + probe/plan (floor: vgchange -ay)", floor: ["udev-settle", "activate-lvm"], agent: ["(prepare)"] },
-  { label: "load-payload ↔ copy + hash (tee | sha256sum)", floor: ["copy-hash"], agent: ["load-payload"] },
+  { label: "probe + plan ↔ vgchange -ay", floor: ["activate-lvm"], agent: ["(prepare)"] },
+  { label: "load-payload ↔ copy + hash (tee \\| sha256sum)", floor: ["copy-hash"], agent: ["load-payload"] },
   { label: "wipe-old-system ↔ wipe", floor: ["wipe"], agent: ["wipe-old-system"] },
   { label: "partition-disk ↔ partition", floor: ["partition"], agent: ["partition-disk"] },
   { label: "create-volumes ↔ pv/vg/lvcreate", floor: ["create-volumes"], agent: ["create-volumes"] },
   { label: "make-filesystems ↔ mkfs.ext4 ×4", floor: ["make-filesystems"], agent: ["make-filesystems"] },
   { label: "mount-target ↔ mount", floor: ["mount"], agent: ["mount-target"] },
-  { label: "extract-rootfs ↔ decompress | tar -x", floor: ["extract"], agent: ["extract-rootfs"] },
+  { label: "extract-rootfs ↔ decompress \\| tar -x", floor: ["extract"], agent: ["extract-rootfs"] },
   { label: "fix-filesystem-uuids ↔ e2fsck + tune2fs", floor: ["fix-uuid"], agent: ["fix-filesystem-uuids"] },
   { label: "write-lvm-metadata ↔ vgcfgbackup (+ chroot binds)", floor: ["lvm-metadata", "chroot-binds"], agent: ["write-lvm-metadata"] },
   { label: "carry-over-config + apply-selinux-policy (floor: none)", floor: [], agent: ["carry-over-config", "apply-selinux-policy"] },
@@ -90,10 +93,11 @@ async function floorRun(name: string, disk: string, bus: DiskBus, kernel: string
     throw new Error(`floor script failed: ${end.match[0]}\n${vm.tail(30)}`);
   }
   await waitExit(vm, 120);
-  const total = (Date.now() - vm.startedAt) / 1000 - kernelAt;
+  const total = (Date.now() - vm.startedAt) / 1000 - kernelAt - FLOOR_DRAIN_S;
   const phases = new Map<string, number>();
   for (const m of readFileSync(serialLog, "latin1").matchAll(/^FLOOR ([a-z-]+) ([\d.]+)\r?$/gm)) phases.set(m[1]!, Number(m[2]));
-  return { phases, kernelToFirst: Number(first.match[1]), total, otherQemu };
+  // The agent's first line comes after its wrapper's `udevadm settle`: compare with the floor after its settle.
+  return { phases, kernelToFirst: Number(first.match[1]) + (phases.get("udev-settle") ?? 0), total, otherQemu };
 }
 
 async function agentRun(name: string, disk: string, bus: DiskBus, kernel: string, initrd: string, dir: string): Promise<Measured> {
@@ -127,7 +131,7 @@ const d1 = (x: number) => (Number.isNaN(x) ? "—" : `${x >= 0 ? "+" : "−"}${M
 function table(floors: Measured[], agents: Measured[]): string {
   const row = (label: string, fl: number, ag: number) => `| ${label} | ${f1(fl)} | ${f1(ag)} | ${d1(ag - fl)} |`;
   const out = ["| phase | floor s | agent s | agent − floor |", "|---|---:|---:|---:|"];
-  out.push(row(`kernel start → floor script / agent's first log line`, median(floors.map((m) => m.kernelToFirst)), median(agents.map((m) => m.kernelToFirst))));
+  out.push(row("kernel start → work begins (floor: script start + udevadm settle; agent: first log line)", median(floors.map((m) => m.kernelToFirst)), median(agents.map((m) => m.kernelToFirst))));
   for (const r of ROWS) out.push(row(r.label, median(floors.map((m) => sum(m, r.floor))), median(agents.map((m) => sum(m, r.agent)))));
   // Steps added to the agent after this table was written: their own rows, floor 0.
   const known = new Set(ROWS.flatMap((r) => r.agent));
@@ -136,7 +140,7 @@ function table(floors: Measured[], agents: Measured[]): string {
   const group = ROWS.filter((r) => DISK_PREP.includes(r.label));
   out.push(row("**disk prep** (wipe + partition + volumes + filesystems)", median(floors.map((m) => sum(m, group.flatMap((g) => g.floor)))), median(agents.map((m) => sum(m, group.flatMap((g) => g.agent))))));
   const all = (ms: Measured[], key: "floor" | "agent") => median(ms.map((m) => sum(m, [...ROWS.flatMap((r) => r[key]), ...(key === "agent" ? extra : [])])));
-  out.push(row("**all phases above** (sum)", all(floors, "floor"), all(agents, "agent")));
+  out.push(row("**all phases after work begins** (sum)", all(floors, "floor"), all(agents, "agent")));
   out.push(row("**total in the tiny system** (kernel start → poweroff, host clock)", median(floors.map((m) => m.total)), median(agents.map((m) => m.total))));
   return out.join("\n");
 }
@@ -151,6 +155,7 @@ async function main(): Promise<number> {
       "rebuild-initramfs": { type: "boolean", default: false },
       force: { type: "boolean", default: false },
       "no-docs": { type: "boolean", default: false },
+      render: { type: "string" },
     },
   });
   const compression = values.compression as PayloadCompression;
@@ -161,6 +166,10 @@ async function main(): Promise<number> {
   const sizeFactor = Number(values["size-factor"]);
   if (!(runs >= 1) || !(sizeFactor >= 1)) throw new Error("--runs and --size-factor must be ≥ 1");
   const say = (line: string) => console.log(`[bench] ${line}`);
+  if (values.render) {
+    render(JSON.parse(readFileSync(values.render, "utf8")) as SavedReport, !values["no-docs"], say);
+    return 0;
+  }
 
   const busy = otherQemus();
   if (busy.length > 0 && !values.force) {
@@ -230,7 +239,6 @@ async function main(): Promise<number> {
   const payloadFile = compression === "zstd" ? newOs.payloadZst : newOs.payloadXz;
   const mib = (statSync(payloadFile).size / 1024 ** 2).toFixed(1);
   const qemuVersion = spawnSync("qemu-system-x86_64", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]?.trim() ?? "";
-  const body = table(floors, agents);
   const facts = [
     `- date: ${new Date().toISOString()}`,
     `- host: ${cpus().length} CPUs (nproc), CPU model \`${cpuModel}\`; ${qemuVersion}, TCG (\`-accel tcg,thread=multi -cpu Nehalem -smp 2 -m 2048\`)`,
@@ -239,12 +247,32 @@ async function main(): Promise<number> {
     `- runs: ${runs} floor + ${runs} agent, alternating; figures are medians`,
     forced ? "- **another QEMU was running during the measurement (--force or it appeared mid-run): figures are inflated and noisy**" : "- no other QEMU was running during the measurement",
   ];
-  console.log(`\n${body}\n\n${facts.join("\n")}`);
-  if (!values["no-docs"]) {
-    writeFileSync(join(REPO, "docs/BENCHMARK.md"), benchmarkPage(body, facts, `bun test/bench/run-bench.ts --compression ${compression} --runs ${runs}${bus !== "virtio" ? ` --bus ${bus}` : ""}${sizeFactor !== 3 ? ` --size-factor ${sizeFactor}` : ""}${rebuildInitramfs ? " --rebuild-initramfs" : ""}${forced && values.force ? " --force" : ""}`));
+  const command = `bun test/bench/run-bench.ts --compression ${compression} --runs ${runs}${bus !== "virtio" ? ` --bus ${bus}` : ""}${sizeFactor !== 3 ? ` --size-factor ${sizeFactor}` : ""}${rebuildInitramfs ? " --rebuild-initramfs" : ""}${forced && values.force ? " --force" : ""}`;
+  const report: SavedReport = { command, facts, floors: floors.map(saveMeasured), agents: agents.map(saveMeasured) };
+  writeFileSync(join(artifacts, "measurements.json"), `${JSON.stringify(report, null, 2)}\n`);
+  say(`measurements: ${join(artifacts, "measurements.json")} (re-render with --render)`);
+  render(report, !values["no-docs"], say);
+  return 0;
+}
+
+/** What a run measured, as JSON: `--render FILE` rebuilds the table and the page from it without VMs. */
+interface SavedReport {
+  command: string;
+  facts: string[];
+  floors: SavedMeasured[];
+  agents: SavedMeasured[];
+}
+type SavedMeasured = Omit<Measured, "phases"> & { phases: Record<string, number> };
+const saveMeasured = (m: Measured): SavedMeasured => ({ ...m, phases: Object.fromEntries(m.phases) });
+const loadMeasured = (m: SavedMeasured): Measured => ({ ...m, phases: new Map(Object.entries(m.phases)) });
+
+function render(report: SavedReport, writeDocs: boolean, say: (line: string) => void): void {
+  const body = table(report.floors.map(loadMeasured), report.agents.map(loadMeasured));
+  console.log(`\n${body}\n\n${report.facts.join("\n")}`);
+  if (writeDocs) {
+    writeFileSync(join(REPO, "docs/BENCHMARK.md"), benchmarkPage(body, report.facts, report.command));
     say("wrote docs/BENCHMARK.md");
   }
-  return 0;
 }
 
 function benchmarkPage(table: string, facts: string[], command: string): string {
@@ -259,7 +287,10 @@ initramfs, same disk variant, RAM and CPUs). "agent − floor" is what the agent
 \`\`\`sh
 bun test/bench/run-bench.ts [--compression zstd|xz] [--runs N] [--bus virtio|sata|nvme] \\
     [--size-factor 3] [--rebuild-initramfs] [--force] [--no-docs]
+bun test/bench/run-bench.ts --render artifacts/bench-<time>/measurements.json   # table and page again, no VMs
 \`\`\`
+
+Exit status 3 (nothing done) when another \`qemu-system\` process is running and \`--force\` is not given.
 
 It builds or reuses the e2e assets (\`buildNewOs\`, \`buildOldAppliance\`, \`buildTinySystem\`), stages
 the test payload on the old appliance (\`writeTestPayload\` + \`stagePayload\`), then boots per run one
@@ -290,8 +321,10 @@ a second VM makes every phase 1.5–2× slower — so the script refuses to star
 
 ${table}
 
-"kernel start →" rows: the floor script's first line vs the agent's first log line (the agent's
-start wrapper runs \`udevadm settle\` before the agent; the floor settles inside its first phase row).
+"work begins": the floor script's start plus its \`udevadm settle\` vs the agent's first log line
+(the agent's start wrapper runs the same \`udevadm settle\` before starting the agent, so the
+difference is mostly bun starting the 110 MB agent). Agent steps the floor has no counterpart for
+(e.g. new steps added after this table's mapping) get their own rows with floor 0.
 "total in the tiny system" is the host clock from kernel start (estimated from that first line and
 its uptime) to QEMU's exit at poweroff, for both runs alike.
 
