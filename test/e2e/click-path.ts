@@ -56,8 +56,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     mkdirSync(dir, { recursive: true });
     const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
     await run(["qemu-img", "resize", "-q", disk, String(shared.newOs.layoutBytes * shared.sizeFactor)]);
-    const script = [...PROLOGUE, "va-agent stage bundle.tar --reboot"].join("\n");
-    const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny) });
+    const commandDisk = await makeCommandDisk(join(dir, "command.img"), stageScript("va-agent stage bundle.tar --reboot"), { files: bundleFiles(shared.signed, shared.tiny) });
     const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
     const staged = await vm.waitFor(/staged va-demo 13\.0; rebooting|va-agent: ERROR[^\n]*/, 900);
     if (!staged.match[0].startsWith("staged")) throw new Error(`stage failed on the old system:\n${vm.tail(40)}`);
@@ -94,6 +93,11 @@ function bootOldAppliance(name: string, dir: string, disk: string, commandDisk: 
     serialLog: join(dir, "serial.log"),
     extraArgs: ENTROPY,
   });
+}
+
+/** run.sh for the old system: the prologue, then the given commands. */
+export function stageScript(...commands: string[]): string {
+  return `${[...PROLOGUE, ...commands].join("\n")}\n`;
 }
 
 function bundleFiles(signed: SignedBundle, tiny: TinySystem): Record<string, string> {
