@@ -50,19 +50,8 @@ export function parseLsblkPairs(output: string): LsblkRow[] {
 
 /** The disks under a device, following every parent (partitions, PVs, device-mapper layers). */
 export function disksUnder(path: string, rows: LsblkRow[]): string[] {
-  const disks = new Set<string>();
-  const seen = new Set<string>();
-  const pending = [path];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const row of rows.filter((r) => r.path === current)) {
-      if (row.type === "disk") disks.add(row.path);
-      else if (row.parent) pending.push(row.parent);
-    }
-  }
-  return [...disks].sort();
+  const ancestors = ancestorsOf(path, rows);
+  return [...new Set(rows.filter((row) => row.type === "disk" && ancestors.has(row.path)).map((row) => row.path))].sort();
 }
 
 /** VGs with a PV under the device (the root VG when given the root LV). */
