@@ -11,7 +11,7 @@ import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay 
 import { writeTestPayload } from "./payload.ts";
 import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
 import { startVm, type Vm, waitExit } from "./qemu.ts";
-import { type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
+import { NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
 const ENTROPY = ["-device", "virtio-rng-pci"];
@@ -66,7 +66,8 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     const finished = await vm.waitFor(/migration finished|FAILED with exit code \d+/, 40 * 60);
     if (!finished.match[0].startsWith("migration finished")) throw new Error(`the migration failed:\n${vm.tail(40)}`);
     timings.push({ phase: "migration in the tiny system", seconds: finished.seconds - agent.seconds });
-    const up = await vm.waitFor(/VA-PROBE os-release/, 900);
+    const up = await vm.waitFor(NEW_SYSTEM_UP_OR_STUCK, 900);
+    if (!up.match[0].startsWith("VA-PROBE")) throw new Error(`the new system did not come up: "${up.match[0]}"\n${vm.tail(30)}`);
     timings.push({ phase: "reboot → new system up (probe running)", seconds: up.seconds - finished.seconds });
     await vm.waitFor(/VA-PROBE-END/, 300);
     await waitExit(vm, 180);

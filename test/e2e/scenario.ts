@@ -38,6 +38,8 @@ export interface ScenarioResult {
 const AGENT_STARTED = /\[va-agent [\d:]+\] va-agent \S+ \S+ started ([\d.]+) s after kernel start/;
 /** bun reads getrandom() at start: without an entropy source the guest blocks until crng init. */
 const ENTROPY = ["-device", "virtio-rng-pci"];
+/** The probe's first line, or the ways a broken new system stops: emergency mode, a GRUB rescue prompt. */
+export const NEW_SYSTEM_UP_OR_STUCK = /VA-PROBE os-release|You are in emergency mode|Give root password for maintenance|grub rescue>|Failed to mount \/boot/;
 const MIGRATION_TIMEOUT_S = 40 * 60;
 const BOOT_TIMEOUT_S = 10 * 60;
 
@@ -130,7 +132,11 @@ async function bootNewSystem(
     noReboot: true,
     serialLog,
   });
-  const up = await vm.waitFor(/VA-PROBE os-release/, BOOT_TIMEOUT_S);
+  const up = await vm.waitFor(NEW_SYSTEM_UP_OR_STUCK, BOOT_TIMEOUT_S);
+  if (!up.match[0].startsWith("VA-PROBE")) {
+    await vm.kill();
+    throw new Error(`the new system did not come up: "${up.match[0]}"\n${vm.tail(30)}`);
+  }
   timings.push({ phase: "reboot → new system up (probe running)", seconds: up.seconds });
   await vm.waitFor(/VA-PROBE-END/, 300);
   await waitExit(vm, 180);
