@@ -11,6 +11,7 @@ export const extractRootfs: Step = {
   name: "extract-rootfs",
   summary: "extract the new root filesystem with owners, ACLs, xattrs and SELinux labels",
   destructive: true,
+  requires: ["target"],
   commands: (ctx: PlanContext) => [tarCommand(ctx)],
   async run(ctx) {
     const archive = join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file);

@@ -248,6 +248,11 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
       expect(rerun.map((e) => e.step)).toEqual(stepNames.slice(index));
       expect(rerun.every((e) => e.outcome === "done")).toBe(true);
       for (const earlier of ["sgdisk", "pvcreate", "mkfs.ext4"]) expect(run.calls.flat()).not.toContain(earlier);
+      // RAM was lost, so nothing is mounted: the new root must be mounted before anything writes into it.
+      const rootMounted = run.calls.findIndex((argv) => argv[0] === "mount" && argv.at(-1) === paths.targetRoot);
+      const firstWrite = run.calls.findIndex((argv) => argv[0] === "tar" || argv[0] === "chroot");
+      if (firstWrite !== -1) expect(rootMounted).toBeGreaterThan(-1);
+      if (firstWrite !== -1) expect(rootMounted).toBeLessThan(firstWrite);
     });
   }
 
