@@ -49,7 +49,3 @@ export const MIGRATION_STEPS: readonly Step[] = [
 export function stepNamed(name: string): Step | undefined {
   return MIGRATION_STEPS.find((step) => step.name === name);
 }
-
-export function pointOfNoReturn(): Step {
-  return MIGRATION_STEPS.find((step) => step.destructive)!;
-}
