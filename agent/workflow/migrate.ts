@@ -6,6 +6,7 @@ import { chrootBindCommands } from "../disk/mounts.ts";
 import { StepFailedError, exitCodeOf } from "../errors/errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
+import { extractRootfs } from "../steps/extract-rootfs.ts";
 import { targetMountCommands } from "../steps/mount-target.ts";
 import { type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
 import { reconcileResumeStore } from "./resume-store.ts";
@@ -35,9 +36,9 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
   const startedAt = performance.now();
   try {
     for (const requirement of step.requires ?? []) await ensureRequirement(ctx, requirement);
-    refreshDistro(ctx);
+    if (rootIsExtracted(step)) refreshDistro(ctx);
     await step.run({ ...ctx, log });
-    refreshDistro(ctx);
+    if (rootIsExtracted(step) || step.name === extractRootfs.name) refreshDistro(ctx);
     await reconcileResumeStore(ctx, journal, { mount: false });
     attachJournalToTarget(ctx, journal);
     journal.finish(entry, "done");
@@ -66,7 +67,15 @@ async function ensureRequirement(ctx: StepContext, requirement: Requirement): Pr
   if (requirement === "chroot") await runCommands(ctx, chrootBindCommands(ctx.paths.targetRoot));
 }
 
-/** The distribution adapter follows the new root: known as soon as it holds an os-release. */
+/**
+ * Steps after extract-rootfs find a complete new root. Before it (a resume after a power cut in
+ * the middle of extraction) the root may hold a truncated os-release: never detect from that.
+ */
+function rootIsExtracted(step: Step): boolean {
+  return MIGRATION_STEPS.indexOf(step) > MIGRATION_STEPS.findIndex((s) => s.name === extractRootfs.name);
+}
+
+/** The distribution adapter follows the new root: known once extract-rootfs has completed. */
 function refreshDistro(ctx: StepContext): void {
   if (ctx.distro || !existsSync(join(ctx.paths.targetRoot, "etc/os-release"))) return;
   ctx.distro = detectDistro(ctx.paths.targetRoot);

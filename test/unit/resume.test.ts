@@ -97,3 +97,16 @@ describe("resume from each step boundary", () => {
     });
   }
 });
+
+describe("a power cut in the middle of extraction", () => {
+  test("a truncated os-release left by the cut does not stop the rerun of extract-rootfs", async () => {
+    const { ctx, journal } = world();
+    const extract = MIGRATION_STEPS.find((step) => step.name === "extract-rootfs")!;
+    const steps = failingOnce(extract);
+    await expect(runMigration(ctx, journal(), steps)).rejects.toThrow("power cut during extract-rootfs");
+    mkdirSync(join(ctx.paths.targetRoot, "etc"), { recursive: true });
+    writeFileSync(join(ctx.paths.targetRoot, "etc/os-release"), "");
+    await runMigration({ ...ctx, distro: undefined }, journal(), steps);
+    expect(journal().result?.outcome).toBe("migrated");
+  });
+});
