@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NewOs } from "../assets/new-os.ts";
+import { manifestDocument } from "../unit/fixtures/shapes.ts";
 
 export type PayloadCompression = "xz" | "zstd";
 
@@ -18,32 +19,16 @@ export function writeTestPayload(newOs: NewOs, dir: string, compression: Payload
   const rootfsFile = compression === "zstd" ? "va.tar.zst" : "va.tar.xz";
   const rootfsPath = compression === "zstd" ? newOs.payloadZst : newOs.payloadXz;
   const sha = compression === "zstd" ? newOs.payloadSha256.zst : newOs.payloadSha256.xz;
+  // The reference layout (VG VA: root, back, data; /boot on partition 2) is the unit tests' manifest too.
   const manifest = {
-    version: 1,
+    ...manifestDocument(),
     product: { name: "va-demo", release: "13.0" },
     target: {
       partitionTable: { file: "va.sgdisk", bytes: statSync(newOs.sgdisk).size, sha256: sha256Of(newOs.sgdisk) },
       lvmPartition: 3,
       firmware: "bios",
     },
-    lvm: {
-      vg: "VA",
-      lvs: [
-        { name: "root", size: "2GiB" },
-        { name: "back", size: "2GiB" },
-        { name: "data", size: "rest" },
-      ],
-    },
-    filesystems: [
-      { on: "partition:2", type: "ext4", mountpoint: "/boot", uuidFromFstab: true },
-      { on: "lv:root", type: "ext4", mountpoint: "/" },
-      { on: "lv:back", type: "ext4" },
-      { on: "lv:data", type: "ext4", mountpoint: "/data" },
-    ],
     payload: { rootfs: { file: rootfsFile, bytes: statSync(rootfsPath).size, sha256: sha, compression } },
-    bootloader: { kind: "grub-bios" },
-    selinux: { mode: "none" },
-    carryOver: { accounts: ["root", "admin"], paths: ["/srv/appdata"] },
     ...manifestOverrides,
   };
   const manifestPath = join(dir, "manifest.json");
