@@ -17,7 +17,7 @@
 //
 //   bun test/e2e/fault-injection.ts [--only NAME ...] [--parallel N] [--repeat N]
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
@@ -27,6 +27,7 @@ import { buildSignedBundle, checkCarriedConfig, type SignedBundle, stageScript }
 import { parseProbeFacts } from "./probe-facts.ts";
 import { startVm, type Vm, waitExit } from "./qemu.ts";
 import { buildTinySystem, type TinySystem } from "./tiny-system.ts";
+import { describe, measureWindows } from "./windows.ts";
 
 /** What must come up after a cut at this point. */
 export type Expectation = "old" | "nothing" | "resume" | "new";
@@ -148,10 +149,20 @@ async function main(): Promise<number> {
   });
   rows.sort((a, b) => order(a.point) - order(b.point) || a.run.localeCompare(b.run));
   report();
-  console.log(`\n${table(rows)}`);
+  console.log(`\n${table(rows)}\n`);
+  for (const line of windowsMeasured(artifacts, runs)) console.log(line);
   const bad = rows.filter((r) => !r.ok).length;
   console.log(`\nFAULT INJECTION SUMMARY: ${rows.length - bad} passed, ${bad} failed (${rows.length} power cuts); serial logs in ${artifacts}`);
   return bad === 0 ? 0 : 1;
+}
+
+/** Unsafe windows measured on every boot that went through one uncut. */
+function windowsMeasured(artifacts: string, runs: Run[]): string[] {
+  return runs.flatMap((run) => {
+    const dir = join(artifacts, run.name);
+    const logs = readdirSync(dir).filter((name) => /^serial-boot-\d+\.log$/.test(name));
+    return logs.flatMap((name) => measureWindows(readFileSync(join(dir, name), "latin1")).map((m) => `${run.name}/${name}: ${describe(m)}`));
+  });
 }
 
 const order = (point: string) => injectionPoints().findIndex((p) => p.name === point);

@@ -1,0 +1,58 @@
+import { describe, expect, test } from "bun:test";
+import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
+import { injectionPoints, schedule } from "../e2e/fault-injection.ts";
+import { measureWindows } from "../e2e/windows.ts";
+
+describe("fault injection plan (issue 5)", () => {
+  const points = injectionPoints();
+
+  test("has a point after every step and at least four mid-step points", () => {
+    for (const step of MIGRATION_STEPS) expect(points.some((p) => p.name === `after ${step.name}`)).toBe(true);
+    expect(points.filter((p) => p.name.startsWith("mid ")).length).toBeGreaterThanOrEqual(4);
+  });
+
+  test("expects the old system before the point of no return, the resume entry once armed, the new system once its GRUB is in", () => {
+    const expectOf = (name: string) => points.find((p) => p.name === name)!.expect;
+    expect(expectOf("after load-payload")).toBe("old");
+    expect(expectOf("after wipe-old-system")).toBe("nothing");
+    expect(expectOf("after persist-for-resume")).toBe("nothing");
+    expect(expectOf("after arm-resume-boot")).toBe("resume");
+    expect(expectOf("after write-bootloader-config")).toBe("resume");
+    expect(expectOf("after install-bootloader")).toBe("new");
+    expect(expectOf("after unmount-target")).toBe("new");
+  });
+
+  test("the schedule cuts at every point `repeat` times, chains first, only a chain's last cut ends the run", () => {
+    const runs = schedule(points, 2);
+    for (const point of points) expect(runs.flatMap((r) => r.cuts).filter((c) => c === point).length).toBe(2);
+    expect(runs[0]!.name).toBe("chain-1");
+    expect(runs[1]!.name).toBe("chain-2");
+    for (const run of runs) {
+      for (const cut of run.cuts.slice(0, -1)) expect(["old", "resume"]).toContain(cut.expect);
+    }
+  });
+});
+
+describe("unsafe window measure", () => {
+  test("sums the window's steps from the console, last completion wins", () => {
+    const log = [
+      "[va-agent 02:42:57] wipe-old-system: done in 3.8 s",
+      "[va-agent 02:43:10] partition-disk: done in 12.4 s",
+      "[va-agent 02:43:19] create-volumes: done in 9.3 s",
+      "[va-agent 02:43:22] make-filesystems: done in 3 s",
+      "[va-agent 02:43:42] persist-for-resume: done in 20.1 s",
+      "[va-agent 02:43:55] arm-resume-boot: done in 13 s",
+      "[va-agent 02:50:00] install-bootloader: done in 9.0 s",
+      "[va-agent 02:59:00] install-bootloader: done in 3.7 s",
+    ].join("\n");
+    const windows = measureWindows(log);
+    expect(windows.map((w) => [w.window, w.seconds])).toEqual([
+      ["A", 61.6],
+      ["B (upper bound)", 3.7],
+    ]);
+  });
+
+  test("no window when one of its steps did not finish", () => {
+    expect(measureWindows("[va-agent 02:42:57] wipe-old-system: done in 3.8 s")).toEqual([]);
+  });
+});
