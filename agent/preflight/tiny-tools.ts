@@ -30,8 +30,13 @@ export function requiredTinyTools(commands: readonly (readonly string[])[], extr
   return [...tools].sort();
 }
 
+/** Tools whose name differs between tiny systems built from Debian and from EL roots. */
+export const TOOL_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  "grub-install": ["grub-install", "grub2-install"],
+};
+
 export function missingTinyTools(commands: readonly (readonly string[])[], exists: (tool: string) => boolean, extra?: readonly string[]): string[] {
-  return requiredTinyTools(commands, extra).filter((tool) => !exists(tool));
+  return requiredTinyTools(commands, extra).filter((tool) => !(TOOL_ALIASES[tool] ?? [tool]).some(exists));
 }
 
 /** Throws ToolMissingError (exit 8) naming every missing tool; call it before the first destructive step. */

@@ -4,10 +4,11 @@ import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-bo
 import { carriedArgs, type ResumeBoot, resumeGrubCfg } from "../bootloader/resume-entry.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
+import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
 import type { PlanContext, Step } from "./step.ts";
 
 /** Tool names tried in order: Debian-built tiny systems carry grub-install, EL-built ones grub2-install. */
-export const GRUB_INSTALL_NAMES = ["grub-install", "grub2-install"] as const;
+export const GRUB_INSTALL_NAMES = TOOL_ALIASES["grub-install"]!;
 
 /**
  * Makes the new disk boot the tiny system in migrate mode: the tiny kernel and initramfs (loaded
