@@ -22,12 +22,12 @@ export interface SignedBundle {
 }
 
 /** The vendor side: a key pair and the signed bundle (zstd payload), made with build.ts. */
-export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string): SignedBundle {
+export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean } = {}): SignedBundle {
   buildTs(["keygen", "--out", join(dir, "keys")]);
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
-    // The fast path: the payload's generic initramfs is kept (the direct variants cover the rebuild).
-    bootloader: { kind: "grub-bios", rebuildInitramfs: false },
+    // The fast path by default: the payload's generic initramfs is kept (the direct variants cover the rebuild).
+    bootloader: { kind: "grub-bios", rebuildInitramfs: opts.rebuildInitramfs ?? false },
   });
   const bundle = join(dir, "bundle.tar");
   const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };

@@ -15,7 +15,8 @@
 // is a real power cut on a real disk; the chain's last row also proves that the migration, resumed
 // again and again, still ends in a correct new system.
 //
-//   bun test/e2e/fault-injection.ts [--only NAME ...] [--parallel N] [--repeat N]
+//   bun test/e2e/fault-injection.ts [--only RUN ...] [--parallel N] [--repeat N]
+//   bun test/e2e/fault-injection.ts --rebuild-initramfs --point 'mid rebuild-initramfs'   (single cuts)
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -57,15 +58,17 @@ const MID_STEP_POINTS: InjectionPoint[] = [
   { name: "mid load-payload", at: /load-payload: loading va\.tar\.\w+: [3-6]\d%/, expect: "old" },
   { name: "mid persist-for-resume", at: /persist-for-resume: persisting va\.tar\.\w+: [3-6]\d%/, expect: "nothing" },
   { name: "mid extract-rootfs", at: /extract-rootfs: extracting va\.tar\.\w+: [4-6]\d%/, expect: "resume" },
+  // Only with --rebuild-initramfs (a bundle that asks for the rebuild; dracut runs minutes under TCG).
+  { name: "mid rebuild-initramfs", at: /rebuild-initramfs: build the initramfs/, delaySeconds: 60, expect: "resume" },
   { name: "mid write-bootloader-config", at: /write-bootloader-config: generate/, delaySeconds: 12, expect: "resume" },
   { name: "mid install-bootloader", at: /install-bootloader: install GRUB/, delaySeconds: 1, expect: "resume" },
 ];
 
 /** Every step boundary, in order, with the mid-step points slotted in before their step's end. */
-export function injectionPoints(): InjectionPoint[] {
+export function injectionPoints(opts: { rebuildInitramfs?: boolean } = {}): InjectionPoint[] {
   const points: InjectionPoint[] = [{ name: "before load-payload", at: /migrating \/dev\/\S+; log:/, expect: "old" }];
   STEP_NAMES.forEach((step, index) => {
-    points.push(...MID_STEP_POINTS.filter((p) => p.name === `mid ${step}`));
+    if (step !== "rebuild-initramfs" || opts.rebuildInitramfs) points.push(...MID_STEP_POINTS.filter((p) => p.name === `mid ${step}`));
     points.push({ name: `after ${step}`, at: new RegExp(`${step}: done in`), expect: expectationAfter(index) });
   });
   return points;
@@ -94,6 +97,11 @@ export function schedule(points: InjectionPoint[], repeat: number): Run[] {
     for (const point of alone) single.push({ name: `${slug(point.name)}-${copy}`, cuts: [point] });
   }
   return [...chains, ...single]; // the long chains first, so they do not finish last
+}
+
+/** One run per point and copy, each with that single cut (then, after a resume, to the end). */
+export function alone(points: InjectionPoint[], repeat: number): Run[] {
+  return points.flatMap((point) => Array.from({ length: repeat }, (_, i) => ({ name: `${slug(point.name)}-${i + 1}`, cuts: [point] })));
 }
 
 interface Row {
@@ -125,17 +133,28 @@ const REARM_SCRIPT = stageScript(
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { only: { type: "string", multiple: true }, parallel: { type: "string" }, repeat: { type: "string" } },
+    options: {
+      only: { type: "string", multiple: true },
+      point: { type: "string", multiple: true },
+      parallel: { type: "string" },
+      repeat: { type: "string" },
+      "rebuild-initramfs": { type: "boolean" },
+    },
   });
+  const rebuildInitramfs = values["rebuild-initramfs"] ?? false;
   const artifacts = resolve(process.env.VA_ARTIFACTS ?? join("artifacts", `faults-${new Date().toISOString().replace(/[:.]/g, "-")}`));
   mkdirSync(artifacts, { recursive: true });
-  const runs = schedule(injectionPoints(), Number(values.repeat ?? "2")).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
+  const repeat = Number(values.repeat ?? "2");
+  const points = injectionPoints({ rebuildInitramfs });
+  const runs = values.point
+    ? alone(points.filter((p) => values.point!.includes(p.name)), repeat)
+    : schedule(points, repeat).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
   console.log(`[faults] ${runs.length} runs, ${runs.reduce((n, r) => n + r.cuts.length, 0)} power cuts; artifacts in ${artifacts}`);
 
   const newOs = await buildNewOs();
   const old = await buildOldAppliance();
   const tiny = buildTinySystem(newOs, join(artifacts, "tiny"));
-  const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
+  const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"), { rebuildInitramfs });
   const staged = await stagedDisk(old, tiny, signed, artifacts);
 
   const rows: Row[] = [];
@@ -213,8 +232,21 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string)
       break;
     }
   }
+  const last = rows.at(-1);
+  if (last?.ok && last.expect === "resume") rows.push(await resumedRunEnds(vm, run, old));
   await vm.kill();
   return rows;
+}
+
+/** A run whose last cut was resumed: the migration must finish and the new system boot with the carried config. */
+async function resumedRunEnds(vm: Vm, run: Run, old: OldAppliance): Promise<Row> {
+  const base = { point: "end of run (no more cuts)", run: run.name, expect: "new" as const };
+  try {
+    await vm.waitFor(/VA-PROBE-END/, 2400);
+    return { ...base, ...newSystemCarried(vm, old), recoverSeconds: null };
+  } catch (error) {
+    return { ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null };
+  }
 }
 
 async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance, cutAt: number): Promise<Omit<Row, "point" | "run" | "expect">> {
