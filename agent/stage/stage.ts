@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { withoutNextEntry } from "../bootloader/grubenv.ts";
+import { type OldBootloader, TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { extractBundle } from "../bundle/extract.ts";
 import { readSignedMember } from "../bundle/read-member.ts";
 import type { BundleOptions } from "../bundle/signed-manifest.ts";
@@ -56,10 +58,44 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     if (!stagingExisted) rmSync(stagingDir, { recursive: true, force: true });
     throw error;
   });
-  await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
-  await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
+  const undo = undoRecord(options.root, boot, stagingExisted ? undefined : stagingDir);
+  try {
+    await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
+    await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
+  } catch (error) {
+    undoStaging(undo);
+    log.warn("staging undone: the payload, the tiny system on /boot and the one-time entry are removed again");
+    throw error;
+  }
   recordStaged(options.root, manifest);
   return { manifest, stagingDir, checks };
+}
+
+interface UndoRecord {
+  /** The staging directory, when stage created it. */
+  stagingDir?: string;
+  tinyFiles: string[];
+  customCfg: { path: string; before: string | null };
+  grubenv: string;
+}
+
+function undoRecord(root: string, boot: OldBootloader, stagingDir: string | undefined): UndoRecord {
+  const customCfg = join(root, boot.grubDir, "custom.cfg");
+  return {
+    ...(stagingDir ? { stagingDir } : {}),
+    tinyFiles: [TINY_KERNEL_FILE, TINY_INITRAMFS_FILE].map((name) => join(root, "boot", name)),
+    customCfg: { path: customCfg, before: existsSync(customCfg) ? readFileSync(customCfg, "utf8") : null },
+    grubenv: join(root, boot.grubDir, "grubenv"),
+  };
+}
+
+/** A stage that failed after writing leaves the old system as it found it (minus nothing). */
+function undoStaging(undo: UndoRecord): void {
+  if (existsSync(undo.grubenv)) writeFileSync(undo.grubenv, withoutNextEntry(readFileSync(undo.grubenv, "latin1")), "latin1");
+  if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });
+  else writeFileSync(undo.customCfg.path, undo.customCfg.before);
+  for (const file of undo.tinyFiles) rmSync(file, { force: true });
+  if (undo.stagingDir) rmSync(undo.stagingDir, { recursive: true, force: true });
 }
 
 function requireTinySystem(manifest: Readonly<Manifest>): void {

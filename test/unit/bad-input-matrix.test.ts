@@ -10,7 +10,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { signManifest } from "../../agent/bundle/signature.ts";
-import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError } from "../../agent/errors/errors.ts";
+import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
 import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
@@ -420,6 +420,16 @@ describe("bad-input matrix: refused before any destructive step, the old system 
     expect(check.finding).toStartWith("5 MiB free on /boot (filesystem /boot)");
     expect(check.remedy).toStartWith("Free at least");
     expectUntouched(box);
+  });
+
+  test("the one-time entry cannot be armed after the payload was written: stage undoes everything", async () => {
+    const ws = workspaceWithRoot();
+    const box = oldBox();
+    const error = await refusal(VerificationError, ExitCode.verification, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toContain("the one-time boot entry is not armed");
+    expect(box.run.calls.some((argv) => /^grub2?-reboot$/.test(argv[0]!))).toBe(true);
+    expect(snapshot(box.root)).toEqual(box.before);
+    expect(existsSync(join(box.root, "etc/upd"))).toBe(false);
   });
 
   test("wrong architecture", async () => {
