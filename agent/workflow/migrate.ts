@@ -38,6 +38,10 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
     for (const requirement of step.requires ?? []) await ensureRequirement(ctx, requirement);
     if (rootIsExtracted(step)) refreshDistro(ctx);
     await step.run({ ...ctx, log });
+    // "done" in the journal is fsynced; the step's own writes (tar, dracut, grub-mkconfig…) may
+    // still sit in the page cache. Flush them first, or a power cut right after "done" loses them
+    // while the resumed run skips the step (seen by fault injection: result.json missing).
+    if (step.destructive) await ctx.run.run(["sync"]);
     if (rootIsExtracted(step) || step.name === extractRootfs.name) refreshDistro(ctx);
     await reconcileResumeStore(ctx, journal, { mount: false });
     attachJournalToTarget(ctx, journal);

@@ -110,3 +110,25 @@ describe("a power cut in the middle of extraction", () => {
     expect(journal().result?.outcome).toBe("migrated");
   });
 });
+
+describe("a step recorded done survives a power cut", () => {
+  test("every destructive step's writes are flushed (sync) before the journal records it done", async () => {
+    const { ctx, run, journal } = world();
+    const callsWhenDone = new Map<string, string[][]>();
+    const steps = MIGRATION_STEPS.map((step) => ({
+      ...step,
+      async run(c: StepContext) {
+        await step.run(c);
+        callsWhenDone.set(step.name, [...run.calls]);
+      },
+    }));
+    await runMigration(ctx, journal(), steps);
+    for (const step of MIGRATION_STEPS.filter((s) => s.destructive)) {
+      const before = callsWhenDone.get(step.name)!.length;
+      const doneAt = journal().entries.findIndex((e) => e.step === step.name);
+      expect(doneAt).toBeGreaterThan(-1);
+      // the first call after the step's own work is the flush
+      expect(run.calls[before]).toEqual(["sync"]);
+    }
+  });
+});
