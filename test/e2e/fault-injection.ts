@@ -243,7 +243,7 @@ async function resumedRunEnds(vm: Vm, run: Run, old: OldAppliance): Promise<Row>
   const base = { point: "end of run (no more cuts)", run: run.name, expect: "new" as const };
   try {
     await vm.waitFor(/VA-PROBE-END/, 2400);
-    return { ...base, ...newSystemCarried(vm, old), recoverSeconds: null };
+    return { ...base, ...newSystemCarried(vm, old, true), recoverSeconds: null };
   } catch (error) {
     return { ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null };
   }
@@ -262,7 +262,7 @@ async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance,
   if (seen === "VA-OLD-BOOTED") return { ...(await oldSystemIntact(vm, old)), recoverSeconds };
   if (seen.startsWith("resuming from the store")) return { outcome: "resume entry booted; agent resumed from the store", ok: point.expect === "resume", recoverSeconds };
   if (seen === "VA-PROBE-END") {
-    const carried = newSystemCarried(vm, old);
+    const carried = newSystemCarried(vm, old, order(point.name) >= order("after record-result"));
     return { outcome: carried.outcome, ok: point.expect === "new" && carried.ok, recoverSeconds };
   }
   return { outcome: `stuck: ${seen.trim()}`, ok: false, recoverSeconds };
@@ -279,13 +279,15 @@ async function oldSystemIntact(vm: Vm, old: OldAppliance): Promise<{ outcome: st
   return { outcome, ok: changed.length === 0 && statusReadable };
 }
 
-function newSystemCarried(vm: Vm, old: OldAppliance): { outcome: string; ok: boolean } {
+/** `resultRecorded`: record-result had finished before the cut, so result.json must be there. */
+function newSystemCarried(vm: Vm, old: OldAppliance, resultRecorded: boolean): { outcome: string; ok: boolean } {
   const facts = parseProbeFacts(vm.log());
   const missing = checkCarriedConfig(facts, old.facts).filter((c) => !c.ok).map((c) => c.name);
-  const result = facts.result && typeof facts.result === "object" ? `result ${(facts.result as { outcome?: string }).outcome}` : "no result.json";
+  const outcome = facts.result && typeof facts.result === "object" ? (facts.result as { outcome?: string }).outcome : undefined;
+  const resultOk = !resultRecorded || outcome === "migrated";
   return {
-    outcome: `new system booted; ${missing.length ? `NOT carried: ${missing.join(", ")}` : "config carried"}; ${result}`,
-    ok: missing.length === 0,
+    outcome: `new system booted; ${missing.length ? `NOT carried: ${missing.join(", ")}` : "config carried"}; ${outcome ? `result ${outcome}` : `no result.json${resultRecorded ? " (LOST)" : " (not written yet)"}`}`,
+    ok: missing.length === 0 && resultOk,
   };
 }
 
