@@ -8,6 +8,8 @@
 //       an Ed25519 signing pair: DIR/va-signing.key (PKCS8 PEM, 0600) and DIR/va-signing.pub (for the keyring).
 //   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...
 //       the signed upgrade bundle: manifest (bytes + SHA-256 of every member filled in), its signature, the members.
+//   bun build.ts validators
+//       regenerate the ahead-of-time JSON Schema validators (after changing a schema).
 
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -17,6 +19,7 @@ import { generateSigningKeys } from "./build/keygen.ts";
 import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
 import { TINY_CMDLINE } from "./agent/bootloader/tiny-cmdline.ts";
 import { TOOLS } from "./build/tools.ts";
+import { writeValidators } from "./build/validators.ts";
 
 const REPO = import.meta.dir;
 
@@ -138,7 +141,8 @@ const USAGE = `usage:
   bun build.ts agent [--out dist/va-agent]
   bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level 19]
   bun build.ts keygen --out DIR
-  bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...]`;
+  bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...]
+  bun build.ts validators`;
 
 if (import.meta.main) {
   const [cmd, ...rest] = process.argv.slice(2);
@@ -147,6 +151,7 @@ if (import.meta.main) {
     else if (cmd === "initramfs") buildInitramfs(rest);
     else if (cmd === "keygen") keygen(rest);
     else if (cmd === "bundle") await bundle(rest);
+    else if (cmd === "validators") for (const file of writeValidators(REPO)) console.log(`wrote ${file}`);
     else throw new UsageError(`unknown command ${cmd ?? "(none)"}`);
   } catch (e) {
     const err = e as Error;

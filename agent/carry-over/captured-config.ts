@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import Ajv, { type ErrorObject } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { ManifestError } from "../errors/errors.ts";
-import { capturedConfigSchema } from "./schema.ts";
+import { validate as validateCapturedConfig } from "./validate-captured-config.generated.ts";
 
 export const CARRY_OVER_ARCHIVE_FILE = "carry-over-paths.tar";
 
@@ -43,8 +43,8 @@ export interface CapturedConfig {
   warnings: CarryOverWarning[];
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile(capturedConfigSchema);
+// Compiled ahead of time from capturedConfigSchema (build/validators.ts).
+const validateSchema = validateCapturedConfig as unknown as ValidateFunction;
 
 export function parseCapturedConfig(document: unknown, source = "captured-config.json"): CapturedConfig {
   if (!validateSchema(document)) {

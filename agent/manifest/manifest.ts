@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import Ajv, { type ErrorObject } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { ManifestError } from "../errors/errors.ts";
-import { manifestSchema } from "./schema.ts";
+import { validate as validateManifest } from "./validate-manifest.generated.ts";
 
 export interface FileRef {
   file: string;
@@ -39,8 +39,8 @@ export interface Manifest {
   carryOver: { accounts: string[]; paths: string[]; network: boolean };
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false });
-const validateSchema = ajv.compile(manifestSchema);
+// Compiled ahead of time from manifestSchema (build/validators.ts): no schema compile at start-up.
+const validateSchema = validateManifest as unknown as ValidateFunction;
 
 /** Validates at the boundary; everything after works with a frozen, typed manifest. */
 export function parseManifest(document: unknown, source = "manifest"): Readonly<Manifest> {

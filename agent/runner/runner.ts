@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { $ } from "zx";
+import { $ } from "zx/core";
 import { CommandError, ToolMissingError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 
