@@ -17,6 +17,7 @@
 //
 //   bun test/e2e/fault-injection.ts [--only RUN ...] [--parallel N] [--repeat N]
 //   bun test/e2e/fault-injection.ts --rebuild-initramfs --point 'mid rebuild-initramfs'   (single cuts)
+//   bun test/e2e/fault-injection.ts --from 'mid extract-rootfs'   (one chain from that point on)
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -99,6 +100,15 @@ export function schedule(points: InjectionPoint[], repeat: number): Run[] {
   return [...chains, ...single]; // the long chains first, so they do not finish last
 }
 
+/** One chain through every "resume" point from `first` on, ending at the first "new" point after it. */
+export function chainFrom(points: InjectionPoint[], first: string): Run {
+  const start = points.findIndex((p) => p.name === first);
+  if (start === -1) throw new Error(`no injection point named "${first}"`);
+  const rest = points.slice(start);
+  const end = rest.findIndex((p) => p.expect === "new");
+  return { name: `chain-from-${slug(first)}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect === "resume" || p.expect === "new") };
+}
+
 /** One run per point and copy, each with that single cut (then, after a resume, to the end). */
 export function alone(points: InjectionPoint[], repeat: number): Run[] {
   return points.flatMap((point) => Array.from({ length: repeat }, (_, i) => ({ name: `${slug(point.name)}-${i + 1}`, cuts: [point] })));
@@ -136,6 +146,7 @@ async function main(): Promise<number> {
     options: {
       only: { type: "string", multiple: true },
       point: { type: "string", multiple: true },
+      from: { type: "string" },
       parallel: { type: "string" },
       repeat: { type: "string" },
       "rebuild-initramfs": { type: "boolean" },
@@ -146,8 +157,8 @@ async function main(): Promise<number> {
   mkdirSync(artifacts, { recursive: true });
   const repeat = Number(values.repeat ?? "2");
   const points = injectionPoints({ rebuildInitramfs });
-  const runs = values.point
-    ? alone(points.filter((p) => values.point!.includes(p.name)), repeat)
+  const runs = values.point || values.from
+    ? [...(values.from ? [chainFrom(points, values.from)] : []), ...alone(points.filter((p) => values.point?.includes(p.name)), repeat)]
     : schedule(points, repeat).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
   console.log(`[faults] ${runs.length} runs, ${runs.reduce((n, r) => n + r.cuts.length, 0)} power cuts; artifacts in ${artifacts}`);
 
@@ -259,13 +270,23 @@ async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance,
     return { outcome: `nothing booted within ${NOTHING_BOOTS_AFTER_SECONDS} s (console ends: "${last.slice(0, 60)}")`, ok: point.expect === "nothing", recoverSeconds: null };
   }
   const recoverSeconds = seconds();
-  if (seen === "VA-OLD-BOOTED") return { ...(await oldSystemIntact(vm, old)), recoverSeconds };
-  if (seen.startsWith("resuming from the store")) return { outcome: "resume entry booted; agent resumed from the store", ok: point.expect === "resume", recoverSeconds };
+  const panics = (vm.log().match(/Kernel panic - not syncing/g) ?? []).length;
+  const note = panics ? ` (after ${panics} kernel panic${panics > 1 ? "s" : ""} of the emulated CPU, rebooted by panic=10)` : "";
+  const row = await classify(vm, point, old, seen);
+  return { ...row, outcome: row.outcome + note, recoverSeconds };
+}
+
+async function classify(vm: Vm, point: InjectionPoint, old: OldAppliance, seen: string): Promise<{ outcome: string; ok: boolean }> {
+  if (seen === "VA-OLD-BOOTED") {
+    const intact = await oldSystemIntact(vm, old);
+    return { outcome: intact.outcome, ok: point.expect === "old" && intact.ok };
+  }
+  if (seen.startsWith("resuming from the store")) return { outcome: "resume entry booted; agent resumed from the store", ok: point.expect === "resume" };
   if (seen === "VA-PROBE-END") {
     const carried = newSystemCarried(vm, old, order(point.name) >= order("after record-result"));
-    return { outcome: carried.outcome, ok: point.expect === "new" && carried.ok, recoverSeconds };
+    return { outcome: carried.outcome, ok: point.expect === "new" && carried.ok };
   }
-  return { outcome: `stuck: ${seen.trim()}`, ok: false, recoverSeconds };
+  return { outcome: `stuck: ${seen.trim()}`, ok: false };
 }
 
 async function oldSystemIntact(vm: Vm, old: OldAppliance): Promise<{ outcome: string; ok: boolean }> {

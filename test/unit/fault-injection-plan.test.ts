@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import { injectionPoints, schedule } from "../e2e/fault-injection.ts";
+import { chainFrom, injectionPoints, schedule } from "../e2e/fault-injection.ts";
 import { measureWindows } from "../e2e/windows.ts";
 
 describe("fault injection plan (issue 5)", () => {
@@ -30,6 +30,17 @@ describe("fault injection plan (issue 5)", () => {
     for (const run of runs) {
       for (const cut of run.cuts.slice(0, -1)) expect(["old", "resume"]).toContain(cut.expect);
     }
+  });
+});
+
+describe("a chain from a given point", () => {
+  test("takes every resume point from there and ends at the first cut after which the new system boots", () => {
+    const chain = chainFrom(injectionPoints({ rebuildInitramfs: true }), "mid extract-rootfs");
+    expect(chain.cuts[0]!.name).toBe("mid extract-rootfs");
+    expect(chain.cuts.map((c) => c.name)).toContain("mid rebuild-initramfs");
+    expect(chain.cuts.at(-1)!.name).toBe("after install-bootloader");
+    expect(chain.cuts.slice(0, -1).every((c) => c.expect === "resume")).toBe(true);
+    expect(() => chainFrom(injectionPoints(), "mid nothing")).toThrow('no injection point named "mid nothing"');
   });
 });
 

@@ -162,7 +162,7 @@ describe("the resume entry's grub.cfg", () => {
         "insmod ext2",
         "search --no-floppy --file --set=root /va-resume/vmlinuz-va-convert",
         "menuentry 'va-agent migration (resume)' --id va-agent-resume {",
-        "  linux /va-resume/vmlinuz-va-convert console=tty0 console=ttyS0,115200 va.after=poweroff rd.break=pre-mount rd.lvm=0 rd.md=0 rd.dm=0 rd.luks=0 rd.udev.log_level=3 systemd.show_status=0 quiet va.mode=migrate",
+        "  linux /va-resume/vmlinuz-va-convert console=tty0 console=ttyS0,115200 va.after=poweroff rd.break=pre-mount rd.lvm=0 rd.md=0 rd.dm=0 rd.luks=0 rd.udev.log_level=3 systemd.show_status=0 quiet panic=10 va.mode=migrate",
         "  initrd /va-resume/initramfs-va-convert.img",
         "}",
         "",
