@@ -262,12 +262,13 @@ async function resumedRunEnds(vm: Vm, run: Run, old: OldAppliance): Promise<Row>
 
 async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance, cutAt: number): Promise<Omit<Row, "point" | "run" | "expect">> {
   const seconds = () => (Date.now() - cutAt) / 1000;
+  const wait = point.expect === "nothing" ? NOTHING_BOOTS_AFTER_SECONDS : 1800;
   let seen: string;
   try {
-    seen = (await vm.waitFor(CAME_UP, point.expect === "nothing" ? NOTHING_BOOTS_AFTER_SECONDS : 1800)).match[0];
+    seen = (await vm.waitFor(CAME_UP, wait)).match[0];
   } catch {
     const last = vm.tail(3).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").trim().split("\n").pop() ?? "";
-    return { outcome: `nothing booted within ${NOTHING_BOOTS_AFTER_SECONDS} s (console ends: "${last.slice(0, 60)}")`, ok: point.expect === "nothing", recoverSeconds: null };
+    return { outcome: `nothing booted within ${wait} s (console ends: "${last.slice(0, 60)}")`, ok: point.expect === "nothing", recoverSeconds: null };
   }
   const recoverSeconds = seconds();
   const panics = (vm.log().match(/Kernel panic - not syncing/g) ?? []).length;
