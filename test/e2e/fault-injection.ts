@@ -170,13 +170,14 @@ async function main(): Promise<number> {
 
   const rows: Row[] = [];
   const report = () => writeFileSync(join(artifacts, "table.md"), table(rows));
-  await inParallel(runs, Number(values.parallel ?? "2"), async (run) => {
-    for (const row of await execute(run, staged, old, join(artifacts, run.name))) {
-      rows.push(row);
-      console.log(`[faults] ${run.name}: ${row.point}: ${row.outcome} (${row.ok ? "as expected" : `WRONG, expected ${row.expect}`})`);
-      report();
-    }
-  });
+  // Each row is reported as soon as its cut is classified: a chain takes hours, and a run stopped
+  // early still leaves its finished rows in table.md.
+  const record = (row: Row) => {
+    rows.push(row);
+    console.log(`[faults] ${row.run}: ${row.point}: ${row.outcome} (${row.ok ? "as expected" : `WRONG, expected ${row.expect}`})`);
+    report();
+  };
+  await inParallel(runs, Number(values.parallel ?? "2"), (run) => execute(run, staged, old, join(artifacts, run.name), record));
   rows.sort((a, b) => order(a.point) - order(b.point) || a.run.localeCompare(b.run));
   report();
   console.log(`\n${table(rows)}\n`);
@@ -219,12 +220,16 @@ async function stagedDisk(old: OldAppliance, tiny: TinySystem, signed: SignedBun
 }
 
 /** Runs one chain of cuts on a fresh copy of the staged disk; one row per cut. */
-async function execute(run: Run, staged: string, old: OldAppliance, dir: string): Promise<Row[]> {
+async function execute(run: Run, staged: string, old: OldAppliance, dir: string, record: (row: Row) => void): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const disk = join(dir, "disk.qcow2");
   Bun.spawnSync(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", staged, disk]);
   const commandDisk = await makeCommandDisk(join(dir, "command.img"), REARM_SCRIPT, { rerun: true });
-  const rows: Row[] = [];
+  let last: Row | undefined;
+  const add = (row: Row) => {
+    last = row;
+    record(row);
+  };
   let boot = 0;
   let vm = bootDisk(`boot-${boot}`, dir, [disk, commandDisk], old.facts.mac);
   for (const point of run.cuts) {
@@ -236,17 +241,15 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string)
       const cutAt = Date.now();
       vm = bootDisk(`boot-${++boot}`, dir, [disk, commandDisk], old.facts.mac);
       const row = await outcomeAfterCut(vm, point, old, cutAt);
-      rows.push({ ...base, ...row });
+      add({ ...base, ...row });
       if (!row.ok || point.expect === "new" || point.expect === "nothing") break;
     } catch (error) {
-      rows.push({ ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
+      add({ ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
       break;
     }
   }
-  const last = rows.at(-1);
-  if (last?.ok && last.expect === "resume") rows.push(await resumedRunEnds(vm, run, old));
+  if (last?.ok && last.expect === "resume") add(await resumedRunEnds(vm, run, old));
   await vm.kill();
-  return rows;
 }
 
 /** A run whose last cut was resumed: the migration must finish and the new system boot with the carried config. */
