@@ -37,7 +37,12 @@ interface StagedState {
 function stagedState(root: string, paths: Paths): StagedState | null {
   const record = join(root, paths.targetStateDir, "staged.json");
   if (!existsSync(record)) return null;
-  const staged = JSON.parse(readFileSync(record, "utf8")) as { staged: unknown; at: string };
+  let staged: { staged: unknown; at: string };
+  try {
+    staged = JSON.parse(readFileSync(record, "utf8")) as typeof staged;
+  } catch {
+    return null; // unreadable: report no more than "no journal"
+  }
   const grubenv = ["boot/grub2/grubenv", "boot/grub/grubenv"].map((p) => join(root, p)).find(existsSync);
   const next = grubenv ? parseGrubenv(readFileSync(grubenv, "latin1")).get("next_entry") : undefined;
   return { product: staged.staged, at: staged.at, armed: next === MIGRATION_ENTRY_TITLE };

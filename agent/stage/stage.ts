@@ -89,7 +89,10 @@ function undoRecord(root: string, boot: OldBootloader, stagingDir: string | unde
   };
 }
 
-/** A stage that failed after writing leaves the old system as it found it (minus nothing). */
+/**
+ * A stage that failed after writing leaves the old system as it found it. A grub.cfg regenerated
+ * to source custom.cfg stays: it is the old system's own config, made by its own grub-mkconfig.
+ */
 function undoStaging(undo: UndoRecord): void {
   if (existsSync(undo.grubenv)) writeFileSync(undo.grubenv, withoutNextEntry(readFileSync(undo.grubenv, "latin1")), "latin1");
   if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });

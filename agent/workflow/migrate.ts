@@ -40,7 +40,8 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
     await step.run({ ...ctx, log });
     // "done" in the journal is fsynced; the step's own writes (tar, dracut, grub-mkconfig…) may
     // still sit in the page cache. Flush them first, or a power cut right after "done" loses them
-    // while the resumed run skips the step (seen by fault injection: result.json missing).
+    // while the resumed run skips the step (fault injection: 1925 empty files in the new root
+    // after a cut right after extract-rootfs; result.json missing after one after record-result).
     if (step.destructive) await ctx.run.run(["sync"]);
     if (rootIsExtracted(step) || step.name === extractRootfs.name) refreshDistro(ctx);
     await reconcileResumeStore(ctx, journal, { mount: false });
