@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
 /**
  * GRUB's environment block: a fixed-size file ("# GRUB Environment Block" + name=value lines,
  * padded with '#'). GRUB writes it in place, so its size must never change.
@@ -24,4 +26,14 @@ export function withoutNextEntry(text: string): string {
   const vars = parseGrubenv(text);
   vars.delete("next_entry");
   return renderGrubenv(vars, text.length);
+}
+
+/** The entry a grubenv file arms for the next boot only, if the file exists and arms one. */
+export function nextEntryIn(grubenv: string): string | undefined {
+  return existsSync(grubenv) ? parseGrubenv(readFileSync(grubenv, "latin1")).get("next_entry") : undefined;
+}
+
+/** Disarms a one-time entry in place (GRUB clears it itself only where it can write, not on xfs). */
+export function clearNextEntry(grubenv: string): void {
+  if (existsSync(grubenv)) writeFileSync(grubenv, withoutNextEntry(readFileSync(grubenv, "latin1")), "latin1");
 }

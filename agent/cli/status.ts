@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseGrubenv } from "../bootloader/grubenv.ts";
+import { nextEntryIn } from "../bootloader/grubenv.ts";
 import { MIGRATION_ENTRY_TITLE } from "../bootloader/one-time-boot.ts";
 import { Journal } from "../journal/journal.ts";
 import type { Paths } from "../paths.ts";
@@ -44,7 +44,7 @@ function stagedState(root: string, paths: Paths): StagedState | null {
     return null; // unreadable: report no more than "no journal"
   }
   const grubenv = ["boot/grub2/grubenv", "boot/grub/grubenv"].map((p) => join(root, p)).find(existsSync);
-  const next = grubenv ? parseGrubenv(readFileSync(grubenv, "latin1")).get("next_entry") : undefined;
+  const next = grubenv ? nextEntryIn(grubenv) : undefined;
   return { product: staged.staged, at: staged.at, armed: next === MIGRATION_ENTRY_TITLE };
 }
 

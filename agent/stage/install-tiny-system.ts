@@ -8,7 +8,7 @@ import {
   TINY_KERNEL_FILE,
   withMigrationEntry,
 } from "../bootloader/one-time-boot.ts";
-import { parseGrubenv } from "../bootloader/grubenv.ts";
+import { nextEntryIn } from "../bootloader/grubenv.ts";
 import { VerificationError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
@@ -41,7 +41,7 @@ export async function installTinySystem(ctx: { run: Runner; log: Log; root: stri
 }
 
 function checkArmed(grubenv: string): void {
-  const next = existsSync(grubenv) ? parseGrubenv(readFileSync(grubenv, "utf8")).get("next_entry") : undefined;
+  const next = nextEntryIn(grubenv);
   if (!next) {
     throw new VerificationError(
       `the one-time boot entry is not armed: ${grubenv} has no next_entry`,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { withoutNextEntry } from "../bootloader/grubenv.ts";
+import { clearNextEntry } from "../bootloader/grubenv.ts";
 import { type OldBootloader, TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { extractBundle } from "../bundle/extract.ts";
 import { readSignedMember } from "../bundle/read-member.ts";
@@ -94,7 +94,7 @@ function undoRecord(root: string, boot: OldBootloader, stagingDir: string | unde
  * to source custom.cfg stays: it is the old system's own config, made by its own grub-mkconfig.
  */
 function undoStaging(undo: UndoRecord): void {
-  if (existsSync(undo.grubenv)) writeFileSync(undo.grubenv, withoutNextEntry(readFileSync(undo.grubenv, "latin1")), "latin1");
+  clearNextEntry(undo.grubenv);
   if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });
   else writeFileSync(undo.customCfg.path, undo.customCfg.before);
   for (const file of undo.tinyFiles) rmSync(file, { force: true });

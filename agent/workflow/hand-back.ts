@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { withoutNextEntry } from "../bootloader/grubenv.ts";
+import { clearNextEntry } from "../bootloader/grubenv.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import { parseFstab } from "../disk/fstab.ts";
 import type { Journal } from "../journal/journal.ts";
@@ -49,9 +49,7 @@ async function disarmOneTimeBoot(ctx: StepContext, oldRoot: string): Promise<voi
     bootDir = bootMount;
   }
   try {
-    for (const grubenv of ["grub/grubenv", "grub2/grubenv"].map((p) => join(bootDir, p)).filter(existsSync)) {
-      writeFileSync(grubenv, withoutNextEntry(readFileSync(grubenv, "latin1")), "latin1");
-    }
+    for (const grubenv of ["grub/grubenv", "grub2/grubenv"]) clearNextEntry(join(bootDir, grubenv));
   } finally {
     if (bootEntry) await ctx.run.run(["umount", bootMount], { allowFailure: true });
   }
