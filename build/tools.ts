@@ -42,5 +42,12 @@ export const TOOLS: readonly Tool[] = [
     usedBy: "arm-resume-boot: GRUB on the new disk booting the tiny system until the new system's own GRUB replaces it",
     dirs: ["/usr/lib/grub/i386-pc"],
   },
+  {
+    name: "grub-mkimage",
+    alternatives: ["grub2-mkimage"],
+    usedBy: "write-staged-boot: the core image that boots the tiny system from the staged files during window A",
+  },
+  { name: "filefrag", usedBy: "prepare: map the staged files to disk sectors (FIEMAP) for the staged boot" },
+  { name: "dmsetup", usedBy: "prepare: follow the old root LV's linear segments to disk sectors" },
   { name: "grub-probe", alternatives: ["grub2-probe"], usedBy: "arm-resume-boot: diagnosing what grub-install sees, from the shell" },
 ];

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "./one-time-boot.ts";
 import { TINY_CMDLINE } from "./tiny-cmdline.ts";
 
@@ -13,6 +14,11 @@ export interface ResumeBoot {
   onLvm: boolean;
   /** Kernel arguments carried from the running tiny system: console=…, va.after=… */
   carried: string[];
+}
+
+/** The running kernel's command line. */
+export function runningCmdline(): string {
+  return existsSync("/proc/cmdline") ? readFileSync("/proc/cmdline", "utf8").trim() : "";
 }
 
 /** Arguments of the running tiny system's command line that the resumed one keeps: where it talks, what it does after. */

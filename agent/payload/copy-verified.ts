@@ -4,6 +4,8 @@ import { once } from "node:events";
 import { PayloadError } from "../errors/errors.ts";
 import type { Progress } from "../log/logger.ts";
 import type { FileRef } from "../manifest/manifest.ts";
+import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
+import type { Runner } from "../runner/runner.ts";
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -18,10 +20,42 @@ export async function copyVerified(source: string, destination: string, ref: Fil
   }
   const total = statSync(source).size;
   checkSize(ref, total);
+  await writeVerified(createReadStream(source, { highWaterMark: CHUNK_BYTES }), total, destination, ref, progress);
+}
+
+/**
+ * Copies a file that is known only by its sectors on `disk` (a staged file, read after or just
+ * before the filesystem around it is gone), hashing while copying.
+ */
+export async function copyRangesVerified(
+  run: Runner,
+  disk: string,
+  ranges: readonly SectorRange[],
+  destination: string,
+  ref: FileRef & { bytes: number },
+  progress?: Progress,
+): Promise<void> {
+  await writeVerified(readRanges(run, disk, ranges, ref.bytes), ref.bytes, destination, ref, progress);
+}
+
+async function* readRanges(run: Runner, disk: string, ranges: readonly SectorRange[], bytes: number): AsyncGenerator<Buffer> {
+  const chunkSectors = CHUNK_BYTES / SECTOR;
+  let left = bytes;
+  for (const range of ranges) {
+    for (let at = 0; at < range.count && left > 0; at += chunkSectors) {
+      const sectors = Math.min(chunkSectors, range.count - at);
+      const chunk = await run.readSectors(disk, range.start + at, sectors);
+      yield chunk.subarray(0, Math.min(chunk.length, left));
+      left -= Math.min(chunk.length, left);
+    }
+  }
+}
+
+async function writeVerified(chunks: AsyncIterable<Buffer | string>, total: number, destination: string, ref: FileRef, progress?: Progress): Promise<void> {
   const hash = createHash("sha256");
   const output = createWriteStream(destination);
   let done = 0;
-  for await (const chunk of createReadStream(source, { highWaterMark: CHUNK_BYTES })) {
+  for await (const chunk of chunks) {
     hash.update(chunk as Buffer);
     done += (chunk as Buffer).length;
     if (!output.write(chunk)) await once(output, "drain");

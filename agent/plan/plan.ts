@@ -5,6 +5,7 @@ import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.t
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
+import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "./staged-boot.ts";
 
 export interface PlannedPartition extends LayoutPartition {
   device: string;
@@ -41,6 +42,8 @@ export interface MigrationPlan {
    * not mount (slot B, "back", unused until the first A/B upgrade). null: no such LV, no resume.
    */
   resume?: PlannedResumeVolume | null;
+  /** Whether window A is closed by booting and resuming from the staged files (docs/RESUME.md). */
+  stagedBoot: StagedBootDecision;
 }
 
 export interface PlannedResumeVolume {
@@ -52,7 +55,7 @@ export interface PlannedResumeVolume {
 /** RAM the tiny system itself needs besides the payload copy in tmpfs. */
 export const TINY_SYSTEM_RAM_BYTES = 640 * 1024 ** 2;
 
-export function planMigration(manifest: Manifest, layout: GptLayout, machine: Machine): MigrationPlan {
+export function planMigration(manifest: Manifest, layout: GptLayout, machine: Machine, stagedFiles?: StagedFilesProbe): MigrationPlan {
   const oldSystem = findOldSystem(machine);
   const disk = oldSystem.disk;
   const sectors = Math.floor(disk.sizeBytes / SECTOR_BYTES);
@@ -76,6 +79,7 @@ export function planMigration(manifest: Manifest, layout: GptLayout, machine: Ma
   checkVolumesFit(manifest, grows ? diskLastUsable : lvmPartition.lastLba, lvmPartition.firstLba);
 
   const filesystems = manifest.filesystems.map((fs) => plannedFilesystem(fs, manifest.lvm.vg, disk.path));
+  const resume = resumeVolume(manifest);
   return {
     disk: { path: disk.path, sizeBytes: disk.sizeBytes, sectors, ...(disk.transport ? { transport: disk.transport } : {}) },
     oldSystem,
@@ -96,7 +100,8 @@ export function planMigration(manifest: Manifest, layout: GptLayout, machine: Ma
     mounts: filesystems
       .filter((fs) => fs.mountpoint)
       .sort((a, b) => depth(a.mountpoint!) - depth(b.mountpoint!) || a.mountpoint!.localeCompare(b.mountpoint!)),
-    resume: resumeVolume(manifest),
+    resume,
+    stagedBoot: decideStagedBoot({ manifest, layout, diskSectors: sectors, lvmPartition: lvmNumber, resumeLv: resume?.lv, probe: stagedFiles }),
   };
 }
 

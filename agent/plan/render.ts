@@ -1,3 +1,4 @@
+import type { MigrationPlan } from "./plan.ts";
 import { formatArgv } from "../runner/runner.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import type { PlanContext } from "../steps/step.ts";
@@ -20,6 +21,7 @@ export function renderPlan(ctx: PlanContext): string {
     ...plan.partitions.map((p) => `    ${p.device.padEnd(18)} ${p.typeCode.padEnd(5)} ${p.name}`),
     `  volumes    : VG ${plan.lvm.vg} on ${plan.lvm.pv}: ${plan.lvm.volumes.map((v) => `${v.name} (${v.sizeArgs.join(" ")})`).join(", ")}`,
     `  filesystems: ${plan.filesystems.map((fs) => `${fs.device} ${fs.type}${fs.mountpoint ? ` ${fs.mountpoint}` : ""}`).join(", ")}`,
+    `  window A   : ${windowA(plan)}`,
     "",
   ];
   MIGRATION_STEPS.forEach((step, index) => {
@@ -28,4 +30,11 @@ export function renderPlan(ctx: PlanContext): string {
     for (const argv of step.commands(ctx)) lines.push(`      + ${formatArgv(argv)}`);
   });
   return `${lines.join("\n")}\n`;
+}
+
+/** docs/RESUME.md: whether a power cut between the point of no return and the resume store boots anything. */
+function windowA(plan: MigrationPlan): string {
+  if ("openBecause" in plan.stagedBoot) return `open (a power cut before the resume store is ready needs manual recovery): ${plan.stagedBoot.openBecause}`;
+  const { kit, files } = plan.stagedBoot.plan;
+  return `closed: staged boot code at sectors ${kit.start}+${kit.count}, ${files.length} staged files read from their sectors (${files.reduce((n, f) => n + f.ranges.length, 0)} ranges)`;
 }

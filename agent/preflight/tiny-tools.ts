@@ -33,6 +33,7 @@ export function requiredTinyTools(commands: readonly (readonly string[])[], extr
 /** Tools whose name differs between tiny systems built from Debian and from EL roots. */
 export const TOOL_ALIASES: Readonly<Record<string, readonly string[]>> = {
   "grub-install": ["grub-install", "grub2-install"],
+  "grub-mkimage": ["grub-mkimage", "grub2-mkimage"],
 };
 
 export function missingTinyTools(commands: readonly (readonly string[])[], exists: (tool: string) => boolean, extra?: readonly string[]): string[] {

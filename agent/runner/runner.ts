@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { $ } from "zx/core";
 import { CommandError, ToolMissingError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
@@ -23,6 +24,14 @@ export interface Runner {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** Runs argv with `source` streamed into its stdin (extracting the payload while it is read). */
   pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options?: RunOptions): Promise<CommandResult>;
+  /** Reads whole 512-byte sectors of a block device (or image) in-process. */
+  readSectors(device: string, lba: number, count: number): Promise<Buffer>;
+  /**
+   * Writes whole sectors in-process and flushes them to the device before returning: the boot
+   * sector, the GPT and the staged boot code, where the order of single writes is the safety.
+   * Logged like a command; skipped in dry-run.
+   */
+  writeSectors(device: string, lba: number, bytes: Uint8Array, what: string): Promise<void>;
 }
 
 const COMMAND_NOT_FOUND = 127;
@@ -62,6 +71,36 @@ export class ZxRunner implements Runner {
       const output = await child;
       return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
     });
+  }
+
+  async readSectors(device: string, lba: number, count: number): Promise<Buffer> {
+    const fd = openSync(device, "r");
+    try {
+      const buffer = Buffer.alloc(count * 512);
+      readSync(fd, buffer, 0, buffer.length, lba * 512);
+      return buffer;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async writeSectors(device: string, lba: number, bytes: Uint8Array, what: string): Promise<void> {
+    const sectors = `${device} sectors ${lba}+${Math.ceil(bytes.length / 512)}`;
+    if (this.dryRun) {
+      this.log.info(`(dry run) write ${what} to ${sectors}`);
+      return;
+    }
+    if (bytes.length % 512 !== 0) throw new Error(`${what}: ${bytes.length} bytes is not a whole number of sectors`);
+    const startedAt = performance.now();
+    const fd = openSync(device, "r+");
+    try {
+      writeSync(fd, bytes, 0, bytes.length, lba * 512);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
+    this.log.debug(`write ${what} to ${sectors}`, { device, lba, bytes: bytes.length, seconds });
   }
 
   private async execute(

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
-import { carriedArgs, type ResumeBoot, resumeGrubCfg } from "../bootloader/resume-entry.ts";
+import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
+import { ensureMounted } from "../disk/mounts.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
 import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
@@ -22,14 +23,15 @@ export const armResumeBoot: Step = {
   name: "arm-resume-boot",
   summary: "install the tiny kernel, initramfs and a GRUB resume entry on the new disk",
   destructive: true,
-  requires: ["target"],
-  commands: (ctx: PlanContext) => (ctx.manifest.tinySystem ? [grubInstallCommand(ctx, GRUB_INSTALL_NAMES[0]), ["sync"]] : []),
+  commands: (ctx: PlanContext) =>
+    ctx.manifest.tinySystem ? [bootHolderMountCommand(ctx), grubInstallCommand(ctx, GRUB_INSTALL_NAMES[0]!), ["sync"], ["umount", bootHolderMount(ctx)]] : [],
   async run(ctx) {
     const tiny = ctx.manifest.tinySystem;
     if (!tiny) {
       ctx.log.warn("the manifest has no tinySystem: no resume boot entry; a power cut from now on needs manual recovery");
       return;
     }
+    await ensureMounted(ctx.run, bootHolderMountCommand(ctx));
     const dir = resumeBootDir(ctx);
     mkdirSync(join(dir, "grub"), { recursive: true });
     for (const [ref, name] of [[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const) {
@@ -37,17 +39,40 @@ export const armResumeBoot: Step = {
       if (!(await isIntact(destination, ref))) await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref);
     }
     const cfg = join(dir, "grub/grub.cfg");
-    writeFileSync(`${cfg}.tmp`, resumeGrubCfg(resumeBoot(ctx, readCmdline())));
+    writeFileSync(`${cfg}.tmp`, resumeGrubCfg(resumeBoot(ctx, runningCmdline())));
     renameSync(`${cfg}.tmp`, cfg);
     await ctx.run.run(["sync"]);
     await ctx.run.run(grubInstallCommand(ctx, grubInstallTool()));
     await ctx.run.run(["sync"]);
+    await ctx.run.run(["umount", bootHolderMount(ctx)]);
   },
 };
 
-/** Where the resume kit lives in the tiny system's view of the new disk. */
+/**
+ * Where the resume kit lives while arm-resume-boot writes it: the filesystem holding /boot is
+ * mounted on its own, since root is not made yet (make-filesystems comes after the store).
+ */
 export function resumeBootDir(ctx: PlanContext): string {
+  const holder = bootHolder(ctx);
+  return join(bootHolderMount(ctx), holder.mountpoint === "/boot" ? "" : "boot", RESUME_BOOT_DIR);
+}
+
+/** The same directory inside the mounted new root (for remove-resume-entry). */
+export function resumeBootDirInTarget(ctx: PlanContext): string {
   return join(ctx.paths.targetRoot, "boot", RESUME_BOOT_DIR);
+}
+
+function bootHolder(ctx: PlanContext) {
+  return ctx.plan.mounts.find((fs) => fs.mountpoint === "/boot") ?? ctx.plan.mounts.find((fs) => fs.mountpoint === "/")!;
+}
+
+function bootHolderMount(ctx: PlanContext): string {
+  return join(ctx.paths.workDir, "resume-boot");
+}
+
+function bootHolderMountCommand(ctx: PlanContext): string[] {
+  const holder = bootHolder(ctx);
+  return ["mount", "-t", holder.type, holder.device, bootHolderMount(ctx)];
 }
 
 /**
@@ -69,18 +94,13 @@ export function grubInstallCommand(ctx: PlanContext, tool: string): string[] {
 }
 
 export function resumeBoot(ctx: PlanContext, cmdline: string): ResumeBoot {
-  const boot = ctx.plan.mounts.find((fs) => fs.mountpoint === "/boot");
-  const holder = boot ?? ctx.plan.mounts.find((fs) => fs.mountpoint === "/")!;
+  const holder = bootHolder(ctx);
   return {
-    dir: boot ? `/${RESUME_BOOT_DIR}` : `/boot/${RESUME_BOOT_DIR}`,
+    dir: holder.mountpoint === "/boot" ? `/${RESUME_BOOT_DIR}` : `/boot/${RESUME_BOOT_DIR}`,
     fstype: holder.type,
     onLvm: holder.device.startsWith("/dev/mapper/"),
     carried: carriedArgs(cmdline),
   };
-}
-
-function readCmdline(): string {
-  return existsSync("/proc/cmdline") ? readFileSync("/proc/cmdline", "utf8").trim() : "";
 }
 
 function grubInstallTool(): string {

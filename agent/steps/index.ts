@@ -6,7 +6,7 @@ import { extractRootfs } from "./extract-rootfs.ts";
 import { fixFilesystemUuids } from "./fix-filesystem-uuids.ts";
 import { installBootloader } from "./install-bootloader.ts";
 import { loadPayload } from "./load-payload.ts";
-import { makeFilesystems } from "./make-filesystems.ts";
+import { makeFilesystems, makeResumeFilesystems } from "./make-filesystems.ts";
 import { mountTarget } from "./mount-target.ts";
 import { partitionDisk } from "./partition-disk.ts";
 import { persistForResume } from "./persist-for-resume.ts";
@@ -18,6 +18,7 @@ import { unmountTarget } from "./unmount-target.ts";
 import { wipeOldSystem } from "./wipe-old-system.ts";
 import { writeBootloaderConfig } from "./write-bootloader-config.ts";
 import { writeLvmMetadata } from "./write-lvm-metadata.ts";
+import { writeStagedBoot } from "./write-staged-boot.ts";
 
 /**
  * The migration, in order. Reads like the flow in docs/DESIGN.md; docs/RESUME.md explains the
@@ -26,12 +27,14 @@ import { writeLvmMetadata } from "./write-lvm-metadata.ts";
  */
 export const MIGRATION_STEPS: readonly Step[] = [
   loadPayload,
+  writeStagedBoot,
   wipeOldSystem,
   partitionDisk,
   createVolumes,
-  makeFilesystems,
+  makeResumeFilesystems,
   persistForResume,
   armResumeBoot,
+  makeFilesystems,
   mountTarget,
   extractRootfs,
   fixFilesystemUuids,

@@ -4,8 +4,11 @@ import { ensureMounted } from "../disk/mounts.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import type { FileRef } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
-import { copyVerified, isIntact } from "../payload/copy-verified.ts";
+import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
+import { PayloadError } from "../errors/errors.ts";
+import type { StagedBoot } from "../plan/staged-boot.ts";
+import { stagedBootOf } from "./write-staged-boot.ts";
 
 /**
  * Copies the payload from the old root into RAM and verifies it, before anything is destroyed:
@@ -19,6 +22,8 @@ export const loadPayload: Step = {
   commands: (ctx) => [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]],
   async run(ctx) {
     mkdirSync(ctx.paths.payloadDir, { recursive: true });
+    const staged = stagedBootOf(ctx);
+    if (staged) return loadThroughSectors(ctx, staged);
     const missing: FileRef[] = [];
     for (const ref of payloadMembers(ctx)) {
       if (await isIntact(join(ctx.paths.payloadDir, ref.file), ref)) ctx.log.info(`${ref.file} already in RAM and intact`);
@@ -37,6 +42,26 @@ export const loadPayload: Step = {
     }
   },
 };
+
+/**
+ * With a staged boot the payload is read straight from the sectors the plan mapped it to: one read
+ * that also proves, before the point of no return, that a staged-boot resume will find every byte.
+ */
+async function loadThroughSectors(ctx: StepContext, staged: StagedBoot): Promise<void> {
+  for (const file of staged.files) {
+    const destination = join(ctx.paths.payloadDir, file.file);
+    if (await isIntact(destination, file)) continue;
+    try {
+      await copyRangesVerified(ctx.run, ctx.plan.disk.path, file.ranges, destination, file, ctx.log.progress(`loading ${file.file}`));
+    } catch (error) {
+      throw new PayloadError(
+        `${file.file} read through its mapped disk sectors does not match the staged file (${error instanceof Error ? error.message : error})`,
+        "Nothing was changed: reboot into the old system and stage again; if it repeats, report it with the agent log.",
+        { member: file.file },
+      );
+    }
+  }
+}
 
 /** What must be in RAM before the point of no return. */
 export function payloadMembers(ctx: PlanContext): FileRef[] {

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { mountedTargets } from "../disk/mounts.ts";
 import { REMOVE_STEP, STORE_META_FILE, storeDir } from "../workflow/resume-store.ts";
-import { resumeBootDir } from "./arm-resume-boot.ts";
+import { resumeBootDirInTarget } from "./arm-resume-boot.ts";
 import type { PlanContext, Step } from "./step.ts";
 
 /**
@@ -21,7 +21,7 @@ export const removeResumeEntry: Step = {
     const store = storeDir(ctx.paths);
     if (existsSync(join(store, STORE_META_FILE))) rmSync(join(store, STORE_META_FILE));
     rmSync(store, { recursive: true, force: true });
-    rmSync(resumeBootDir(ctx), { recursive: true, force: true });
+    rmSync(resumeBootDirInTarget(ctx), { recursive: true, force: true });
     if (ctx.plan.resume && mountedTargets().has(ctx.paths.resumeDir)) await ctx.run.run(["umount", ctx.paths.resumeDir]);
     await ctx.run.run(["sync"]);
   },

@@ -4,6 +4,9 @@ import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import type { Log } from "../log/logger.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
+import type { OldSystem } from "../machine/machine.ts";
+import { probeStagedFiles } from "../machine/probe-staged-files.ts";
+import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
 import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
@@ -11,6 +14,8 @@ import { copyVerified } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import { findResumeStore, resumeFromStore } from "./resume-store.ts";
+import { restoreFromStagedMap } from "./staged-map.ts";
+import { runningCmdline } from "../bootloader/resume-entry.ts";
 
 export interface Prepared {
   manifest: Readonly<Manifest>;
@@ -28,6 +33,7 @@ export interface Prepared {
 export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
   const stagedManifest = join(paths.payloadDir, MANIFEST_FILE);
+  await restoreFromStagedMap(run, log, paths, runningCmdline());
   if (existsSync(savedPlan) && existsSync(stagedManifest)) {
     log.info("resuming with the plan saved by an earlier run");
     return { manifest: loadManifest(stagedManifest), plan: JSON.parse(readFileSync(savedPlan, "utf8")), resumed: true };
@@ -36,20 +42,24 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
   const machine = await probeMachine(run, log, { stagingDir, mountpoint: paths.probeMount });
   const oldSystem = findOldSystem(machine);
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
-  const manifest = await copyManifestAndLayout(run, paths, stagingDir, oldSystem.root);
+  const { manifest, stagedFiles } = await readStagedFiles(run, log, paths, stagingDir, oldSystem);
   const layout = parseSgdiskBackup(readFileSync(join(paths.payloadDir, manifest.target.partitionTable.file)));
-  const plan = planMigration(manifest, layout, machine);
+  const plan = planMigration(manifest, layout, machine, stagedFiles);
+  if ("openBecause" in plan.stagedBoot) log.warn(`window A stays open: ${plan.stagedBoot.openBecause}`);
   if (!run.dryRun) writeFileSync(savedPlan, JSON.stringify(plan, null, 2));
   return { manifest, plan, resumed: false };
 }
 
-async function copyManifestAndLayout(
+/** Copies manifest and layout from the old root (read-only) and maps the staged files to disk sectors. */
+async function readStagedFiles(
   run: Runner,
+  log: Log,
   paths: Paths,
   stagingDir: string,
-  root: { device: string; fstype: string },
-): Promise<Readonly<Manifest>> {
+  oldSystem: OldSystem,
+): Promise<{ manifest: Readonly<Manifest>; stagedFiles: StagedFilesProbe }> {
   mkdirSync(paths.payloadDir, { recursive: true });
+  const root = oldSystem.root;
   await ensureMounted(run, ["mount", "-o", "ro", "-t", root.fstype, root.device, paths.oldRootMount], { readOnly: true });
   try {
     const staged = join(paths.oldRootMount, stagingDir);
@@ -57,7 +67,7 @@ async function copyManifestAndLayout(
     const table = manifest.target.partitionTable;
     await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table);
     copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));
-    return manifest;
+    return { manifest, stagedFiles: await probeStagedFiles(run, log, manifest, oldSystem, staged) };
   } finally {
     await run.run(["umount", paths.oldRootMount], { readOnly: true, allowFailure: true });
   }

@@ -6,6 +6,9 @@ type Responder = (argv: readonly string[]) => Partial<CommandResult> | undefined
 export class FakeRunner implements Runner {
   readonly dryRun = false;
   readonly calls: string[][] = [];
+  /** Sector writes in order, and the sectors they leave, per device (unwritten sectors read as zeros). */
+  readonly sectorWrites: Array<{ device: string; lba: number; sectors: number; what: string }> = [];
+  private readonly sectors = new Map<string, Map<number, Buffer>>();
   private readonly responders: Responder[] = [];
 
   respond(responder: Responder): this {
@@ -17,6 +20,18 @@ export class FakeRunner implements Runner {
     this.calls.push([...argv]);
     const answer = this.responders.map((r) => r(argv)).find(Boolean) ?? {};
     return checkResult(argv, { stdout: "", stderr: "", status: 0, ...answer }, options);
+  }
+
+  async readSectors(device: string, lba: number, count: number): Promise<Buffer> {
+    const disk = this.sectors.get(device);
+    return Buffer.concat(Array.from({ length: count }, (_, i) => disk?.get(lba + i) ?? Buffer.alloc(512)));
+  }
+
+  async writeSectors(device: string, lba: number, bytes: Uint8Array, what: string): Promise<void> {
+    this.sectorWrites.push({ device, lba, sectors: bytes.length / 512, what });
+    const disk = this.sectors.get(device) ?? new Map<number, Buffer>();
+    this.sectors.set(device, disk);
+    for (let i = 0; i < bytes.length / 512; i++) disk.set(lba + i, Buffer.from(bytes.subarray(i * 512, (i + 1) * 512)));
   }
 
   async pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options: RunOptions = {}): Promise<CommandResult> {

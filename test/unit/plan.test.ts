@@ -4,7 +4,7 @@ import { defaultPaths } from "../../agent/paths.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { createVolumes } from "../../agent/steps/create-volumes.ts";
 import { installBootloader } from "../../agent/steps/install-bootloader.ts";
-import { makeFilesystems } from "../../agent/steps/make-filesystems.ts";
+import { makeFilesystems, makeResumeFilesystems } from "../../agent/steps/make-filesystems.ts";
 import { mountTarget } from "../../agent/steps/mount-target.ts";
 import { partitionDisk } from "../../agent/steps/partition-disk.ts";
 import type { PlanContext } from "../../agent/steps/step.ts";
@@ -47,8 +47,8 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
 
   test("creates VG VA with root, back and the rest as data", () => {
     expect(createVolumes.commands(ctx)).toEqual([
-      ["lvm", "pvcreate", "--force", "--force", "--yes", "/dev/vda3"],
-      ["lvm", "vgcreate", "--yes", "VA", "/dev/vda3"],
+      ["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", "/dev/vda3"],
+      ["lvm", "vgcreate", "--yes", "--physicalextentsize", "4m", "VA", "/dev/vda3"],
       ["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "root", "--size", "2147483648b", "VA"],
       ["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "back", "--size", "2147483648b", "VA"],
       ["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "data", "--extents", "100%FREE", "VA"],
@@ -56,11 +56,13 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
     ]);
   });
 
-  test("makes and mounts the filesystems, parents first", () => {
-    expect(makeFilesystems.commands(ctx)).toEqual([
+  test("makes /boot and the store first, the other filesystems after the resume entry; mounts parents first", () => {
+    expect(makeResumeFilesystems.commands(ctx)).toEqual([
       ["mkfs.ext4", "-F", "-q", "/dev/vda2"],
-      ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-root"],
       ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-back"],
+    ]);
+    expect(makeFilesystems.commands(ctx)).toEqual([
+      ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-root"],
       ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-data"],
     ]);
     expect(mountTarget.commands(ctx)).toEqual([
@@ -130,7 +132,7 @@ describe("NVMe disk 3x the layout", () => {
       ["wipefs", "--all", "--force", "/dev/nvme0n1p2"],
       ["wipefs", "--all", "--force", "/dev/nvme0n1p3"],
     ]);
-    expect(createVolumes.commands(ctx)[0]).toEqual(["lvm", "pvcreate", "--force", "--force", "--yes", "/dev/nvme0n1p3"]);
+    expect(createVolumes.commands(ctx)[0]).toEqual(["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", "/dev/nvme0n1p3"]);
     expect(mountTarget.commands(ctx)[1]).toEqual(["mount", "-t", "ext4", "/dev/nvme0n1p2", "/sysimage/boot"]);
     expect(installBootloader.commands({ ...ctx, distro: debianAdapterFor() })[0]).toEqual(["chroot", "/sysimage", "grub-install", "--target=i386-pc", "/dev/nvme0n1"]);
   });
@@ -145,7 +147,7 @@ describe("layouts with xfs and percentages", () => {
     ];
     document.lvm = { vg: "VA", lvs: [{ name: "root", size: "60%" }, { name: "data", size: "rest" }] };
     const ctx = context(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!, parseManifest(document));
-    expect(makeFilesystems.commands(ctx)).toEqual([
+    expect([...makeResumeFilesystems.commands(ctx), ...makeFilesystems.commands(ctx)]).toEqual([
       ["mkfs.xfs", "-f", "/dev/vda2"],
       ["mkfs.xfs", "-f", "-L", "root", "/dev/mapper/VA-root"],
     ]);

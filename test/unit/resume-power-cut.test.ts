@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resumeGrubCfg } from "../../agent/bootloader/resume-entry.ts";
@@ -46,6 +46,10 @@ function machine() {
   const tinySystem = () => {
     boot++;
     const paths = defaultPaths(join(dir, `run-${boot}`), targetRoot);
+    // arm-resume-boot mounts the new /boot on its own: the same filesystem as the target's /boot.
+    mkdirSync(paths.workDir, { recursive: true });
+    mkdirSync(join(targetRoot, "boot"), { recursive: true });
+    symlinkSync(join(targetRoot, "boot"), join(paths.workDir, "resume-boot"));
     const run = new FakeRunner()
       .respond((argv) => (argv[0] === "tar" ? (layDownNewRoot(targetRoot), {}) : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
@@ -102,11 +106,12 @@ describe("the resume steps' commands", () => {
     return { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(shape)), paths: defaultPaths() };
   };
 
-  test("they come right after make-filesystems; the boot sector switches to the new system after its grub.cfg exists", () => {
-    expect(stepNames.slice(stepNames.indexOf("make-filesystems"), stepNames.indexOf("make-filesystems") + 4)).toEqual([
-      "make-filesystems",
+  test("they come right after the resume path's filesystems, before the others; the boot sector switches to the new system after its grub.cfg exists", () => {
+    expect(stepNames.slice(stepNames.indexOf("make-resume-filesystems"), stepNames.indexOf("make-resume-filesystems") + 5)).toEqual([
+      "make-resume-filesystems",
       "persist-for-resume",
       "arm-resume-boot",
+      "make-filesystems",
       "mount-target",
     ]);
     expect(stepNames.slice(-6)).toEqual(["rebuild-initramfs", "write-bootloader-config", "install-bootloader", "record-result", "remove-resume-entry", "unmount-target"]);
@@ -117,18 +122,20 @@ describe("the resume steps' commands", () => {
     expect(ctx.plan.resume).toEqual({ lv: "back", device: "/dev/mapper/VA-back", type: "ext4" });
     expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
     expect(armResumeBoot.commands(ctx)).toEqual([
-      ["grub-install", "--target=i386-pc", "--boot-directory=/sysimage/boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/vda"],
+      ["mount", "-t", "ext4", "/dev/vda2", "/run/va-agent/resume-boot"],
+      ["grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/vda"],
       ["sync"],
+      ["umount", "/run/va-agent/resume-boot"],
     ]);
-    expect(armResumeBoot.requires).toEqual(["target"]);
+    expect(armResumeBoot.requires).toBeUndefined();
     expect(removeResumeEntry.commands(ctx)).toEqual([["umount", "/run/va-agent/resume"], ["sync"]]);
   });
 
   test("NVMe: the same, on /dev/nvme0n1", () => {
     const ctx = plan(NVME);
     expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
-    expect(armResumeBoot.commands(ctx)[0]).toEqual([
-      "grub-install", "--target=i386-pc", "--boot-directory=/sysimage/boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/nvme0n1",
+    expect(armResumeBoot.commands(ctx)[1]).toEqual([
+      "grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/nvme0n1",
     ]);
   });
 
@@ -247,7 +254,8 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
       const rerun = Journal.open(paths.journalFile).entries.slice(before);
       expect(rerun.map((e) => e.step)).toEqual(stepNames.slice(index));
       expect(rerun.every((e) => e.outcome === "done")).toBe(true);
-      for (const earlier of ["sgdisk", "pvcreate", "mkfs.ext4"]) expect(run.calls.flat()).not.toContain(earlier);
+      const earlier = ["sgdisk", "pvcreate", ...(index > stepNames.indexOf("make-filesystems") ? ["mkfs.ext4"] : [])];
+      for (const tool of earlier) expect(run.calls.flat()).not.toContain(tool);
       // RAM was lost, so nothing is mounted: the new root must be mounted before anything writes into it.
       const rootMounted = run.calls.findIndex((argv) => argv[0] === "mount" && argv.at(-1) === paths.targetRoot);
       const firstWrite = run.calls.findIndex((argv) => argv[0] === "tar" || argv[0] === "chroot");
