@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Runner } from "../runner/runner.ts";
 import { joinAdjacent, SECTOR, type SectorRange } from "./sector-ranges.ts";
 
@@ -81,7 +81,7 @@ export interface SysfsBlock {
 export function sysfsBlock(majorMinor: string, sysfs = "/sys/dev/block"): SysfsBlock {
   const dir = `${sysfs}/${majorMinor}`;
   if (!existsSync(`${dir}/partition`)) return { disk: basename(realpathSync(dir)), start: 0 };
-  return { disk: basename(realpathSync(`${dir}/..`)), start: Number(readFileSync(`${dir}/start`, "utf8").trim()) };
+  return { disk: basename(dirname(realpathSync(dir))), start: Number(readFileSync(`${dir}/start`, "utf8").trim()) };
 }
 
 /** Absolute disk sectors of `file` on the filesystem of `fsDevice`, which must live on `diskPath`. */

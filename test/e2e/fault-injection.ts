@@ -4,12 +4,13 @@
 //
 // Expected, by where the cut lands (docs/RESUME.md):
 //   before the point of no return      → the old system boots, unchanged (data files hashed there)
-//   unsafe window A (wipe → arm)        → nothing boots (documented; measured, not hidden)
+//   window A (wipe → resume entry)      → the staged boot code boots the tiny system, which resumes
+//                                         from the staged files' sectors (docs/RESUME.md)
 //   resume kit armed, new GRUB not yet  → the resume entry boots and the agent resumes from the store
 //   new GRUB installed                  → the new system boots with the carried configuration
 //
-// To cover ~25 points twice in hours rather than days, cuts are chained: one disk takes every
-// "old" and "resume" cut in order (the old system re-arms the one-time entry and reboots after
+// To cover ~30 points twice in hours rather than days, cuts are chained: one disk takes every
+// "old", "staged" and "resume" cut in order (the old system re-arms the one-time entry and reboots after
 // each pre-PONR cut; each resume is cut again at the next point), and each chain ends with one
 // cut after which the new system must boot with the carried configuration. Every row of the table
 // is a real power cut on a real disk; the chain's last row also proves that the migration, resumed
@@ -32,7 +33,7 @@ import { buildTinySystem, type TinySystem } from "./tiny-system.ts";
 import { describe, measureWindows } from "./windows.ts";
 
 /** What must come up after a cut at this point. */
-export type Expectation = "old" | "nothing" | "resume" | "new";
+export type Expectation = "old" | "staged" | "resume" | "new";
 
 export interface InjectionPoint {
   name: string;
@@ -43,21 +44,21 @@ export interface InjectionPoint {
 }
 
 const STEP_NAMES = MIGRATION_STEPS.map((step) => step.name);
-const FIRST_RESUMABLE = STEP_NAMES.indexOf("arm-resume-boot");
+const RESUME_ENTRY = STEP_NAMES.indexOf("arm-resume-boot");
 const NEW_GRUB = STEP_NAMES.indexOf("install-bootloader");
 const POINT_OF_NO_RETURN = STEP_NAMES.indexOf("wipe-old-system");
 
 /** What boots after a cut once step `index` is done (and the next has not written anything). */
 function expectationAfter(index: number): Expectation {
   if (index < POINT_OF_NO_RETURN) return "old";
-  if (index < FIRST_RESUMABLE) return "nothing";
+  if (index < RESUME_ENTRY) return "staged";
   if (index < NEW_GRUB) return "resume";
   return "new";
 }
 
 const MID_STEP_POINTS: InjectionPoint[] = [
   { name: "mid load-payload", at: /load-payload: loading va\.tar\.\w+: [3-6]\d%/, expect: "old" },
-  { name: "mid persist-for-resume", at: /persist-for-resume: persisting va\.tar\.\w+: [3-6]\d%/, expect: "nothing" },
+  { name: "mid persist-for-resume", at: /persist-for-resume: persisting va\.tar\.\w+: [3-6]\d%/, expect: "staged" },
   { name: "mid extract-rootfs", at: /extract-rootfs: extracting va\.tar\.\w+: [4-6]\d%/, expect: "resume" },
   // Only with --rebuild-initramfs (a bundle that asks for the rebuild; dracut runs minutes under TCG).
   { name: "mid rebuild-initramfs", at: /rebuild-initramfs: build the initramfs/, delaySeconds: 60, expect: "resume" },
@@ -77,36 +78,34 @@ export function injectionPoints(opts: { rebuildInitramfs?: boolean } = {}): Inje
 
 export interface Run {
   name: string;
-  /** Cuts in the order they happen on one disk; only the last may expect "nothing" or "new". */
+  /** Cuts in the order they happen on one disk; only the last may expect "new". */
   cuts: InjectionPoint[];
 }
 
 /**
- * Two chains through every old and resume point, each ending at a different cut after which the
- * new system boots; the remaining "new" and "nothing" points run alone. `repeat` copies of each.
+ * Chains through every old, staged and resume point, each ending at a different cut after which
+ * the new system boots; the remaining "new" points run alone. `repeat` copies of each.
  */
 export function schedule(points: InjectionPoint[], repeat: number): Run[] {
-  const chained = points.filter((p) => p.expect === "old" || p.expect === "resume");
+  const chained = points.filter((p) => p.expect !== "new");
   const tails = points.filter((p) => p.expect === "new");
-  const alone = points.filter((p) => p.expect === "nothing");
   const chains: Run[] = [];
   const single: Run[] = [];
   for (let copy = 1; copy <= repeat; copy++) {
     const tailForChain = tails[(copy - 1) % tails.length]!;
     chains.push({ name: `chain-${copy}`, cuts: [...chained, tailForChain] });
     for (const tail of tails.filter((t) => t !== tailForChain)) single.push({ name: `${slug(tail.name)}-${copy}`, cuts: [tail] });
-    for (const point of alone) single.push({ name: `${slug(point.name)}-${copy}`, cuts: [point] });
   }
   return [...chains, ...single]; // the long chains first, so they do not finish last
 }
 
-/** One chain through every "resume" point from `first` on, ending at the first "new" point after it. */
+/** One chain through every "staged" and "resume" point from `first` on, ending at the first "new" point after it. */
 export function chainFrom(points: InjectionPoint[], first: string): Run {
   const start = points.findIndex((p) => p.name === first);
   if (start === -1) throw new Error(`no injection point named "${first}"`);
   const rest = points.slice(start);
   const end = rest.findIndex((p) => p.expect === "new");
-  return { name: `chain-from-${slug(first)}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect === "resume" || p.expect === "new") };
+  return { name: `chain-from-${slug(first)}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect !== "old") };
 }
 
 /** One run per point and copy, each with that single cut (then, after a resume, to the end). */
@@ -125,8 +124,7 @@ interface Row {
 
 const ENTROPY = ["-device", "virtio-rng-pci"];
 /** What each kind of boot prints first (the old system's marker comes from the re-arm hook below). */
-const CAME_UP = /VA-OLD-BOOTED|resuming from the store on \S+|VA-PROBE-END|FAILED with exit code \d+[^\n]*|grub rescue>|grub> /;
-const NOTHING_BOOTS_AFTER_SECONDS = 150;
+const CAME_UP = /VA-OLD-BOOTED|resuming from the store on \S+|resuming from the staged files on \S+|VA-PROBE-END|FAILED with exit code \d+[^\n]*|grub rescue>|grub> /;
 
 /**
  * run.sh for the old system's hook, every boot: prove the old system is whole (its data files'
@@ -242,13 +240,13 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
       vm = bootDisk(`boot-${++boot}`, dir, [disk, commandDisk], old.facts.mac);
       const row = await outcomeAfterCut(vm, point, old, cutAt);
       add({ ...base, ...row });
-      if (!row.ok || point.expect === "new" || point.expect === "nothing") break;
+      if (!row.ok || point.expect === "new") break;
     } catch (error) {
       add({ ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
       break;
     }
   }
-  if (last?.ok && last.expect === "resume") add(await resumedRunEnds(vm, run, old));
+  if (last?.ok && (last.expect === "resume" || last.expect === "staged")) add(await resumedRunEnds(vm, run, old));
   await vm.kill();
 }
 
@@ -265,13 +263,13 @@ async function resumedRunEnds(vm: Vm, run: Run, old: OldAppliance): Promise<Row>
 
 async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance, cutAt: number): Promise<Omit<Row, "point" | "run" | "expect">> {
   const seconds = () => (Date.now() - cutAt) / 1000;
-  const wait = point.expect === "nothing" ? NOTHING_BOOTS_AFTER_SECONDS : 1800;
+  const wait = 1800;
   let seen: string;
   try {
     seen = (await vm.waitFor(CAME_UP, wait)).match[0];
   } catch {
     const last = vm.tail(3).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").trim().split("\n").pop() ?? "";
-    return { outcome: `nothing booted within ${wait} s (console ends: "${last.slice(0, 60)}")`, ok: point.expect === "nothing", recoverSeconds: null };
+    return { outcome: `nothing booted within ${wait} s (console ends: "${last.slice(0, 60)}")`, ok: false, recoverSeconds: null };
   }
   const recoverSeconds = seconds();
   const panics = (vm.log().match(/Kernel panic - not syncing/g) ?? []).length;
@@ -286,6 +284,9 @@ async function classify(vm: Vm, point: InjectionPoint, old: OldAppliance, seen: 
     return { outcome: intact.outcome, ok: point.expect === "old" && intact.ok };
   }
   if (seen.startsWith("resuming from the store")) return { outcome: "resume entry booted; agent resumed from the store", ok: point.expect === "resume" };
+  if (seen.startsWith("resuming from the staged files")) {
+    return { outcome: "staged boot code booted; agent resumed from the staged files' sectors", ok: point.expect === "staged" };
+  }
   if (seen === "VA-PROBE-END") {
     const carried = newSystemCarried(vm, old, order(point.name) >= order("after record-result"));
     return { outcome: carried.outcome, ok: point.expect === "new" && carried.ok };

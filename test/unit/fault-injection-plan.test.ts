@@ -11,11 +11,13 @@ describe("fault injection plan (issue 5)", () => {
     expect(points.filter((p) => p.name.startsWith("mid ")).length).toBeGreaterThanOrEqual(4);
   });
 
-  test("expects the old system before the point of no return, the resume entry once armed, the new system once its GRUB is in", () => {
+  test("expects the old system before the point of no return, the staged boot until the resume entry is armed, then the resume entry, the new system once its GRUB is in", () => {
     const expectOf = (name: string) => points.find((p) => p.name === name)!.expect;
     expect(expectOf("after load-payload")).toBe("old");
-    expect(expectOf("after wipe-old-system")).toBe("nothing");
-    expect(expectOf("after persist-for-resume")).toBe("nothing");
+    expect(expectOf("after write-staged-boot")).toBe("old");
+    expect(expectOf("after wipe-old-system")).toBe("staged");
+    expect(expectOf("mid persist-for-resume")).toBe("staged");
+    expect(expectOf("after persist-for-resume")).toBe("staged");
     expect(expectOf("after arm-resume-boot")).toBe("resume");
     expect(expectOf("after write-bootloader-config")).toBe("resume");
     expect(expectOf("after install-bootloader")).toBe("new");
@@ -28,7 +30,7 @@ describe("fault injection plan (issue 5)", () => {
     expect(runs[0]!.name).toBe("chain-1");
     expect(runs[1]!.name).toBe("chain-2");
     for (const run of runs) {
-      for (const cut of run.cuts.slice(0, -1)) expect(["old", "resume"]).toContain(cut.expect);
+      for (const cut of run.cuts.slice(0, -1)) expect(["old", "staged", "resume"]).toContain(cut.expect);
     }
   });
 });
