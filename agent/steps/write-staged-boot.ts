@@ -62,7 +62,8 @@ export const writeStagedBoot: Step = {
     checkKitUnused(await ctx.run.readSectors(disk, staged.kit.start, staged.kit.count), staged.kit, core);
     await ctx.run.writeSectors(disk, staged.kit.start, core, "staged boot code");
     await ctx.run.writeSectors(disk, mapLba, padded(map), "staged map");
-    const boot = stagedBootSector(readFileSync(join(GRUB_I386_PC_DIR, "boot.img")), await ctx.run.readSectors(disk, 0, 1), staged.kit.start);
+    const bootImg = await ctx.run.readSectors(join(GRUB_I386_PC_DIR, "boot.img"), 0, 1);
+    const boot = stagedBootSector(bootImg, await ctx.run.readSectors(disk, 0, 1), staged.kit.start);
     writeFileSync(sectorFile, boot);
     ctx.log.info(`staged boot code at sectors ${staged.kit.start}–${rangeEnd(staged.kit) - 1} of ${disk}: a power cut from the point of no return until the resume store is ready boots the tiny system from the staged files`);
   },

@@ -7,7 +7,7 @@ export class FakeRunner implements Runner {
   readonly dryRun = false;
   readonly calls: string[][] = [];
   /** Sector writes in order, and the sectors they leave, per device (unwritten sectors read as zeros). */
-  readonly sectorWrites: Array<{ device: string; lba: number; sectors: number; what: string }> = [];
+  readonly sectorWrites: Array<{ device: string; lba: number; sectors: number; what: string; afterCommands: number }> = [];
   private readonly sectors = new Map<string, Map<number, Buffer>>();
   private readonly responders: Responder[] = [];
 
@@ -28,7 +28,7 @@ export class FakeRunner implements Runner {
   }
 
   async writeSectors(device: string, lba: number, bytes: Uint8Array, what: string): Promise<void> {
-    this.sectorWrites.push({ device, lba, sectors: bytes.length / 512, what });
+    this.sectorWrites.push({ device, lba, sectors: bytes.length / 512, what, afterCommands: this.calls.length });
     const disk = this.sectors.get(device) ?? new Map<number, Buffer>();
     this.sectors.set(device, disk);
     for (let i = 0; i < bytes.length / 512; i++) disk.set(lba + i, Buffer.from(bytes.subarray(i * 512, (i + 1) * 512)));

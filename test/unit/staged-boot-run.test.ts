@@ -1,0 +1,135 @@
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { coreLbaOf } from "../../agent/bootloader/staged-boot-image.ts";
+import { Journal } from "../../agent/journal/journal.ts";
+import { silentLog } from "../../agent/log/logger.ts";
+import { defaultPaths } from "../../agent/paths.ts";
+import { planMigration } from "../../agent/plan/plan.ts";
+import type { StagedFile } from "../../agent/plan/staged-boot.ts";
+import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
+import type { StepContext } from "../../agent/steps/step.ts";
+import { restoreFromStagedMap } from "../../agent/workflow/staged-map.ts";
+import { runMigration } from "../../agent/workflow/migrate.ts";
+import { FakeRunner } from "./fake-runner.ts";
+import { oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
+
+const DISK = "/dev/vda";
+const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
+
+/** A staged file of `sectors` pseudo-random sectors placed at `start` on the fake disk. */
+function place(run: FakeRunner, name: string, role: StagedFile["role"], start: number, sectors: number): StagedFile {
+  const bytes = Buffer.alloc(sectors * 512 - 100);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + start) & 0xff;
+  const padded = Buffer.alloc(sectors * 512);
+  bytes.copy(padded);
+  void run.writeSectors(DISK, start, padded, "test setup");
+  return { file: name, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), role, ranges: [{ start, count: sectors }] };
+}
+
+/** sgdisk on the scratch image: a GPT header pair as sgdisk would leave for this disk. */
+function fakeSgdisk(run: FakeRunner, sectors: number) {
+  return (argv: readonly string[]) => {
+    if (argv[0] !== "sgdisk") return undefined;
+    const header = Buffer.alloc(512);
+    header.write("EFI PART", 0, "latin1");
+    header.writeBigUInt64LE(BigInt(sectors - 1), 32);
+    header.writeBigUInt64LE(2n, 72);
+    header.writeUInt32LE(128, 80);
+    header.writeUInt32LE(128, 84);
+    const backup = Buffer.from(header);
+    backup.writeBigUInt64LE(BigInt(sectors - 33), 72);
+    const mbr = Buffer.alloc(512);
+    mbr[450] = 0xee;
+    const image = argv.at(-1)!;
+    void run.writeSectors(image, 0, Buffer.concat([mbr, header]), "sgdisk");
+    void run.writeSectors(image, sectors - 1, backup, "sgdisk");
+    return {};
+  };
+}
+
+function stagedRun() {
+  const run = new FakeRunner();
+  const manifest = testManifest();
+  const files = [
+    place(run, "va.tar.xz", "payload", 7_000_000, 64),
+    place(run, "va.sgdisk", "payload", 7_100_000, 2),
+    place(run, "vmlinuz", "kernel", 3_000_000, 8),
+    place(run, "initramfs.img", "initramfs", 3_100_000, 16),
+  ];
+  const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO), { files, firstOldPartitionStart: 2048 });
+  const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-run-")), "/sysimage-test");
+  run
+    .respond((argv) => (argv[0] === "grub-mkimage" ? (writeFileSync(argv[argv.indexOf("-o") + 1]!, Buffer.alloc(40 * 512, 0x5a)), {}) : undefined))
+    .respond(fakeSgdisk(run, plan.disk.sectors))
+    .respond((argv) => (argv[1] === "vgs" && argv.includes("vg_extent_size") ? { stdout: "  8192\n" } : undefined))
+    .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
+    .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined));
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  return { run, ctx, files };
+}
+
+const upTo = (name: string) => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.findIndex((s) => s.name === name) + 1);
+
+describe("a migration with the staged boot (window A closed)", () => {
+  test("the point of no return is one sector: the boot sector, written before any other destructive command", async () => {
+    const { run, ctx } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("create-volumes"));
+    const writes = run.sectorWrites.filter((w) => w.what !== "test setup" && w.device === DISK);
+    expect(writes.map((w) => [w.what, w.lba])).toEqual([
+      ["staged boot code", 1024],
+      ["staged map", writes[1]!.lba],
+      ["boot sector (staged boot)", 0],
+      ["GPT", ctx.plan.disk.sectors - 33],
+      ["GPT", ctx.plan.disk.sectors - 1],
+      ["GPT", 2],
+      ["GPT", 1],
+      ["protective MBR (boot code kept)", 0],
+    ]);
+    const firstDestructiveCommand = run.calls.findIndex((argv) => argv[1] === "vgchange");
+    const bootSector = writes.find((w) => w.what.startsWith("boot sector"))!;
+    expect(bootSector.afterCommands).toBeLessThanOrEqual(firstDestructiveCommand);
+    expect(writes[1]!.lba + writes[1]!.sectors).toBe(2048);
+    const sector0 = await run.readSectors(DISK, 0, 1);
+    expect(coreLbaOf(sector0)).toBe(1024);
+    expect(sector0[450]).toBe(0xee);
+    expect(run.calls.some((argv) => argv[0] === "sgdisk" && argv.at(-1) === DISK)).toBe(false);
+    expect(run.calls.some((argv) => argv[0] === "wipefs" && argv.at(-1) === DISK)).toBe(false);
+  });
+
+  test("the store LV comes first, on extents around the staged files; the others are not zeroed", async () => {
+    const { run, ctx } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("create-volumes"));
+    const lvcreates = run.calls.filter((argv) => argv[1] === "lvcreate");
+    expect(lvcreates.map((argv) => argv[argv.indexOf("--name") + 1])).toEqual(["back", "root", "data"]);
+    // The kernel (3,000,000) lies in extent (3,000,000 − 2,103,296 − 2048) / 8192 = 109, the initramfs in 121.
+    expect(lvcreates[0]!.slice(lvcreates[0]!.indexOf("VA") + 1)).toEqual(["/dev/vda3:0-108", "/dev/vda3:110-120", "/dev/vda3:122-513"]);
+    expect(lvcreates[1]).toContain("--zero");
+    expect(lvcreates[1]![lvcreates[1]!.indexOf("--zero") + 1]).toBe("n");
+  });
+
+  test("load-payload reads each staged file from its sectors, and refuses when they do not match", async () => {
+    const { ctx, files } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("load-payload"));
+    expect(createHash("sha256").update(readFileSync(join(ctx.paths.payloadDir, "vmlinuz"))).digest("hex")).toBe(files[2]!.sha256);
+
+    const bad = stagedRun();
+    void bad.run.writeSectors(DISK, 3_000_000, Buffer.alloc(512), "a sector changed");
+    await expect(runMigration(bad.ctx, Journal.open(bad.ctx.paths.journalFile), upTo("load-payload"))).rejects.toThrow("read through its mapped disk sectors does not match");
+    expect(bad.run.sectorWrites.filter((w) => w.what !== "test setup" && w.what !== "a sector changed")).toEqual([]);
+  });
+
+  test("after a power cut in window A, a staged-boot resume rebuilds RAM from the disk alone", async () => {
+    const { run, ctx, files } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("wipe-old-system"));
+    const cmdline = readFileSync(join(ctx.paths.workDir, "staged-boot.cfg"), "utf8").split("\n").find((l) => l.startsWith("linux "))!;
+    const next = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-resume-")), "/sysimage-test");
+    expect(await restoreFromStagedMap(run, silentLog(), next, cmdline)).toBe(true);
+    const plan = JSON.parse(readFileSync(join(next.workDir, "plan.json"), "utf8"));
+    expect(plan.stagedBoot).toEqual(ctx.plan.stagedBoot);
+    for (const file of files) expect(createHash("sha256").update(readFileSync(join(next.payloadDir, file.file))).digest("hex")).toBe(file.sha256);
+    expect(await restoreFromStagedMap(run, silentLog(), next, cmdline)).toBe(false);
+  });
+});
