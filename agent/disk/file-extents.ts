@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Runner } from "../runner/runner.ts";
-import { joinAdjacent, SECTOR, type SectorRange } from "./sector-ranges.ts";
+import { type FilePiece, joinAdjacent, SECTOR } from "./sector-ranges.ts";
 
 /**
  * Where a file's bytes sit on the whole disk, in 512-byte sectors: FIEMAP (through filefrag) gives
@@ -13,25 +13,30 @@ import { joinAdjacent, SECTOR, type SectorRange } from "./sector-ranges.ts";
 /** FIEMAP flags that mean the extent's bytes are not (only) at its physical address. */
 const UNMAPPABLE_FLAGS = ["unknown_loc", "delalloc", "inline", "data_inline", "encoded", "encrypted", "unwritten", "not_aligned"];
 
-/** Extents of `filefrag -v -e -b512 FILE`, in file order, relative to the filesystem's device. */
-export function parseFilefrag(output: string, sizeBytes: number): SectorRange[] {
+/**
+ * Extents of `filefrag -v -e -b512 FILE`, in file order, relative to the filesystem's device. Holes
+ * (a sparse file, or one whose last bytes were never allocated) come back as `hole` pieces: they
+ * read as zeros and occupy no sectors.
+ */
+export function parseFilefrag(output: string, sizeBytes: number): FilePiece[] {
   const wanted = Math.ceil(sizeBytes / SECTOR);
-  const ranges: SectorRange[] = [];
+  const pieces: FilePiece[] = [];
   let next = 0;
   for (const line of output.split("\n")) {
+    if (!/^\s*\d+:\s+\d/.test(line)) continue;
     const m = /^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+(\d+)\.\.\s*(\d+):\s+(\d+):(.*)$/.exec(line);
-    if (!m) continue;
+    if (!m) throw new Error(`filefrag line not understood: ${line.trim()}`);
     const [logical, physical, length] = [Number(m[1]), Number(m[3]), Number(m[5])];
     const flags = m[6]!.split(/[\s,]+/).filter(Boolean);
     const bad = flags.find((flag) => UNMAPPABLE_FLAGS.includes(flag));
     if (bad) throw new Error(`extent at sector ${logical} is ${bad}`);
-    if (logical !== next) throw new Error(`hole at sector ${next} (the file is sparse)`);
+    if (logical > next) pieces.push({ start: 0, count: Math.min(logical, wanted) - next, hole: true });
     const count = Math.min(length, wanted - logical);
-    if (count > 0) ranges.push({ start: physical, count });
+    if (count > 0) pieces.push({ start: physical, count });
     next = logical + length;
   }
-  if (next < wanted) throw new Error(`extents cover ${next} of ${wanted} sectors`);
-  return ranges;
+  if (next < wanted) pieces.push({ start: 0, count: wanted - next, hole: true });
+  return pieces.filter((piece) => piece.count > 0);
 }
 
 export interface LinearSegment {
@@ -56,9 +61,13 @@ export function parseDmTable(output: string): LinearSegment[] {
 }
 
 /** Ranges of an LV translated through its segments: one output range per piece inside one segment. */
-export function throughSegments(ranges: readonly SectorRange[], segments: readonly LinearSegment[]): Array<SectorRange & { device: string }> {
-  const out: Array<SectorRange & { device: string }> = [];
+export function throughSegments(ranges: readonly FilePiece[], segments: readonly LinearSegment[]): Array<FilePiece & { device: string }> {
+  const out: Array<FilePiece & { device: string }> = [];
   for (const range of ranges) {
+    if (range.hole) {
+      out.push({ ...range, device: "" });
+      continue;
+    }
     let at = range.start;
     const end = range.start + range.count;
     while (at < end) {
@@ -85,7 +94,7 @@ export function sysfsBlock(majorMinor: string, sysfs = "/sys/dev/block"): SysfsB
 }
 
 /** Absolute disk sectors of `file` on the filesystem of `fsDevice`, which must live on `diskPath`. */
-export async function mapFileToDisk(run: Runner, file: string, fsDevice: string, diskPath: string): Promise<SectorRange[]> {
+export async function mapFileToDisk(run: Runner, file: string, fsDevice: string, diskPath: string): Promise<FilePiece[]> {
   const size = statSync(file).size;
   const frag = await run.run(["filefrag", "-v", "-e", "-b512", file], { readOnly: true });
   const inFs = parseFilefrag(frag.stdout, size);
@@ -96,6 +105,7 @@ export async function mapFileToDisk(run: Runner, file: string, fsDevice: string,
   const diskName = basename(diskPath);
   return joinAdjacent(
     onDevices.map((piece) => {
+      if (piece.hole) return { start: 0, count: piece.count, hole: true as const };
       const block = sysfsBlock(piece.device);
       if (block.disk !== diskName) throw new Error(`${file} has sectors on ${block.disk}, not on ${diskName}`);
       return { start: block.start + piece.start, count: piece.count };

@@ -6,6 +6,11 @@ export interface SectorRange {
 
 export const SECTOR = 512;
 
+/** A piece of a file in file order: its sectors on the disk, or a hole (zeros, no sectors). */
+export interface FilePiece extends SectorRange {
+  hole?: true;
+}
+
 export function rangeEnd(range: SectorRange): number {
   return range.start + range.count;
 }
@@ -19,9 +24,9 @@ export function firstOverlap(ranges: readonly SectorRange[], region: SectorRange
   return ranges.find((range) => overlaps(range, region));
 }
 
-/** Sorted, with touching and overlapping ranges joined. */
-export function mergeRanges(ranges: readonly SectorRange[]): SectorRange[] {
-  const sorted = [...ranges].filter((r) => r.count > 0).sort((a, b) => a.start - b.start);
+/** Sorted, with touching and overlapping ranges joined; holes hold no sectors and are dropped. */
+export function mergeRanges(ranges: readonly FilePiece[]): SectorRange[] {
+  const sorted = ranges.filter((r) => r.count > 0 && !r.hole).map(({ start, count }) => ({ start, count })).sort((a, b) => a.start - b.start);
   const merged: SectorRange[] = [];
   for (const range of sorted) {
     const last = merged.at(-1);
@@ -32,11 +37,11 @@ export function mergeRanges(ranges: readonly SectorRange[]): SectorRange[] {
 }
 
 /** In the given (file) order, each range that starts where the previous ended joined to it. */
-export function joinAdjacent(ranges: readonly SectorRange[]): SectorRange[] {
-  const joined: SectorRange[] = [];
+export function joinAdjacent(ranges: readonly FilePiece[]): FilePiece[] {
+  const joined: FilePiece[] = [];
   for (const range of ranges) {
     const last = joined.at(-1);
-    if (last && rangeEnd(last) === range.start) last.count += range.count;
+    if (last && (last.hole ? range.hole : !range.hole && rangeEnd(last) === range.start)) last.count += range.count;
     else joined.push({ ...range });
   }
   return joined;

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { PayloadError } from "../errors/errors.ts";
 import type { Progress } from "../log/logger.ts";
 import type { FileRef } from "../manifest/manifest.ts";
-import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
+import { type FilePiece, SECTOR } from "../disk/sector-ranges.ts";
 import type { Runner } from "../runner/runner.ts";
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -30,7 +30,7 @@ export async function copyVerified(source: string, destination: string, ref: Fil
 export async function copyRangesVerified(
   run: Runner,
   disk: string,
-  ranges: readonly SectorRange[],
+  ranges: readonly FilePiece[],
   destination: string,
   ref: FileRef & { bytes: number },
   progress?: Progress,
@@ -38,13 +38,13 @@ export async function copyRangesVerified(
   await writeVerified(readRanges(run, disk, ranges, ref.bytes), ref.bytes, destination, ref, progress);
 }
 
-async function* readRanges(run: Runner, disk: string, ranges: readonly SectorRange[], bytes: number): AsyncGenerator<Buffer> {
+async function* readRanges(run: Runner, disk: string, ranges: readonly FilePiece[], bytes: number): AsyncGenerator<Buffer> {
   const chunkSectors = CHUNK_BYTES / SECTOR;
   let left = bytes;
   for (const range of ranges) {
     for (let at = 0; at < range.count && left > 0; at += chunkSectors) {
       const sectors = Math.min(chunkSectors, range.count - at);
-      const chunk = await run.readSectors(disk, range.start + at, sectors);
+      const chunk = range.hole ? Buffer.alloc(sectors * SECTOR) : await run.readSectors(disk, range.start + at, sectors);
       yield chunk.subarray(0, Math.min(chunk.length, left));
       left -= Math.min(chunk.length, left);
     }

@@ -1,5 +1,5 @@
 import type { GptLayout } from "../disk/gpt-backup.ts";
-import { firstOverlap, mergeRanges, type SectorRange } from "../disk/sector-ranges.ts";
+import { type FilePiece, firstOverlap, mergeRanges, type SectorRange } from "../disk/sector-ranges.ts";
 import { DEFAULT_EXTENT_SECTORS, DEFAULT_PE_START, extentsAvoiding, type PvGeometry } from "../lvm/extents-avoiding.ts";
 import { parseBytes } from "../lvm/volume-sizes.ts";
 import type { Manifest } from "../manifest/manifest.ts";
@@ -19,7 +19,7 @@ export interface StagedFile {
   bytes: number;
   sha256: string;
   role: "kernel" | "initramfs" | "payload";
-  ranges: SectorRange[];
+  ranges: FilePiece[];
 }
 
 export interface StagedBoot {
@@ -57,6 +57,8 @@ export function decideStagedBoot(inputs: StagedBootInputs): StagedBootDecision {
   const kernel = probe.files.find((f) => f.role === "kernel");
   if (!kernel || !probe.files.some((f) => f.role === "initramfs")) return { openBecause: "the bundle has no tiny system to boot from the staged files" };
   if (kernel.ranges.length !== 1) return { openBecause: `the staged tiny kernel is in ${kernel.ranges.length} pieces on disk; GRUB needs it in one` };
+  const sparse = probe.files.find((f) => f.role !== "payload" && f.ranges.some((r) => r.hole));
+  if (sparse) return { openBecause: `the staged ${sparse.file} has holes; GRUB reads it by sectors` };
   const boot = inputs.manifest.filesystems.find((fs) => fs.mountpoint === "/boot");
   if (!boot?.on.startsWith("partition:")) return { openBecause: "/boot is not a partition of its own (the resume entry must be made before the root LV)" };
   if (!inputs.resumeLv) return { openBecause: "the layout has no resume store LV" };
