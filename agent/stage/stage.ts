@@ -16,6 +16,7 @@ import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";
 import { hasInhibitors } from "../preflight/report.ts";
 import type { Runner } from "../runner/runner.ts";
+import { makeKernelContiguous } from "./contiguous-kernel.ts";
 import { installTinySystem } from "./install-tiny-system.ts";
 import { probeOldBootloader } from "./old-bootloader.ts";
 
@@ -58,6 +59,7 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     if (!stagingExisted) rmSync(stagingDir, { recursive: true, force: true });
     throw error;
   });
+  await makeKernelContiguous(run, log, join(stagingDir, manifest.tinySystem!.kernel.file));
   const undo = undoRecord(options.root, boot, stagingExisted ? undefined : stagingDir);
   try {
     await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
