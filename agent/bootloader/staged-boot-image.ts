@@ -48,7 +48,7 @@ export function stagedBootConfig(files: StagedBootFiles, cmdline: string): strin
  * partition table (bytes 0x1b8–0x1fd) as grub-bios-setup does. The result is the one-sector write
  * that is the point of no return.
  */
-export function stagedBootSector(bootImg: Uint8Array, currentSector: Uint8Array, coreLba: number): Uint8Array {
+export function grubBootSector(bootImg: Uint8Array, currentSector: Uint8Array, coreLba: number): Uint8Array {
   if (bootImg.length !== SECTOR || currentSector.length !== SECTOR) throw new Error("boot.img and the boot sector must be 512 bytes");
   const sector = Uint8Array.from(bootImg);
   sector.set(currentSector.subarray(BPB_START, BPB_END), BPB_START);
@@ -74,7 +74,7 @@ export function placedCoreImage(coreImg: Uint8Array, coreLba: number): Uint8Arra
   return placed;
 }
 
-/** The LBA a boot sector written by stagedBootSector loads core.img from. */
+/** The LBA a boot sector written by grubBootSector loads core.img from. */
 export function coreLbaOf(bootSector: Uint8Array): number {
   return Number(new DataView(bootSector.buffer, bootSector.byteOffset).getBigUint64(KERNEL_SECTOR, true));
 }

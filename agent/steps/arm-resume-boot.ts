@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
@@ -6,7 +6,10 @@ import { ensureMounted } from "../disk/mounts.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
 import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
-import type { PlanContext, Step } from "./step.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
+import { placedCoreImage, grubBootSector } from "../bootloader/staged-boot-image.ts";
+import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
+import { stagedBootOf } from "./write-staged-boot.ts";
 
 /** Tool names tried in order: Debian-built tiny systems carry grub-install, EL-built ones grub2-install. */
 export const GRUB_INSTALL_NAMES = TOOL_ALIASES["grub-install"]!;
@@ -44,9 +47,45 @@ export const armResumeBoot: Step = {
     await ctx.run.run(["sync"]);
     await ctx.run.run(grubInstallCommand(ctx, grubInstallTool()));
     await ctx.run.run(["sync"]);
+    if (resumeCoreRegion(ctx) && !(await placeResumeCore(ctx, dir))) {
+      await ctx.run.run(grubInstallCommand(ctx, grubInstallTool(), { embed: true }));
+      await ctx.run.run(["sync"]);
+    }
     await ctx.run.run(["umount", bootHolderMount(ctx)]);
   },
 };
+
+/**
+ * Where the resume entry's core.img goes: the sectors between the GPT and the first partition
+ * (before the staged boot code, when there is one), not the BIOS boot partition. The new system's
+ * grub-install then writes its core.img into the BIOS boot partition while the boot sector still
+ * loads the resume core from here, and switches with its one boot-sector write: no moment in which
+ * the boot sector points at a half-written core.img (window B, docs/RESUME.md).
+ */
+export function resumeCoreRegion(ctx: PlanContext): SectorRange | undefined {
+  const end = stagedBootOf(ctx)?.kit.start ?? Math.min(...ctx.plan.layout.partitions.map((p) => p.firstLba));
+  const start = RESUME_CORE_LBA;
+  return end - start >= MIN_RESUME_CORE_SECTORS ? { start, count: end - start } : undefined;
+}
+
+/** After the primary GPT (sector 1 header, 2–33 entries). */
+const RESUME_CORE_LBA = 34;
+const MIN_RESUME_CORE_SECTORS = 256;
+
+/** Writes core.img into the region and switches the boot sector to it; false when it does not fit. */
+async function placeResumeCore(ctx: StepContext, dir: string): Promise<boolean> {
+  const region = resumeCoreRegion(ctx)!;
+  const disk = ctx.plan.disk.path;
+  const core = placedCoreImage(readFileSync(join(dir, "grub/i386-pc/core.img")), region.start);
+  if (core.length / SECTOR > region.count) {
+    ctx.log.warn(`the resume core image (${core.length / SECTOR} sectors) does not fit before the first partition (${region.count}); it goes to the BIOS boot partition`);
+    return false;
+  }
+  await ctx.run.writeSectors(disk, region.start, core, "resume boot code");
+  const bootImg = await ctx.run.readSectors(join(dir, "grub/i386-pc/boot.img"), 0, 1);
+  await ctx.run.writeSectors(disk, 0, grubBootSector(bootImg, await ctx.run.readSectors(disk, 0, 1), region.start), "boot sector (resume entry)");
+  return true;
+}
 
 /**
  * Where the resume kit lives while arm-resume-boot writes it: the filesystem holding /boot is
@@ -80,7 +119,8 @@ function bootHolderMountCommand(ctx: PlanContext): string[] {
  * UUID that fix-filesystem-uuids is about to change. No fonts, locales or themes: the resume menu
  * has one entry and needs none of them (nor do they exist in the tiny system).
  */
-export function grubInstallCommand(ctx: PlanContext, tool: string): string[] {
+export function grubInstallCommand(ctx: PlanContext, tool: string, options: { embed?: boolean } = {}): string[] {
+  const placedByAgent = !options.embed && resumeCoreRegion(ctx) !== undefined;
   return [
     tool,
     "--target=i386-pc",
@@ -89,6 +129,7 @@ export function grubInstallCommand(ctx: PlanContext, tool: string): string[] {
     "--fonts=",
     "--locales=",
     "--themes=",
+    ...(placedByAgent ? ["--no-bootsector"] : []),
     ctx.plan.disk.path,
   ];
 }

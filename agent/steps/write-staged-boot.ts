@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
-import { placedCoreImage, STAGED_BOOT_MODULES, stagedBootConfig, stagedBootSector } from "../bootloader/staged-boot-image.ts";
+import { coreLbaOf, placedCoreImage, STAGED_BOOT_MODULES, stagedBootConfig, grubBootSector } from "../bootloader/staged-boot-image.ts";
 import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
 import { rangeEnd, SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
@@ -59,11 +59,15 @@ export const writeStagedBoot: Step = {
         "Nothing was changed. Report this with the agent log.",
       );
     }
-    checkKitUnused(await ctx.run.readSectors(disk, staged.kit.start, staged.kit.count), staged.kit, core);
-    await ctx.run.writeSectors(disk, staged.kit.start, core, "staged boot code");
-    await ctx.run.writeSectors(disk, mapLba, padded(map), "staged map");
+    const sector0 = await ctx.run.readSectors(disk, 0, 1);
+    // A staged-boot resume finds the boot sector loading the kit it booted from: never rewrite that in place.
+    if (coreLbaOf(sector0) !== staged.kit.start) {
+      checkKitUnused(await ctx.run.readSectors(disk, staged.kit.start, staged.kit.count), staged.kit);
+      await ctx.run.writeSectors(disk, staged.kit.start, core, "staged boot code");
+      await ctx.run.writeSectors(disk, mapLba, padded(map), "staged map");
+    }
     const bootImg = await ctx.run.readSectors(join(GRUB_I386_PC_DIR, "boot.img"), 0, 1);
-    const boot = stagedBootSector(bootImg, await ctx.run.readSectors(disk, 0, 1), staged.kit.start);
+    const boot = grubBootSector(bootImg, sector0, staged.kit.start);
     writeFileSync(sectorFile, boot);
     ctx.log.info(`staged boot code at sectors ${staged.kit.start}–${rangeEnd(staged.kit) - 1} of ${disk}: a power cut from the point of no return until the resume store is ready boots the tiny system from the staged files`);
   },
@@ -88,9 +92,9 @@ function grubMkimage(): string {
   return GRUB_MKIMAGE_NAMES.find((name) => dirs.some((dir) => existsSync(join(dir, name)))) ?? GRUB_MKIMAGE_NAMES[0]!;
 }
 
-/** The kit's sectors must be unused (all zero) or hold this same boot code from an earlier run. */
-function checkKitUnused(bytes: Buffer, kit: SectorRange, core: Uint8Array): void {
-  if (bytes.every((b) => b === 0) || bytes.subarray(0, SECTOR).equals(core.subarray(0, SECTOR))) return;
+/** The kit's sectors must be unused (all zero): nothing of the old system may be overwritten. */
+function checkKitUnused(bytes: Buffer, kit: SectorRange): void {
+  if (bytes.every((b) => b === 0)) return;
   throw new LayoutError(
     `sectors ${kit.start}–${rangeEnd(kit) - 1} before the first partition are in use (another boot loader or tool wrote there)`,
     "Nothing was changed. Find what uses those sectors before migrating, or report it with the agent log.",

@@ -52,6 +52,7 @@ function machine() {
     symlinkSync(join(targetRoot, "boot"), join(paths.workDir, "resume-boot"));
     const run = new FakeRunner()
       .respond((argv) => (argv[0] === "tar" ? (layDownNewRoot(targetRoot), {}) : undefined))
+      .respond((argv) => (/^grub2?-install$/.test(argv[0]!) ? (fakeGrubInstall(argv), {}) : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" ? { stdout: "  VA|root\n  VA|back\n  VA|data\n" } : undefined))
       .respond((argv) => (argv[0] === "blkid" && argv[2] === "TYPE" ? { stdout: "ext4\n" } : undefined))
@@ -59,6 +60,14 @@ function machine() {
     return { paths, run };
   };
   return { dir, targetRoot, tinySystem };
+}
+
+/** grub-install --no-bootsector leaves core.img and boot.img in the boot directory for the agent to place. */
+function fakeGrubInstall(argv: readonly string[]): void {
+  const dir = join(argv.find((a) => a.startsWith("--boot-directory="))!.slice("--boot-directory=".length), "grub/i386-pc");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "core.img"), Buffer.alloc(60 * 512, 0x43));
+  writeFileSync(join(dir, "boot.img"), Buffer.alloc(512, 0xb0));
 }
 
 function firstBoot(m: ReturnType<typeof machine>) {
@@ -123,7 +132,7 @@ describe("the resume steps' commands", () => {
     expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
     expect(armResumeBoot.commands(ctx)).toEqual([
       ["mount", "-t", "ext4", "/dev/vda2", "/run/va-agent/resume-boot"],
-      ["grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/vda"],
+      ["grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "--no-bootsector", "/dev/vda"],
       ["sync"],
       ["umount", "/run/va-agent/resume-boot"],
     ]);
@@ -135,7 +144,7 @@ describe("the resume steps' commands", () => {
     const ctx = plan(NVME);
     expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
     expect(armResumeBoot.commands(ctx)[1]).toEqual([
-      "grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "/dev/nvme0n1",
+      "grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "--no-bootsector", "/dev/nvme0n1",
     ]);
   });
 
@@ -219,6 +228,10 @@ describe("a full run with the resume steps", () => {
     expect(grubInstalls.map((argv) => argv[0])).toEqual([expect.stringMatching(/^grub2?-install$/), "chroot"]);
     const order = (predicate: (argv: string[]) => boolean) => run.calls.findIndex(predicate);
     expect(order((argv) => argv.includes("grub-mkconfig"))).toBeLessThan(order((argv) => argv[0] === "chroot" && argv.includes("grub-install")));
+    // Window B closed: the resume core.img sits before the first partition, not in the BIOS boot
+    // partition the new system's grub-install writes, and the boot sector points at it until then.
+    expect(run.sectorWrites.map((w) => [w.what, w.lba])).toEqual([["resume boot code", 34], ["boot sector (resume entry)", 0]]);
+    expect(run.sectorWrites[1]!.afterCommands).toBeLessThan(order((argv) => argv[0] === "chroot" && argv.includes("grub-install")));
     expect(existsSync(join(m.targetRoot, "boot/va-resume"))).toBe(false);
     expect(existsSync(storeDir(ctx.paths))).toBe(false);
     const journal = Journal.open(ctx.paths.journalFile);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { coreLbaOf, placedCoreImage, stagedBootConfig, stagedBootSector } from "../../agent/bootloader/staged-boot-image.ts";
+import { coreLbaOf, placedCoreImage, stagedBootConfig, grubBootSector } from "../../agent/bootloader/staged-boot-image.ts";
 import { parseDmTable, parseFilefrag, sysfsBlock, throughSegments } from "../../agent/disk/file-extents.ts";
 import { gptSectors, protectiveMbrKeepingCode } from "../../agent/disk/gpt-writer.ts";
 import { joinAdjacent, mergeRanges } from "../../agent/disk/sector-ranges.ts";
@@ -81,7 +81,7 @@ describe("the staged boot code", () => {
     const current = new Uint8Array(512);
     current.fill(0x11, 0x03, 0x5a);
     current.fill(0x22, 0x1b8, 0x1fe);
-    const sector = stagedBootSector(bootImg, current, 1024);
+    const sector = grubBootSector(bootImg, current, 1024);
     expect(coreLbaOf(sector)).toBe(1024);
     expect([...sector.subarray(0x03, 0x5a)].every((b) => b === 0x11)).toBe(true);
     expect([...sector.subarray(0x1b8, 0x1fe)].every((b) => b === 0x22)).toBe(true);
