@@ -18,7 +18,7 @@
 //
 //   bun test/e2e/fault-injection.ts [--only RUN ...] [--parallel N] [--repeat N]
 //   bun test/e2e/fault-injection.ts --rebuild-initramfs --point 'mid rebuild-initramfs'   (single cuts)
-//   bun test/e2e/fault-injection.ts --from 'mid extract-rootfs'   (one chain from that point on)
+//   bun test/e2e/fault-injection.ts --from 'mid extract-rootfs' [--to 'after arm-resume-boot']   (a chain per --repeat)
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -99,13 +99,19 @@ export function schedule(points: InjectionPoint[], repeat: number): Run[] {
   return [...chains, ...single]; // the long chains first, so they do not finish last
 }
 
-/** One chain through every "staged" and "resume" point from `first` on, ending at the first "new" point after it. */
-export function chainFrom(points: InjectionPoint[], first: string): Run {
-  const start = points.findIndex((p) => p.name === first);
-  if (start === -1) throw new Error(`no injection point named "${first}"`);
-  const rest = points.slice(start);
-  const end = rest.findIndex((p) => p.expect === "new");
-  return { name: `chain-from-${slug(first)}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect !== "old") };
+/**
+ * One chain through every "staged" and "resume" point from `first` on, ending at the first "new"
+ * point after it, or at `last` (the run then goes on, uncut, to the new system).
+ */
+export function chainFrom(points: InjectionPoint[], first: string, last?: string, copy = 1): Run {
+  const index = (name: string) => {
+    const at = points.findIndex((p) => p.name === name);
+    if (at === -1) throw new Error(`no injection point named "${name}"`);
+    return at;
+  };
+  const rest = points.slice(index(first));
+  const end = last ? index(last) - index(first) : rest.findIndex((p) => p.expect === "new");
+  return { name: `chain-from-${slug(first)}-${copy}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect !== "old") };
 }
 
 /** One run per point and copy, each with that single cut (then, after a resume, to the end). */
@@ -145,6 +151,7 @@ async function main(): Promise<number> {
       only: { type: "string", multiple: true },
       point: { type: "string", multiple: true },
       from: { type: "string" },
+      to: { type: "string" },
       parallel: { type: "string" },
       repeat: { type: "string" },
       "rebuild-initramfs": { type: "boolean" },
@@ -156,7 +163,10 @@ async function main(): Promise<number> {
   const repeat = Number(values.repeat ?? "2");
   const points = injectionPoints({ rebuildInitramfs });
   const runs = values.point || values.from
-    ? [...(values.from ? [chainFrom(points, values.from)] : []), ...alone(points.filter((p) => values.point?.includes(p.name)), repeat)]
+    ? [
+        ...(values.from ? Array.from({ length: repeat }, (_, i) => chainFrom(points, values.from!, values.to, i + 1)) : []),
+        ...alone(points.filter((p) => values.point?.includes(p.name)), repeat),
+      ]
     : schedule(points, repeat).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
   console.log(`[faults] ${runs.length} runs, ${runs.reduce((n, r) => n + r.cuts.length, 0)} power cuts; artifacts in ${artifacts}`);
 

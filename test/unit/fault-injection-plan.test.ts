@@ -44,6 +44,13 @@ describe("a chain from a given point", () => {
     expect(chain.cuts.slice(0, -1).every((c) => c.expect === "resume")).toBe(true);
     expect(() => chainFrom(injectionPoints(), "mid nothing")).toThrow('no injection point named "mid nothing"');
   });
+
+  test("through window A to a given last cut: the staged and store resumes on one disk", () => {
+    const chain = chainFrom(injectionPoints(), "after wipe-old-system", "after arm-resume-boot", 2);
+    expect(chain.name).toBe("chain-from-after-wipe-old-system-2");
+    expect(chain.cuts.map((c) => c.expect)).toEqual(["staged", "staged", "staged", "staged", "staged", "staged", "resume"]);
+    expect(chain.cuts.at(-1)!.name).toBe("after arm-resume-boot");
+  });
 });
 
 describe("unsafe window measure", () => {
