@@ -74,6 +74,12 @@ export function placedCoreImage(coreImg: Uint8Array, coreLba: number): Uint8Arra
   return placed;
 }
 
+/** Whether `firstSector` is the first sector of a core image placed by placedCoreImage at `coreLba`. */
+export function isPlacedAt(firstSector: Uint8Array, coreLba: number): boolean {
+  const view = new DataView(firstSector.buffer, firstSector.byteOffset, SECTOR);
+  return view.getBigUint64(FIRST_BLOCKLIST, true) === BigInt(coreLba + 1) && view.getUint16(FIRST_BLOCKLIST + 10, true) === CORE_REST_SEGMENT;
+}
+
 /** The LBA a boot sector written by grubBootSector loads core.img from. */
 export function coreLbaOf(bootSector: Uint8Array): number {
   return Number(new DataView(bootSector.buffer, bootSector.byteOffset).getBigUint64(KERNEL_SECTOR, true));

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
-import { coreLbaOf, placedCoreImage, STAGED_BOOT_MODULES, stagedBootConfig, grubBootSector } from "../bootloader/staged-boot-image.ts";
+import { coreLbaOf, isPlacedAt, placedCoreImage, STAGED_BOOT_MODULES, stagedBootConfig, grubBootSector } from "../bootloader/staged-boot-image.ts";
 import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
 import { rangeEnd, SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
@@ -62,7 +62,11 @@ export const writeStagedBoot: Step = {
     const sector0 = await ctx.run.readSectors(disk, 0, 1);
     // A staged-boot resume finds the boot sector loading the kit it booted from: never rewrite that in place.
     if (coreLbaOf(sector0) !== staged.kit.start) {
-      checkKitUnused(await ctx.run.readSectors(disk, staged.kit.start, staged.kit.count), staged.kit);
+      const inUse = kitInUse(await ctx.run.readSectors(disk, staged.kit.start, staged.kit.count), staged.kit);
+      if (inUse) {
+        ctx.log.warn(`window A stays open: sectors ${staged.kit.start}–${rangeEnd(staged.kit) - 1} before the first partition hold ${inUse}; they are left alone`);
+        return;
+      }
       await ctx.run.writeSectors(disk, staged.kit.start, core, "staged boot code");
       await ctx.run.writeSectors(disk, mapLba, padded(map), "staged map");
     }
@@ -92,13 +96,15 @@ function grubMkimage(): string {
   return GRUB_MKIMAGE_NAMES.find((name) => dirs.some((dir) => existsSync(join(dir, name)))) ?? GRUB_MKIMAGE_NAMES[0]!;
 }
 
-/** The kit's sectors must be unused (all zero): nothing of the old system may be overwritten. */
-function checkKitUnused(bytes: Buffer, kit: SectorRange): void {
-  if (bytes.every((b) => b === 0)) return;
-  throw new LayoutError(
-    `sectors ${kit.start}–${rangeEnd(kit) - 1} before the first partition are in use (another boot loader or tool wrote there)`,
-    "Nothing was changed. Find what uses those sectors before migrating, or report it with the agent log.",
-  );
+/**
+ * Why the kit's sectors may not be written, or undefined: they must be unused (all zero) or hold a
+ * kit of an earlier, interrupted attempt (a power cut before the point of no return), recognised
+ * by its first sector loading the rest from the sector after it, as placedCoreImage writes it.
+ */
+export function kitInUse(bytes: Buffer, kit: SectorRange): string | undefined {
+  if (bytes.every((b) => b === 0)) return undefined;
+  if (isPlacedAt(bytes.subarray(0, SECTOR), kit.start)) return undefined;
+  return "data of another boot loader or tool";
 }
 
 function padded(bytes: Buffer): Buffer {

@@ -99,6 +99,24 @@ describe("a migration with the staged boot (window A closed)", () => {
     expect(run.calls.some((argv) => argv[0] === "wipefs" && argv.at(-1) === DISK)).toBe(false);
   });
 
+  test("sectors before the first partition used by something else: left alone, window A stays open, the migration goes on", async () => {
+    const { run, ctx } = stagedRun();
+    void run.writeSectors(DISK, 1500, Buffer.alloc(512, 0x77), "test setup");
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("wipe-old-system"));
+    expect(run.sectorWrites.filter((w) => w.what !== "test setup").map((w) => w.what)).toEqual([]);
+    expect(run.calls.some((argv) => argv[0] === "wipefs" && argv.at(-1) === DISK)).toBe(false);
+  });
+
+  test("a kit left by an attempt cut before the point of no return is recognised and written again", async () => {
+    const first = stagedRun();
+    await runMigration(first.ctx, Journal.open(first.ctx.paths.journalFile), upTo("write-staged-boot"));
+    const kit = await first.run.readSectors(DISK, 1024, 1024);
+    const again = stagedRun();
+    void again.run.writeSectors(DISK, 1024, kit, "test setup");
+    await runMigration(again.ctx, Journal.open(again.ctx.paths.journalFile), upTo("wipe-old-system"));
+    expect(again.run.sectorWrites.filter((w) => w.what !== "test setup").map((w) => w.what)).toEqual(["staged boot code", "staged map", "boot sector (staged boot)"]);
+  });
+
   test("the store LV comes first, on extents around the staged files; the others are not zeroed", async () => {
     const { run, ctx } = stagedRun();
     await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("create-volumes"));
