@@ -13,16 +13,15 @@ export interface Window {
   why: string;
 }
 
+/**
+ * Windows A (wipe → resume entry) and B (the new system's core.img under the resume boot sector)
+ * are closed: every switch of what boots is one boot-sector write (docs/RESUME.md). What remains:
+ */
 export const UNSAFE_WINDOWS: Window[] = [
   {
-    name: "A",
-    steps: ["wipe-old-system", "partition-disk", "create-volumes", "make-filesystems", "persist-for-resume", "arm-resume-boot"],
-    why: "the old partition table and VG are gone; the resume kit is not on the new disk until arm-resume-boot's boot sector write",
-  },
-  {
-    name: "B (upper bound)",
-    steps: ["install-bootloader"],
-    why: "grub-install writes core.img, then the boot sector; between the two writes the old boot sector loads a new core.img",
+    name: "C (upper bound)",
+    steps: ["fix-filesystem-uuids"],
+    why: "tune2fs -U rewrites /boot's metadata checksums; GRUB still boots the resume entry, but a resumed e2fsck -p may stop at mixed checksums",
   },
 ];
 
