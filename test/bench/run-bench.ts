@@ -38,7 +38,7 @@ const ROWS: { label: string; floor: string[]; agent: string[] }[] = [
   { label: "wipe-old-system ↔ wipe", floor: ["wipe"], agent: ["wipe-old-system"] },
   { label: "partition-disk ↔ partition", floor: ["partition"], agent: ["partition-disk"] },
   { label: "create-volumes ↔ pv/vg/lvcreate", floor: ["create-volumes"], agent: ["create-volumes"] },
-  { label: "make-filesystems ↔ mkfs.ext4 ×4", floor: ["make-filesystems"], agent: ["make-filesystems"] },
+  { label: "make-filesystems ↔ mkfs.ext4 ×4", floor: ["make-filesystems"], agent: ["make-resume-filesystems", "make-filesystems"] },
   { label: "mount-target ↔ mount", floor: ["mount"], agent: ["mount-target"] },
   { label: "extract-rootfs ↔ decompress \\| tar -x", floor: ["extract"], agent: ["extract-rootfs"] },
   { label: "fix-filesystem-uuids ↔ e2fsck + tune2fs", floor: ["fix-uuid"], agent: ["fix-filesystem-uuids"] },
