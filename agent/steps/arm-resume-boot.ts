@@ -7,7 +7,7 @@ import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
 import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
-import { placedCoreImage, grubBootSector } from "../bootloader/staged-boot-image.ts";
+import { coreLbaOf, grubBootSector, placedCoreImage } from "../bootloader/staged-boot-image.ts";
 import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import { stagedBootOf } from "./write-staged-boot.ts";
 
@@ -70,20 +70,27 @@ export function resumeCoreRegion(ctx: PlanContext): SectorRange | undefined {
 
 /** After the primary GPT (sector 1 header, 2–33 entries). */
 const RESUME_CORE_LBA = 34;
-const MIN_RESUME_CORE_SECTORS = 256;
+const MIN_RESUME_CORE_SECTORS = 512;
 
-/** Writes core.img into the region and switches the boot sector to it; false when it does not fit. */
+/**
+ * Writes core.img into one half of the region, the half the boot sector does not load from (a
+ * rerun of this step after its own boot-sector write must not rewrite what boots), then switches
+ * the boot sector to it; false when it does not fit.
+ */
 async function placeResumeCore(ctx: StepContext, dir: string): Promise<boolean> {
   const region = resumeCoreRegion(ctx)!;
   const disk = ctx.plan.disk.path;
-  const core = placedCoreImage(readFileSync(join(dir, "grub/i386-pc/core.img")), region.start);
-  if (core.length / SECTOR > region.count) {
-    ctx.log.warn(`the resume core image (${core.length / SECTOR} sectors) does not fit before the first partition (${region.count}); it goes to the BIOS boot partition`);
+  const sector0 = await ctx.run.readSectors(disk, 0, 1);
+  const half = Math.floor(region.count / 2);
+  const slot = coreLbaOf(sector0) === region.start ? region.start + half : region.start;
+  const core = placedCoreImage(readFileSync(join(dir, "grub/i386-pc/core.img")), slot);
+  if (core.length / SECTOR > half) {
+    ctx.log.warn(`the resume core image (${core.length / SECTOR} sectors) does not fit before the first partition (${half}); it goes to the BIOS boot partition`);
     return false;
   }
-  await ctx.run.writeSectors(disk, region.start, core, "resume boot code");
+  await ctx.run.writeSectors(disk, slot, core, "resume boot code");
   const bootImg = await ctx.run.readSectors(join(dir, "grub/i386-pc/boot.img"), 0, 1);
-  await ctx.run.writeSectors(disk, 0, grubBootSector(bootImg, await ctx.run.readSectors(disk, 0, 1), region.start), "boot sector (resume entry)");
+  await ctx.run.writeSectors(disk, 0, grubBootSector(bootImg, sector0, slot), "boot sector (resume entry)");
   return true;
 }
 

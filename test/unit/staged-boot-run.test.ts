@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coreLbaOf } from "../../agent/bootloader/staged-boot-image.ts";
@@ -13,8 +13,10 @@ import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { restoreFromStagedMap } from "../../agent/workflow/staged-map.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
+import { armResumeBoot } from "../../agent/steps/arm-resume-boot.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
+import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+import { parseManifest } from "../../agent/manifest/manifest.ts";
 
 const DISK = "/dev/vda";
 const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
@@ -52,13 +54,16 @@ function fakeSgdisk(run: FakeRunner, sectors: number) {
 
 function stagedRun() {
   const run = new FakeRunner();
-  const manifest = testManifest();
   const files = [
     place(run, "va.tar.xz", "payload", 7_000_000, 64),
     place(run, "va.sgdisk", "payload", 7_100_000, 2),
     place(run, "vmlinuz", "kernel", 3_000_000, 8),
     place(run, "initramfs.img", "initramfs", 3_100_000, 16),
   ];
+  const document = manifestDocument();
+  const ref = (f: StagedFile) => ({ file: f.file, bytes: f.bytes, sha256: f.sha256 });
+  document.tinySystem = { kernel: ref(files[2]!), initramfs: ref(files[3]!) };
+  const manifest = parseManifest(document);
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO), { files, firstOldPartitionStart: 2048 });
   const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-run-")), "/sysimage-test");
   run
@@ -66,9 +71,17 @@ function stagedRun() {
     .respond(fakeSgdisk(run, plan.disk.sectors))
     .respond((argv) => (argv[1] === "vgs" && argv.includes("vg_extent_size") ? { stdout: "  8192\n" } : undefined))
     .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
-    .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined));
+    .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined))
+    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv), {}) : undefined));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
   return { run, ctx, files };
+}
+
+function fakeGrubInstall(argv: readonly string[]): void {
+  const dir = join(argv.find((a) => a.startsWith("--boot-directory="))!.slice("--boot-directory=".length), "grub/i386-pc");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "core.img"), Buffer.alloc(100 * 512, 0x43));
+  writeFileSync(join(dir, "boot.img"), Buffer.alloc(512, 0xb0));
 }
 
 const upTo = (name: string) => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.findIndex((s) => s.name === name) + 1);
@@ -115,6 +128,18 @@ describe("a migration with the staged boot (window A closed)", () => {
     void again.run.writeSectors(DISK, 1024, kit, "test setup");
     await runMigration(again.ctx, Journal.open(again.ctx.paths.journalFile), upTo("wipe-old-system"));
     expect(again.run.sectorWrites.filter((w) => w.what !== "test setup").map((w) => w.what)).toEqual(["staged boot code", "staged map", "boot sector (staged boot)"]);
+  });
+
+  test("the resume core goes between the GPT and the staged boot code; a rerun writes the half the boot sector does not load", async () => {
+    const { run, ctx } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("load-payload"));
+    await armResumeBoot.run(ctx);
+    expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34);
+    await armResumeBoot.run(ctx);
+    expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34 + 495);
+    await armResumeBoot.run(ctx);
+    expect(run.sectorWrites.filter((w) => w.what === "resume boot code").map((w) => w.lba)).toEqual([34, 529, 34]);
+    expect(run.sectorWrites.every((w) => w.what === "test setup" || w.lba + w.sectors <= 1024)).toBe(true);
   });
 
   test("the store LV comes first, on extents around the staged files; the others are not zeroed", async () => {
