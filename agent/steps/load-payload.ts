@@ -18,7 +18,8 @@ export const loadPayload: Step = {
   name: "load-payload",
   summary: "copy the rootfs archive, tiny kernel/initramfs and captured config from the old root to tmpfs, verifying SHA-256",
   destructive: false,
-  commands: (ctx) => [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]],
+  // With a staged boot the reads go to the disk's sectors in-process: no command.
+  commands: (ctx) => (stagedBootOf(ctx) ? [] : [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]]),
   async run(ctx) {
     mkdirSync(ctx.paths.payloadDir, { recursive: true });
     const staged = stagedBootOf(ctx);

@@ -29,6 +29,7 @@ export interface Prepared {
  * of no return the old root it was computed from no longer exists. After a reboot (RAM lost) the
  * resume store on the new disk brings plan, manifest, payload and journal back (docs/RESUME.md);
  * it is looked for before probing, since the probe would take the new root for an old system.
+ * Booted by the staged boot code (window A), plan and payload come from the staged map first.
  */
 export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
