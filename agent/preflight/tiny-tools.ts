@@ -59,3 +59,8 @@ export function onPath(pathVariable = process.env.PATH ?? "/usr/sbin:/usr/bin:/s
       }
     });
 }
+
+/** The name `tool` has in this system (its first alias on PATH), or `tool` itself when none is there. */
+export function installedName(tool: string, exists: (name: string) => boolean = onPath()): string {
+  return (TOOL_ALIASES[tool] ?? [tool]).find(exists) ?? tool;
+}

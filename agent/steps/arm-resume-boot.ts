@@ -1,18 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact } from "../payload/copy-verified.ts";
-import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
+import { installedName } from "../preflight/tiny-tools.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 import { coreLbaOf, grubBootSector, placedCoreImage } from "../bootloader/staged-boot-image.ts";
 import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import { stagedBootOf } from "./write-staged-boot.ts";
-
-/** Tool names tried in order: Debian-built tiny systems carry grub-install, EL-built ones grub2-install. */
-export const GRUB_INSTALL_NAMES = TOOL_ALIASES["grub-install"]!;
 
 /**
  * Makes the new disk boot the tiny system in migrate mode: the tiny kernel and initramfs (loaded
@@ -27,7 +24,7 @@ export const armResumeBoot: Step = {
   summary: "install the tiny kernel, initramfs and a GRUB resume entry on the new disk",
   destructive: true,
   commands: (ctx: PlanContext) =>
-    ctx.manifest.tinySystem ? [bootHolderMountCommand(ctx), grubInstallCommand(ctx, GRUB_INSTALL_NAMES[0]!), ["sync"], ["umount", bootHolderMount(ctx)]] : [],
+    ctx.manifest.tinySystem ? [bootHolderMountCommand(ctx), grubInstallCommand(ctx, "grub-install"), ["sync"], ["umount", bootHolderMount(ctx)]] : [],
   async run(ctx) {
     const tiny = ctx.manifest.tinySystem;
     if (!tiny) {
@@ -45,10 +42,10 @@ export const armResumeBoot: Step = {
     writeFileSync(`${cfg}.tmp`, resumeGrubCfg(resumeBoot(ctx, runningCmdline())));
     renameSync(`${cfg}.tmp`, cfg);
     await ctx.run.run(["sync"]);
-    await ctx.run.run(grubInstallCommand(ctx, grubInstallTool()));
+    await ctx.run.run(grubInstallCommand(ctx, installedName("grub-install")));
     await ctx.run.run(["sync"]);
     if (resumeCoreRegion(ctx) && !(await placeResumeCore(ctx, dir))) {
-      await ctx.run.run(grubInstallCommand(ctx, grubInstallTool(), { embed: true }));
+      await ctx.run.run(grubInstallCommand(ctx, installedName("grub-install"), { embed: true }));
       await ctx.run.run(["sync"]);
     }
     await ctx.run.run(["umount", bootHolderMount(ctx)]);
@@ -149,9 +146,4 @@ export function resumeBoot(ctx: PlanContext, cmdline: string): ResumeBoot {
     onLvm: holder.device.startsWith("/dev/mapper/"),
     carried: carriedArgs(cmdline),
   };
-}
-
-function grubInstallTool(): string {
-  const dirs = (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":");
-  return GRUB_INSTALL_NAMES.find((name) => dirs.some((dir) => existsSync(join(dir, name)))) ?? GRUB_INSTALL_NAMES[0];
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
 import { coreLbaOf, isPlacedAt, placedCoreImage, STAGED_BOOT_MODULES, stagedBootConfig, grubBootSector } from "../bootloader/staged-boot-image.ts";
@@ -7,13 +7,12 @@ import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
 import { rangeEnd, SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
 import { LayoutError } from "../errors/errors.ts";
-import { TOOL_ALIASES } from "../preflight/tiny-tools.ts";
+import { installedName } from "../preflight/tiny-tools.ts";
 import { encodeStagedMap, stagedMapArg } from "../workflow/staged-map.ts";
 import type { PlanContext, Step } from "./step.ts";
 
 /** Where GRUB's i386-pc images and modules are in the tiny system (Debian and EL alike). */
 export const GRUB_I386_PC_DIR = "/usr/lib/grub/i386-pc";
-const GRUB_MKIMAGE_NAMES = TOOL_ALIASES["grub-mkimage"]!;
 
 /** Files in the work directory (RAM): the boot sector wipe-old-system writes, and what built it. */
 export const STAGED_BOOT_SECTOR_FILE = "staged-boot-sector.bin";
@@ -34,7 +33,7 @@ export const writeStagedBoot: Step = {
   destructive: false,
   commands: (ctx: PlanContext) => {
     const staged = stagedBootOf(ctx);
-    return staged ? [grubMkimageCommand(ctx, GRUB_MKIMAGE_NAMES[0]!)] : [];
+    return staged ? [grubMkimageCommand(ctx, "grub-mkimage")] : [];
   },
   async run(ctx) {
     const staged = stagedBootOf(ctx);
@@ -51,7 +50,7 @@ export const writeStagedBoot: Step = {
     const location = { disk, lba: mapLba, bytes: map.length, sha256: createHash("sha256").update(map).digest("hex") };
     const cmdline = [...carriedArgs(runningCmdline()), TINY_CMDLINE, "va.mode=migrate", stagedMapArg(location)].join(" ");
     writeFileSync(join(ctx.paths.workDir, CONFIG_FILE), stagedBootConfig(filesOf(staged), cmdline));
-    await ctx.run.run(grubMkimageCommand(ctx, grubMkimage()));
+    await ctx.run.run(grubMkimageCommand(ctx, installedName("grub-mkimage")));
     const core = placedCoreImage(readFileSync(join(ctx.paths.workDir, CORE_FILE)), staged.kit.start);
     if (staged.kit.start + core.length / SECTOR > mapLba) {
       throw new LayoutError(
@@ -89,11 +88,6 @@ function filesOf(staged: StagedBoot): { kernel: SectorRange[]; initramfs: Sector
 function grubMkimageCommand(ctx: PlanContext, tool: string): string[] {
   const work = ctx.paths.workDir;
   return [tool, "-O", "i386-pc", "-d", GRUB_I386_PC_DIR, "-c", join(work, CONFIG_FILE), "-p", "/va-staged-boot", "-o", join(work, CORE_FILE), ...STAGED_BOOT_MODULES];
-}
-
-function grubMkimage(): string {
-  const dirs = (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":");
-  return GRUB_MKIMAGE_NAMES.find((name) => dirs.some((dir) => existsSync(join(dir, name)))) ?? GRUB_MKIMAGE_NAMES[0]!;
 }
 
 /**

@@ -13,6 +13,7 @@ import { decodeStagedMap, encodeStagedMap, parseStagedMapArg, stagedMapArg } fro
 import { planMigration } from "../../agent/plan/plan.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 import { createHash } from "node:crypto";
+import { installedName } from "../../agent/preflight/tiny-tools.ts";
 
 const FILEFRAG_XFS = `Filesystem type is: 58465342
 File size of /run/va-agent/old-root/etc/upd/vmlinuz is 12142528 (23720 blocks of 512 bytes)
@@ -97,6 +98,15 @@ describe("the staged boot code", () => {
     expect(view.getUint16(508, true)).toBe(2);
     expect(view.getUint16(510, true)).toBe(0x820);
     expect(placed[512]).toBe(7);
+  });
+});
+
+describe("tool names of Debian- and EL-built tiny systems", () => {
+  test("the first alias on PATH is run; none there: the canonical name (its failure names the tool)", () => {
+    expect(installedName("grub-mkimage", (name) => name === "grub2-mkimage")).toBe("grub2-mkimage");
+    expect(installedName("grub-install", (name) => name === "grub-install")).toBe("grub-install");
+    expect(installedName("grub-install", () => false)).toBe("grub-install");
+    expect(installedName("sgdisk", () => true)).toBe("sgdisk");
   });
 });
 
