@@ -28,9 +28,12 @@ export const wipeOldSystem: Step = {
   },
   async run(ctx) {
     await switchBootSector(ctx);
+    // Asked once per VG, before its vgchange: a staged-boot resume finds the old VGs gone.
+    const present = new Map<string, boolean>();
     for (const argv of wipeOldSystem.commands(ctx)) {
       const vg = argv[1] === "vgchange" || argv[1] === "vgremove" ? argv.at(-1)! : undefined;
-      if (vg && !(await volumeGroupExists(ctx, vg))) continue;
+      if (vg && !present.has(vg)) present.set(vg, await volumeGroupExists(ctx, vg));
+      if (vg && !present.get(vg)) continue;
       // A staged-boot resume finds the new partitions: an old partition beyond their count is gone.
       if (argv[0] === "wipefs" && !ctx.run.dryRun && !existsSync(argv.at(-1)!)) continue;
       await ctx.run.run(argv);
