@@ -18,6 +18,7 @@ import { runMigration } from "../../agent/workflow/migrate.ts";
 import { prepare } from "../../agent/workflow/prepare.ts";
 import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/workflow/resume-store.ts";
 import { FakeRunner } from "./fake-runner.ts";
+import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { BOOT_UUID, layDownNewRoot } from "./fixtures/new-root.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
 
@@ -52,7 +53,7 @@ function machine() {
     symlinkSync(join(targetRoot, "boot"), join(paths.workDir, "resume-boot"));
     const run = new FakeRunner()
       .respond((argv) => (argv[0] === "tar" ? (layDownNewRoot(targetRoot), {}) : undefined))
-      .respond((argv) => (/^grub2?-install$/.test(argv[0]!) ? (fakeGrubInstall(argv), {}) : undefined))
+      .respond((argv) => (/^grub2?-install$/.test(argv[0]!) ? (fakeGrubInstall(argv, 60), {}) : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" ? { stdout: "  VA|root\n  VA|back\n  VA|data\n" } : undefined))
       .respond((argv) => (argv[0] === "blkid" && argv[2] === "TYPE" ? { stdout: "ext4\n" } : undefined))
@@ -60,14 +61,6 @@ function machine() {
     return { paths, run };
   };
   return { dir, targetRoot, tinySystem };
-}
-
-/** grub-install --no-bootsector leaves core.img and boot.img in the boot directory for the agent to place. */
-function fakeGrubInstall(argv: readonly string[]): void {
-  const dir = join(argv.find((a) => a.startsWith("--boot-directory="))!.slice("--boot-directory=".length), "grub/i386-pc");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "core.img"), Buffer.alloc(60 * 512, 0x43));
-  writeFileSync(join(dir, "boot.img"), Buffer.alloc(512, 0xb0));
 }
 
 function firstBoot(m: ReturnType<typeof machine>) {

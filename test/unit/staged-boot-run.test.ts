@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coreLbaOf } from "../../agent/bootloader/staged-boot-image.ts";
@@ -15,6 +15,7 @@ import { restoreFromStagedMap } from "../../agent/workflow/staged-map.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { armResumeBoot } from "../../agent/steps/arm-resume-boot.ts";
 import { FakeRunner } from "./fake-runner.ts";
+import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
 
@@ -72,16 +73,9 @@ function stagedRun() {
     .respond((argv) => (argv[1] === "vgs" && argv.includes("vg_extent_size") ? { stdout: "  8192\n" } : undefined))
     .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
     .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined))
-    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv), {}) : undefined));
+    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv, 100), {}) : undefined));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
   return { run, ctx, files };
-}
-
-function fakeGrubInstall(argv: readonly string[]): void {
-  const dir = join(argv.find((a) => a.startsWith("--boot-directory="))!.slice("--boot-directory=".length), "grub/i386-pc");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "core.img"), Buffer.alloc(100 * 512, 0x43));
-  writeFileSync(join(dir, "boot.img"), Buffer.alloc(512, 0xb0));
 }
 
 const upTo = (name: string) => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.findIndex((s) => s.name === name) + 1);
