@@ -9,18 +9,17 @@
 //   resume kit armed, new GRUB not yet  → the resume entry boots and the agent resumes from the store
 //   new GRUB installed                  → the new system boots with the carried configuration
 //
-// To cover ~30 points twice in hours rather than days, cuts are chained: one disk takes every
-// "old", "staged" and "resume" cut in order (the old system re-arms the one-time entry and reboots after
-// each pre-PONR cut; each resume is cut again at the next point), and each chain ends with one
-// cut after which the new system must boot with the carried configuration. Every row of the table
-// is a real power cut on a real disk; the chain's last row also proves that the migration, resumed
-// again and again, still ends in a correct new system.
+// To cover ~30 points twice in hours rather than days, cuts are chained: one disk takes a run of
+// consecutive "old", "staged" and "resume" cuts in order (the old system re-arms the one-time entry
+// and reboots after each pre-PONR cut; each resume is cut again at the next point), then goes on,
+// uncut, to the new system. Every row of the table is a real power cut on a real disk; each chain's
+// last row also proves that the migration, cut again and again, still ends in a correct new system.
 //
 //   bun test/e2e/fault-injection.ts [--only RUN ...] [--parallel N] [--repeat N]
 //   bun test/e2e/fault-injection.ts --rebuild-initramfs --point 'mid rebuild-initramfs'   (single cuts)
-//   bun test/e2e/fault-injection.ts --from 'mid extract-rootfs' [--to 'after arm-resume-boot']   (a chain per --repeat)
+//   bun test/e2e/fault-injection.ts --chain 'mid extract-rootfs..after arm-resume-boot' [--chain …]   (each chain once per --repeat)
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
@@ -83,25 +82,24 @@ export interface Run {
 }
 
 /**
- * Chains through every old, staged and resume point, each ending at a different cut after which
- * the new system boots; the remaining "new" points run alone. `repeat` copies of each.
+ * The old, staged and resume points in `segments` consecutive chains (so they can run side by side),
+ * each chain on its own disk and then on, uncut, to the new system; every point after which the new
+ * system boots runs alone. `repeat` copies of each.
  */
-export function schedule(points: InjectionPoint[], repeat: number): Run[] {
+export function schedule(points: InjectionPoint[], repeat: number, segments = 4): Run[] {
   const chained = points.filter((p) => p.expect !== "new");
   const tails = points.filter((p) => p.expect === "new");
-  const chains: Run[] = [];
-  const single: Run[] = [];
-  for (let copy = 1; copy <= repeat; copy++) {
-    const tailForChain = tails[(copy - 1) % tails.length]!;
-    chains.push({ name: `chain-${copy}`, cuts: [...chained, tailForChain] });
-    for (const tail of tails.filter((t) => t !== tailForChain)) single.push({ name: `${slug(tail.name)}-${copy}`, cuts: [tail] });
-  }
-  return [...chains, ...single]; // the long chains first, so they do not finish last
+  const size = Math.ceil(chained.length / Math.max(1, segments));
+  const parts = Array.from({ length: Math.ceil(chained.length / size) }, (_, i) => chained.slice(i * size, (i + 1) * size));
+  const copies = Array.from({ length: repeat }, (_, i) => i + 1);
+  const chains = copies.flatMap((copy) => parts.map((cuts, i) => ({ name: `chain-${i + 1}-${copy}`, cuts })));
+  const single = copies.flatMap((copy) => tails.map((tail) => ({ name: `${slug(tail.name)}-${copy}`, cuts: [tail] })));
+  return [...chains, ...single]; // the longer chains first, so they do not finish last
 }
 
 /**
- * One chain through every "staged" and "resume" point from `first` on, ending at the first "new"
- * point after it, or at `last` (the run then goes on, uncut, to the new system).
+ * One chain through every point from `first` to `last` (default: the first "new" point after it),
+ * on one disk; unless it ends with a "new" point the run then goes on, uncut, to the new system.
  */
 export function chainFrom(points: InjectionPoint[], first: string, last?: string, copy = 1): Run {
   const index = (name: string) => {
@@ -111,7 +109,8 @@ export function chainFrom(points: InjectionPoint[], first: string, last?: string
   };
   const rest = points.slice(index(first));
   const end = last ? index(last) - index(first) : rest.findIndex((p) => p.expect === "new");
-  return { name: `chain-from-${slug(first)}-${copy}`, cuts: rest.slice(0, end + 1).filter((p) => p.expect !== "old") };
+  if (end < 0) throw new Error(`"${last}" comes before "${first}"`);
+  return { name: `chain-from-${slug(first)}-${copy}`, cuts: rest.slice(0, end + 1) };
 }
 
 /** One run per point and copy, each with that single cut (then, after a resume, to the end). */
@@ -150,8 +149,8 @@ async function main(): Promise<number> {
     options: {
       only: { type: "string", multiple: true },
       point: { type: "string", multiple: true },
-      from: { type: "string" },
-      to: { type: "string" },
+      chain: { type: "string", multiple: true },
+      segments: { type: "string" },
       parallel: { type: "string" },
       repeat: { type: "string" },
       "rebuild-initramfs": { type: "boolean" },
@@ -162,12 +161,13 @@ async function main(): Promise<number> {
   mkdirSync(artifacts, { recursive: true });
   const repeat = Number(values.repeat ?? "2");
   const points = injectionPoints({ rebuildInitramfs });
-  const runs = values.point || values.from
+  const chains = (values.chain ?? []).map((spec) => spec.split(".."));
+  const runs = values.point || values.chain
     ? [
-        ...(values.from ? Array.from({ length: repeat }, (_, i) => chainFrom(points, values.from!, values.to, i + 1)) : []),
+        ...Array.from({ length: repeat }, (_, i) => chains.map(([first, last]) => chainFrom(points, first!, last, i + 1))).flat(),
         ...alone(points.filter((p) => values.point?.includes(p.name)), repeat),
       ]
-    : schedule(points, repeat).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
+    : schedule(points, repeat, Number(values.segments ?? "4")).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
   console.log(`[faults] ${runs.length} runs, ${runs.reduce((n, r) => n + r.cuts.length, 0)} power cuts; artifacts in ${artifacts}`);
 
   const newOs = await buildNewOs();
@@ -256,11 +256,12 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
       break;
     }
   }
-  if (last?.ok && (last.expect === "resume" || last.expect === "staged")) add(await resumedRunEnds(vm, run, old));
+  if (last?.ok && last.expect !== "new") add(await resumedRunEnds(vm, run, old));
   await vm.kill();
+  if (!process.env.VA_KEEP_DISKS) rmSync(disk, { force: true }); // GBs per run; the serial logs are the evidence
 }
 
-/** A run whose last cut was resumed: the migration must finish and the new system boot with the carried config. */
+/** A run whose last cut was not after the new boot loader: the migration must finish and the new system boot with the carried config. */
 async function resumedRunEnds(vm: Vm, run: Run, old: OldAppliance): Promise<Row> {
   const base = { point: "end of run (no more cuts)", run: run.name, expect: "new" as const };
   try {

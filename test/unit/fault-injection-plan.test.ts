@@ -24,14 +24,14 @@ describe("fault injection plan (issue 5)", () => {
     expect(expectOf("after unmount-target")).toBe("new");
   });
 
-  test("the schedule cuts at every point `repeat` times, chains first, only a chain's last cut ends the run", () => {
-    const runs = schedule(points, 2);
+  test("the schedule cuts at every point `repeat` times: consecutive chains first, each new-system point alone", () => {
+    const runs = schedule(points, 2, 4);
     for (const point of points) expect(runs.flatMap((r) => r.cuts).filter((c) => c === point).length).toBe(2);
-    expect(runs[0]!.name).toBe("chain-1");
-    expect(runs[1]!.name).toBe("chain-2");
-    for (const run of runs) {
-      for (const cut of run.cuts.slice(0, -1)) expect(["old", "staged", "resume"]).toContain(cut.expect);
-    }
+    expect(runs.slice(0, 8).map((r) => r.name)).toEqual(["chain-1-1", "chain-2-1", "chain-3-1", "chain-4-1", "chain-1-2", "chain-2-2", "chain-3-2", "chain-4-2"]);
+    const chained = points.filter((p) => p.expect !== "new");
+    expect(runs.slice(0, 4).flatMap((r) => r.cuts)).toEqual(chained);
+    for (const run of runs.slice(0, 8)) expect(run.cuts.every((c) => c.expect !== "new")).toBe(true);
+    for (const run of runs.slice(8)) expect(run.cuts.map((c) => c.expect)).toEqual(["new"]);
   });
 });
 
@@ -43,6 +43,12 @@ describe("a chain from a given point", () => {
     expect(chain.cuts.at(-1)!.name).toBe("after install-bootloader");
     expect(chain.cuts.slice(0, -1).every((c) => c.expect === "resume")).toBe(true);
     expect(() => chainFrom(injectionPoints(), "mid nothing")).toThrow('no injection point named "mid nothing"');
+    expect(() => chainFrom(injectionPoints(), "after make-filesystems", "after wipe-old-system")).toThrow("comes before");
+  });
+
+  test("from before the point of no return: the old system's cuts too", () => {
+    const chain = chainFrom(injectionPoints(), "before load-payload", "after write-staged-boot");
+    expect(chain.cuts.map((c) => c.name)).toEqual(["before load-payload", "mid load-payload", "after load-payload", "after write-staged-boot"]);
   });
 
   test("through window A to a given last cut: the staged and store resumes on one disk", () => {
