@@ -240,25 +240,37 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
   };
   let boot = 0;
   let vm = bootDisk(`boot-${boot}`, dir, [disk, commandDisk], old.facts.mac);
-  for (const point of run.cuts) {
-    const base = { point: point.name, run: run.name, expect: point.expect };
+  for (const planned of run.cuts) {
+    let point = planned;
+    const base = () => ({ point: planned.name, run: run.name, expect: point.expect });
     try {
-      await vm.waitFor(point.at, 1800);
-      if (point.delaySeconds) await Bun.sleep(point.delaySeconds * 1000);
+      await vm.waitFor(planned.at, 1800);
+      if (planned.delaySeconds) await Bun.sleep(planned.delaySeconds * 1000);
       await vm.kill();
       const cutAt = Date.now();
+      point = asLanded(planned, vm.log());
       vm = bootDisk(`boot-${++boot}`, dir, [disk, commandDisk], old.facts.mac);
       const row = await outcomeAfterCut(vm, point, old, cutAt);
-      add({ ...base, ...row });
+      const landedLate = point !== planned ? " (the cut landed after the point of no return: its boot-sector write was faster than the kill)" : "";
+      add({ ...base(), ...row, outcome: row.outcome + landedLate });
       if (!row.ok || point.expect === "new") break;
     } catch (error) {
-      add({ ...base, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
+      add({ ...base(), outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
       break;
     }
   }
   if (last?.ok && last.expect !== "new") add(await resumedRunEnds(vm, run, old));
   await vm.kill();
   if (!process.env.VA_KEEP_DISKS) rmSync(disk, { force: true }); // GBs per run; the serial logs are the evidence
+}
+
+/**
+ * The next step may start writing before the kill lands: a cut meant for "after write-staged-boot"
+ * whose console already shows the point of no return is a cut in window A, and must boot the staged
+ * boot code, not the old system.
+ */
+export function asLanded(point: InjectionPoint, consoleBeforeCut: string): InjectionPoint {
+  return point.expect === "old" && /POINT OF NO RETURN/.test(consoleBeforeCut) ? { ...point, expect: "staged" } : point;
 }
 
 /** A run whose last cut was not after the new boot loader: the migration must finish and the new system boot with the carried config. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import { chainFrom, injectionPoints, schedule } from "../e2e/fault-injection.ts";
+import { asLanded, chainFrom, injectionPoints, schedule } from "../e2e/fault-injection.ts";
 import { measureWindows } from "../e2e/windows.ts";
 
 describe("fault injection plan (issue 5)", () => {
@@ -32,6 +32,21 @@ describe("fault injection plan (issue 5)", () => {
     expect(runs.slice(0, 4).flatMap((r) => r.cuts)).toEqual(chained);
     for (const run of runs.slice(0, 8)) expect(run.cuts.every((c) => c.expect !== "new")).toBe(true);
     for (const run of runs.slice(8)) expect(run.cuts.map((c) => c.expect)).toEqual(["new"]);
+  });
+});
+
+describe("where a cut landed", () => {
+  const afterStagedBoot = injectionPoints().find((p) => p.name === "after write-staged-boot")!;
+
+  test("a cut meant for before the point of no return that came after its first write expects the staged boot", () => {
+    const console = "write-staged-boot: done in 1.7 s\nwipe-old-system: switch the boot sector … — POINT OF NO RETURN\n";
+    expect(asLanded(afterStagedBoot, console).expect).toBe("staged");
+  });
+
+  test("otherwise the planned expectation stands", () => {
+    expect(asLanded(afterStagedBoot, "write-staged-boot: done in 1.7 s\n").expect).toBe("old");
+    const afterWipe = injectionPoints().find((p) => p.name === "after wipe-old-system")!;
+    expect(asLanded(afterWipe, "POINT OF NO RETURN").expect).toBe("staged");
   });
 });
 
