@@ -42,10 +42,11 @@ export const armResumeBoot: Step = {
     writeFileSync(`${cfg}.tmp`, resumeGrubCfg(resumeBoot(ctx, runningCmdline())));
     renameSync(`${cfg}.tmp`, cfg);
     await ctx.run.run(["sync"]);
-    await ctx.run.run(grubInstallCommand(ctx, installedName("grub-install")));
+    const grubInstall = installedName("grub-install");
+    await ctx.run.run(grubInstallCommand(ctx, grubInstall));
     await ctx.run.run(["sync"]);
     if (resumeCoreRegion(ctx) && !(await placeResumeCore(ctx, dir))) {
-      await ctx.run.run(grubInstallCommand(ctx, installedName("grub-install"), { embed: true }));
+      await ctx.run.run(grubInstallCommand(ctx, grubInstall, { embed: true }));
       await ctx.run.run(["sync"]);
     }
     await ctx.run.run(["umount", bootHolderMount(ctx)]);
