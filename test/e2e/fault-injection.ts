@@ -159,7 +159,7 @@ async function main(): Promise<number> {
   const rebuildInitramfs = values["rebuild-initramfs"] ?? false;
   const artifacts = resolve(process.env.VA_ARTIFACTS ?? join("artifacts", `faults-${new Date().toISOString().replace(/[:.]/g, "-")}`));
   mkdirSync(artifacts, { recursive: true });
-  const repeat = Number(values.repeat ?? "2");
+  const repeat = count("repeat", values.repeat, 2);
   const points = injectionPoints({ rebuildInitramfs });
   const chains = (values.chain ?? []).map((spec) => spec.split(".."));
   const runs = values.point || values.chain
@@ -167,7 +167,7 @@ async function main(): Promise<number> {
         ...Array.from({ length: repeat }, (_, i) => chains.map(([first, last]) => chainFrom(points, first!, last, i + 1))).flat(),
         ...alone(points.filter((p) => values.point?.includes(p.name)), repeat),
       ]
-    : schedule(points, repeat, Number(values.segments ?? "4")).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
+    : schedule(points, repeat, count("segments", values.segments, 4)).filter((r) => !values.only || values.only.some((w) => r.name.includes(w)));
   console.log(`[faults] ${runs.length} runs, ${runs.reduce((n, r) => n + r.cuts.length, 0)} power cuts; artifacts in ${artifacts}`);
 
   const newOs = await buildNewOs();
@@ -185,7 +185,7 @@ async function main(): Promise<number> {
     console.log(`[faults] ${row.run}: ${row.point}: ${row.outcome} (${row.ok ? "as expected" : `WRONG, expected ${row.expect}`})`);
     report();
   };
-  await inParallel(runs, Number(values.parallel ?? "2"), (run) => execute(run, staged, old, join(artifacts, run.name), record));
+  await inParallel(runs, count("parallel", values.parallel, 2), (run) => execute(run, staged, old, join(artifacts, run.name), record));
   rows.sort((a, b) => order(a.point) - order(b.point) || a.run.localeCompare(b.run));
   report();
   console.log(`\n${table(rows)}\n`);
@@ -193,6 +193,12 @@ async function main(): Promise<number> {
   const bad = rows.filter((r) => !r.ok).length;
   console.log(`\nFAULT INJECTION SUMMARY: ${rows.length - bad} passed, ${bad} failed (${rows.length} power cuts); serial logs in ${artifacts}`);
   return bad === 0 ? 0 : 1;
+}
+
+function count(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`--${option} ${value}: give a whole number of 1 or more`);
+  return Number(value);
 }
 
 /** Unsafe windows measured on every boot that went through one uncut. */
@@ -242,7 +248,6 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
   let vm = bootDisk(`boot-${boot}`, dir, [disk, commandDisk], old.facts.mac);
   for (const planned of run.cuts) {
     let point = planned;
-    const base = () => ({ point: planned.name, run: run.name, expect: point.expect });
     try {
       await vm.waitFor(planned.at, 1800);
       if (planned.delaySeconds) await Bun.sleep(planned.delaySeconds * 1000);
@@ -252,10 +257,10 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
       vm = bootDisk(`boot-${++boot}`, dir, [disk, commandDisk], old.facts.mac);
       const row = await outcomeAfterCut(vm, point, old, cutAt);
       const landedLate = point !== planned ? " (the cut landed after the point of no return: its boot-sector write was faster than the kill)" : "";
-      add({ ...base(), ...row, outcome: row.outcome + landedLate });
+      add({ point: planned.name, run: run.name, expect: point.expect, ...row, outcome: row.outcome + landedLate });
       if (!row.ok || point.expect === "new") break;
     } catch (error) {
-      add({ ...base(), outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
+      add({ point: planned.name, run: run.name, expect: point.expect, outcome: `harness: ${(error as Error).message.split("\n")[0]}`, ok: false, recoverSeconds: null });
       break;
     }
   }
@@ -264,13 +269,16 @@ async function execute(run: Run, staged: string, old: OldAppliance, dir: string,
   if (!process.env.VA_KEEP_DISKS) rmSync(disk, { force: true }); // GBs per run; the serial logs are the evidence
 }
 
+/** wipe-old-system's line after its boot-sector write (the point of no return) went to the disk. */
+const BOOT_SECTOR_SWITCHED = /boot sector of \S+ now starts the tiny system from the staged files/;
+
 /**
  * The next step may start writing before the kill lands: a cut meant for "after write-staged-boot"
- * whose console already shows the point of no return is a cut in window A, and must boot the staged
+ * whose console already shows the boot-sector switch is a cut in window A, and must boot the staged
  * boot code, not the old system.
  */
 export function asLanded(point: InjectionPoint, consoleBeforeCut: string): InjectionPoint {
-  return point.expect === "old" && /POINT OF NO RETURN/.test(consoleBeforeCut) ? { ...point, expect: "staged" } : point;
+  return point.expect === "old" && BOOT_SECTOR_SWITCHED.test(consoleBeforeCut) ? { ...point, expect: "staged" } : point;
 }
 
 /** A run whose last cut was not after the new boot loader: the migration must finish and the new system boot with the carried config. */

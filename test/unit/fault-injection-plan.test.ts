@@ -39,14 +39,16 @@ describe("where a cut landed", () => {
   const afterStagedBoot = injectionPoints().find((p) => p.name === "after write-staged-boot")!;
 
   test("a cut meant for before the point of no return that came after its first write expects the staged boot", () => {
-    const console = "write-staged-boot: done in 1.7 s\nwipe-old-system: switch the boot sector … — POINT OF NO RETURN\n";
+    const console = "write-staged-boot: done in 1.7 s\nwipe-old-system: boot sector of /dev/vda now starts the tiny system from the staged files\n";
     expect(asLanded(afterStagedBoot, console).expect).toBe("staged");
   });
 
   test("otherwise the planned expectation stands", () => {
     expect(asLanded(afterStagedBoot, "write-staged-boot: done in 1.7 s\n").expect).toBe("old");
+    // The step's start line comes before its boot-sector write: a kill there still boots the old system.
+    expect(asLanded(afterStagedBoot, "wipe-old-system: switch the boot sector … — POINT OF NO RETURN\n").expect).toBe("old");
     const afterWipe = injectionPoints().find((p) => p.name === "after wipe-old-system")!;
-    expect(asLanded(afterWipe, "POINT OF NO RETURN").expect).toBe("staged");
+    expect(asLanded(afterWipe, "boot sector of /dev/vda now starts the tiny system from the staged files").expect).toBe("staged");
   });
 });
 
