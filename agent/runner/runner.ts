@@ -36,6 +36,9 @@ export interface Runner {
 
 const COMMAND_NOT_FOUND = 127;
 const STDERR_TAIL_LINES = 12;
+/** A long command (extraction, an initramfs rebuild) says it is alive on the console this often. */
+const HEARTBEAT_MS = 60_000;
+const HEARTBEAT_ARGV_CHARS = 120;
 
 /** zx underneath (which needs bash: the tiny system's overlay ships it). */
 export class ZxRunner implements Runner {
@@ -113,7 +116,11 @@ export class ZxRunner implements Runner {
       return { stdout: "", stderr: "", status: 0 };
     }
     const startedAt = performance.now();
-    const result = await spawn();
+    const heartbeat = setInterval(() => {
+      const running = Math.round((performance.now() - startedAt) / 1000);
+      this.log.info(`still running after ${running} s: ${shortArgv(argv)}`, { argv, seconds: running });
+    }, HEARTBEAT_MS);
+    const result = await spawn().finally(() => clearInterval(heartbeat));
     const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
     this.log.debug(`+ ${formatArgv(argv)}`, { argv, status: result.status, seconds });
     return checkResult(argv, result, options);
@@ -130,6 +137,11 @@ export function checkResult(argv: readonly string[], result: CommandResult, opti
 
 export function formatArgv(argv: readonly string[]): string {
   return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(" ");
+}
+
+function shortArgv(argv: readonly string[]): string {
+  const text = formatArgv(argv);
+  return text.length > HEARTBEAT_ARGV_CHARS ? `${text.slice(0, HEARTBEAT_ARGV_CHARS)}…` : text;
 }
 
 function tail(text: string): string {

@@ -222,7 +222,7 @@ async function buildInto(tmp: string, base: string): Promise<void> {
     noReboot: true,
     serialLog: join(logs, "build.serial.log"),
   });
-  const r = await b.waitFor(/VA-BUILD-(OK-7c1f|FAILED)/, 45 * 60).catch(async (e) => {
+  const r = await b.waitFor(/VA-BUILD-(OK-7c1f|FAILED)/, 45 * 60, { stallSec: 15 * 60 }).catch(async (e) => {
     await b.kill();
     throw e;
   });

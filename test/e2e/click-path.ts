@@ -11,7 +11,7 @@ import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay 
 import { writeTestPayload } from "./payload.ts";
 import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
 import { startVm, type Vm, waitExit } from "./qemu.ts";
-import { NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
+import { failure, NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
 const ENTROPY = ["-device", "virtio-rng-pci"];
@@ -78,7 +78,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
     return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...checkCarriedConfig(facts, shared.old.facts)] };
   } catch (error) {
-    return { variant, timings, checks: [], error: (error as Error).message };
+    return { variant, timings, checks: [], ...failure(error) };
   }
 }
 
@@ -174,7 +174,7 @@ export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: T
       ],
     };
   } catch (error) {
-    return { variant, timings: [], checks: [], error: (error as Error).message };
+    return { variant, timings: [], checks: [], ...failure(error) };
   }
 }
 
@@ -229,6 +229,6 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       ],
     };
   } catch (error) {
-    return { variant, timings: [], checks: [], error: (error as Error).message };
+    return { variant, timings: [], checks: [], ...failure(error) };
   }
 }

@@ -297,7 +297,7 @@ async function outcomeAfterCut(vm: Vm, point: InjectionPoint, old: OldAppliance,
   const wait = 1800;
   let seen: string;
   try {
-    seen = (await vm.waitFor(CAME_UP, wait)).match[0];
+    seen = (await vm.waitFor(CAME_UP, wait, { ignoreFatal: true })).match[0]; // panics are counted below, not fatal here
   } catch {
     const last = vm.tail(3).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").trim().split("\n").pop() ?? "";
     return { outcome: `nothing booted within ${wait} s (console ends: "${last.slice(0, 60)}")`, ok: false, recoverSeconds: null };

@@ -1,14 +1,18 @@
 // Generic QEMU runner for the e2e harness.
 //
-// Always software emulation (no usable KVM here): `-accel tcg,thread=multi -cpu Nehalem -smp 2`,
-// no display, the first serial port written to a log file the caller chooses (kept after the run).
+// Always software emulation (no usable KVM here), `-cpu Nehalem`; the emulator binary, vCPU count
+// and TCG threading come from `emulatorSettings()` (docs/QEMU.md says which and why). No display;
+// the first serial port is written to a log file the caller chooses (kept after the run).
 // `waitFor` polls that log; matches are searched from a cursor that advances past each match, so
-// consecutive `waitFor` calls assert an ORDER of events on the console.
+// consecutive `waitFor` calls assert an ORDER of events on the console. A wait follows progress:
+// it ends at once on a fatal console event (console-watch.ts), when the console has been silent
+// for `stallSec`, or when the VM exits; a console that keeps printing keeps it alive.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { constants as osConstants } from "node:os";
+import { loadavg, constants as osConstants } from "node:os";
+import { type EmulatorFlake, firstFatal, VmWaitError } from "./console-watch.ts";
 
 export type DiskBus = "virtio" | "sata" | "nvme";
 
@@ -46,6 +50,13 @@ export interface WaitResult {
   seconds: number;
 }
 
+export interface WaitOptions {
+  /** Seconds of console silence after which the VM counts as stalled (default DEFAULT_STALL_SEC). */
+  stallSec?: number;
+  /** Do not end the wait on a panic, oops, rescue prompt or emergency shell (the caller counts them). */
+  ignoreFatal?: boolean;
+}
+
 export interface Vm {
   name: string;
   args: string[];
@@ -53,8 +64,14 @@ export interface Vm {
   startedAt: number;
   /** Resolves with QEMU's exit code (or 128+signal). */
   exited: Promise<number>;
-  /** Wait until `re` matches the serial log after the current cursor; advances the cursor. */
-  waitFor(re: RegExp, timeoutSec: number): Promise<WaitResult>;
+  /**
+   * Wait until `re` matches the serial log after the current cursor; advances the cursor.
+   * `timeoutSec` is what a quiet machine needs; the wait gives up only after PROGRESS_CAP_FACTOR
+   * times that while the console keeps printing. Rejects with a VmWaitError.
+   */
+  waitFor(re: RegExp, timeoutSec: number, options?: WaitOptions): Promise<WaitResult>;
+  /** The longest gap between two console writes so far, in seconds (for choosing stall limits). */
+  longestSilenceSec(): number;
   /** Whole serial log so far. */
   log(): string;
   /** Last `n` lines of the serial log. */
@@ -63,15 +80,52 @@ export interface Vm {
   kill(): Promise<number>;
 }
 
-export const QEMU_BIN = "qemu-system-x86_64";
+/**
+ * Console silence that counts as a stall. The agent prints a line at least every minute while a
+ * command runs, guests print while they boot: 7 minutes of silence is a hang even with the host's
+ * cores shared with three other VMs (phases stretch 2–4× then).
+ */
+export const DEFAULT_STALL_SEC = 7 * 60;
+/** A busy host stretches every phase up to about 4×: the wall-time backstop for a console that keeps printing. */
+export const PROGRESS_CAP_FACTOR = 4;
+
+export interface EmulatorSettings {
+  binary: string;
+  /** Extra `-L` firmware directories (a QEMU unpacked outside /usr). */
+  firmwareDirs: string[];
+  smp: number;
+  thread: "multi" | "single";
+}
+
+/**
+ * The emulator every VM of the suite runs on (docs/QEMU.md has the measurements behind it).
+ * VA_QEMU, VA_QEMU_FIRMWARE (colon-separated), VA_SMP and VA_TCG_THREAD override it for
+ * measuring other settings; test/bench/boot-flakes.ts does exactly that.
+ */
+export function emulatorSettings(env: Record<string, string | undefined> = process.env): EmulatorSettings {
+  const smp = Number(env.VA_SMP ?? DEFAULT_SMP);
+  if (!Number.isInteger(smp) || smp < 1 || smp > 8) throw new Error(`VA_SMP=${env.VA_SMP}: want a vCPU count from 1 to 8`);
+  const thread = env.VA_TCG_THREAD ?? DEFAULT_TCG_THREAD;
+  if (thread !== "multi" && thread !== "single") throw new Error(`VA_TCG_THREAD=${thread}: want multi or single`);
+  return {
+    binary: env.VA_QEMU ?? "qemu-system-x86_64",
+    firmwareDirs: (env.VA_QEMU_FIRMWARE ?? "").split(":").filter(Boolean),
+    smp,
+    thread,
+  };
+}
+
+const DEFAULT_SMP = 2;
+const DEFAULT_TCG_THREAD = "multi";
 
 /** Build the QEMU argument vector (exported for unit tests and for logging). */
-export function qemuArgs(opts: VmOptions): string[] {
+export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorSettings()): string[] {
   const a: string[] = [
     "-name", opts.name,
-    "-accel", "tcg,thread=multi",
+    "-accel", `tcg,thread=${emulator.thread}`,
     "-cpu", "Nehalem",
-    "-smp", "2",
+    "-smp", String(emulator.smp),
+    ...emulator.firmwareDirs.flatMap((dir) => ["-L", dir]),
     "-m", String(opts.memMiB ?? 2048),
     "-nographic",
     "-monitor", "none",
@@ -123,28 +177,35 @@ export function startVm(opts: VmOptions): Vm {
   writeFileSync(opts.serialLog, ""); // QEMU appends/truncates; make sure a stale log is never read
   const args = qemuArgs(opts);
   const qemuLog = opts.qemuLog ?? `${opts.serialLog}.qemu.log`;
-  writeFileSync(qemuLog, `${QEMU_BIN} ${args.map((x) => JSON.stringify(x)).join(" ")}\n`);
+  const emulator = emulatorSettings();
+  writeFileSync(qemuLog, `${emulator.binary} ${args.map((x) => JSON.stringify(x)).join(" ")}\n`);
   const outFd = openSync(qemuLog, "a");
   const startedAt = Date.now();
-  const child: ChildProcess = spawn(QEMU_BIN, args, { stdio: ["ignore", outFd, outFd] });
+  const child: ChildProcess = spawn(emulator.binary, args, { stdio: ["ignore", outFd, outFd] });
   closeSync(outFd);
+  liveVms.add(child);
+  endVmsWithTheHarness();
 
   let exitCode: number | null = null;
   const exited = new Promise<number>((resolve) => {
     child.on("exit", (code, signal) => {
+      liveVms.delete(child);
       exitCode = code ?? (signal ? 128 + ((osConstants.signals as Record<string, number>)[signal] ?? 0) : 1);
       resolve(exitCode);
     });
     child.on("error", (e) => {
+      liveVms.delete(child);
       writeFileSync(qemuLog, `spawn error: ${e}\n`, { flag: "a" });
       exitCode = 127;
       resolve(127);
     });
   });
 
-  // Incremental reader of the serial log.
+  // Incremental reader of the serial log; the time of its last growth is the VM's progress.
   let text = "";
   let readPos = 0;
+  let lastOutputAt = startedAt;
+  let longestSilence = 0;
   const refresh = () => {
     if (!existsSync(opts.serialLog)) return;
     const fd = openSync(opts.serialLog, "r");
@@ -155,6 +216,9 @@ export function startVm(opts: VmOptions): Vm {
         const n = readSync(fd, buf, 0, buf.length, readPos);
         readPos += n;
         text += buf.subarray(0, n).toString("latin1");
+        const now = Date.now();
+        longestSilence = Math.max(longestSilence, now - lastOutputAt);
+        lastOutputAt = now;
       }
     } finally {
       closeSync(fd);
@@ -164,33 +228,54 @@ export function startVm(opts: VmOptions): Vm {
     refresh();
     return text.replace(/\r/g, "").split("\n").slice(-n).join("\n");
   };
+  const qemuSaid = () => {
+    try {
+      return readFileSync(qemuLog, "utf8").split("\n").slice(1).join("\n").trim();
+    } catch {
+      return "";
+    }
+  };
 
   let cursor = 0;
-  const waitFor = (re: RegExp, timeoutSec: number): Promise<WaitResult> =>
+  const waitFor = (re: RegExp, timeoutSec: number, wait: WaitOptions = {}): Promise<WaitResult> =>
     new Promise((resolve, reject) => {
-      const deadline = Date.now() + timeoutSec * 1000;
+      const stallSec = wait.stallSec ?? DEFAULT_STALL_SEC;
+      const capSec = timeoutSec * PROGRESS_CAP_FACTOR;
+      const waitStartedAt = Date.now();
       const flags = re.flags.replace("g", "").replace("y", "");
       const rx = new RegExp(re.source, flags);
+      const fail = (reason: VmWaitError["reason"], what: string, flake?: EmulatorFlake) => {
+        reject(new VmWaitError(`VM ${opts.name}: ${what} while waiting for ${re}; last serial lines (${opts.serialLog}):\n${tail(40)}`, opts.name, reason, flake));
+      };
       const tick = () => {
         refresh();
         const m = text.slice(cursor).match(rx);
+        const matchAt = m?.index === undefined ? Number.POSITIVE_INFINITY : cursor + m.index;
+        const fatal = wait.ignoreFatal ? undefined : firstFatal(text, cursor);
+        if (fatal && fatal.index < matchAt) {
+          const flake = fatal.flake ? ` — known emulator flake ${fatal.flake.signature}: ${fatal.flake.why}` : " — not a known emulator flake: a product failure";
+          cursor = fatal.index + 1;
+          fail("fatal console event", `${fatal.kind} on the console ("${fatal.line.slice(0, 160)}")${flake}`, fatal.flake);
+          return;
+        }
         if (m && m.index !== undefined) {
           cursor += m.index + m[0].length;
           resolve({ match: m, seconds: (Date.now() - startedAt) / 1000 });
           return;
         }
         if (exitCode !== null) {
-          let qlog = "";
-          try {
-            qlog = readFileSync(qemuLog, "utf8").split("\n").slice(1).join("\n").trim();
-          } catch {
-            /* none */
-          }
-          reject(new Error(`VM ${opts.name} exited (code ${exitCode}) before ${re} appeared; ` + (qlog ? `QEMU said:\n${qlog}\n` : "") + `last serial lines (${opts.serialLog}):\n${tail(40)}`));
+          const qlog = qemuSaid();
+          fail("exited", `QEMU exited (code ${exitCode})${qlog ? `; QEMU said:\n${qlog}\n` : ""}`);
           return;
         }
-        if (Date.now() > deadline) {
-          reject(new Error(`timeout (${timeoutSec}s) waiting for ${re} on VM ${opts.name}; last serial lines (${opts.serialLog}):\n${tail(40)}`));
+        const now = Date.now();
+        const silentSec = (now - Math.max(lastOutputAt, waitStartedAt)) / 1000;
+        if (silentSec > stallSec) {
+          fail("stalled", `STALLED: no console output for ${silentSec.toFixed(0)} s (host load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+          return;
+        }
+        if (now - waitStartedAt > capSec * 1000) {
+          fail("no progress", `the console kept printing for ${capSec} s (${PROGRESS_CAP_FACTOR}× the ${timeoutSec} s a quiet machine needs) without the pattern`);
           return;
         }
         setTimeout(tick, 200);
@@ -210,11 +295,54 @@ export function startVm(opts: VmOptions): Vm {
       return text;
     },
     tail,
+    longestSilenceSec: () => {
+      refresh();
+      return Math.max(longestSilence, Date.now() - lastOutputAt) / 1000;
+    },
     kill: async () => {
       if (exitCode === null) child.kill("SIGKILL");
       return exited;
     },
   };
+}
+
+/** Every QEMU this process started and that has not exited yet. */
+const liveVms = new Set<ChildProcess>();
+
+/** Powers off (SIGKILL) every VM still running; returns how many there were. */
+export async function killAllVms(): Promise<number> {
+  const running = [...liveVms];
+  const gone = running.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  }));
+  await Promise.all(gone);
+  return running.length;
+}
+
+let harnessHooked = false;
+
+/** No guest outlives the harness: on exit, Ctrl-C, SIGTERM or a crash every VM is killed. */
+function endVmsWithTheHarness(): void {
+  if (harnessHooked) return;
+  harnessHooked = true;
+  const killNow = () => {
+    for (const child of liveVms) child.kill("SIGKILL");
+  };
+  process.on("exit", killNow);
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    process.on(signal, () => {
+      if (liveVms.size) console.error(`[qemu] ${signal}: powering off ${liveVms.size} VM(s)`);
+      killNow();
+      process.exit(code);
+    });
+  }
+  process.on("uncaughtException", (error) => {
+    console.error(`[qemu] harness crashed, powering off ${liveVms.size} VM(s): ${error.stack ?? error}`);
+    killNow();
+    process.exit(1);
+  });
 }
 
 /** Wait for the VM to exit by itself; kill it and throw after `timeoutSec`. */

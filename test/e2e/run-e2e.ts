@@ -17,7 +17,8 @@ import { parseArgs } from "node:util";
 import { buildNewOs } from "../assets/new-os.ts";
 import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { type PayloadCompression, writeTestPayload } from "./payload.ts";
-import { planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
+import { failure, planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
+import { killAllVms } from "./qemu.ts";
 import { buildTinySystem } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
@@ -71,10 +72,24 @@ async function main(): Promise<number> {
   const staged = await stagedWith(variants[0]?.compression ?? "zstd");
 
   const results: ScenarioResult[] = [];
+  const reruns: string[] = [];
+  const scenario = async (name: string, attempt: () => Promise<ScenarioResult>, shared: Timing[]) => {
+    const result = await withOneRerunOnFlake(name, attempt, (note) => {
+      reruns.push(note);
+      say(note);
+    });
+    results.push(result);
+    printResult(result, shared);
+  };
+  const planVariant: Variant = { name: "tiny-plan", bus: "virtio", sizeFactor: 1, compression: variants[0]?.compression ?? "zstd" };
   say("tiny system in plan mode against the staged disk (no writes)");
-  const planned = await planInTinySystem(staged.disk, tiny, artifacts);
-  results.push({ variant: { name: "tiny-plan", bus: "virtio", sizeFactor: 1, compression: variants[0]?.compression ?? "zstd" }, ...planned });
-  printResult(results[0]!, []);
+  await scenario("tiny-plan", async () => {
+    try {
+      return { variant: planVariant, ...(await planInTinySystem(staged.disk, tiny, artifacts)) };
+    } catch (error) {
+      return { variant: planVariant, checks: [], timings: [], ...failure(error) };
+    }
+  }, []);
 
   if (clickScenarios.length > 0) {
     say("vendor side: key pair and signed bundle (build.ts keygen, build.ts bundle)");
@@ -83,21 +98,43 @@ async function main(): Promise<number> {
     const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared) } as Record<string, () => Promise<ScenarioResult>>;
     for (const name of clickScenarios) {
       say(`scenario ${name}`);
-      const result = await run[name]!();
-      results.push(result);
-      printResult(result, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);
+      await scenario(name, run[name]!, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);
     }
   }
   for (const variant of variants) {
     say(`variant ${variant.name}: tiny system migrates a ${variant.bus} disk ${variant.sizeFactor}x the layout (${variant.compression} payload)`);
     const stagedForVariant = await stagedWith(variant.compression);
-    const result = await runScenario(variant, { newOs, old, stagedDisk: stagedForVariant.disk, tiny, artifacts });
-    results.push(result);
-    printResult(result, [{ phase: "assets (build or cache)", seconds: assetSeconds }, ...stagedForVariant.timings]);
+    await scenario(variant.name, () => runScenario(variant, { newOs, old, stagedDisk: stagedForVariant.disk, tiny, artifacts }), [
+      { phase: "assets (build or cache)", seconds: assetSeconds },
+      ...stagedForVariant.timings,
+    ]);
   }
   const passed = results.filter(ok).length;
-  console.log(`\nE2E SUMMARY: ${passed} passed, ${results.length - passed} failed (${results.map((r) => `${r.variant.name}:${ok(r) ? "PASS" : "FAIL"}`).join(" ")}); serial logs in ${artifacts}`);
+  const rerunNote = reruns.length ? `; ${reruns.length} rerun${reruns.length > 1 ? "s" : ""} after an emulator flake: ${reruns.join(" | ")}` : "; no reruns";
+  console.log(`\nE2E SUMMARY: ${passed} passed, ${results.length - passed} failed (${results.map((r) => `${r.variant.name}:${ok(r) ? "PASS" : "FAIL"}`).join(" ")})${rerunNote}; serial logs in ${artifacts}`);
   return passed === results.length ? 0 : 1;
+}
+
+/**
+ * Runs a scenario; every VM it started is powered off when it ends, whatever the outcome. A failure
+ * with a known emulator-flake signature (console-watch.ts) is run once more, and `noteRerun` says
+ * which VM, which signature; any other failure, a panic of another kind included, stands.
+ */
+export async function withOneRerunOnFlake(name: string, attempt: () => Promise<ScenarioResult>, noteRerun: (note: string) => void): Promise<ScenarioResult> {
+  const first = await endingItsVms(name, attempt);
+  if (ok(first) || !first.flake) return first;
+  noteRerun(`${name}: rerun once after emulator flake ${first.flake.signature} on VM ${first.flake.vm}`);
+  const second = await endingItsVms(name, attempt);
+  return second.flake ? { ...second, error: `${second.error}\n(emulator flake ${second.flake.signature} twice in a row: not rerun again)` } : second;
+}
+
+async function endingItsVms(name: string, attempt: () => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  try {
+    return await attempt();
+  } finally {
+    const left = await killAllVms();
+    if (left) console.log(`[e2e] ${name}: powered off ${left} VM(s) the scenario left running`);
+  }
 }
 
 const ok = (result: ScenarioResult) => !result.error && result.checks.length > 0 && result.checks.every((c) => c.ok);
@@ -110,7 +147,7 @@ function printResult(result: ScenarioResult, shared: Timing[]): void {
   for (const timing of [...shared, ...result.timings]) console.log(`  ${timing.phase.padEnd(56)} ${timing.seconds.toFixed(1).padStart(8)}`);
 }
 
-main().then(
+if (import.meta.main) main().then(
   (code) => process.exit(code),
   (error) => {
     console.error(`[e2e] ERROR: ${(error as Error).stack ?? error}`);

@@ -13,6 +13,7 @@ import type { PayloadCompression, StagedPayload } from "./payload.ts";
 import { type DiskBus, startVm, waitExit } from "./qemu.ts";
 import type { TinySystem } from "./tiny-system.ts";
 import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
+import { VmWaitError } from "./console-watch.ts";
 
 export interface Variant {
   name: string;
@@ -32,6 +33,15 @@ export interface ScenarioResult {
   checks: Check[];
   timings: Timing[];
   error?: string;
+  /** The failure was an emulator fault with a known signature (the runner may rerun once). */
+  flake?: { vm: string; signature: string };
+}
+
+/** The fields of a result for a scenario that threw: the message, and the flake if it was one. */
+export function failure(error: unknown): Pick<ScenarioResult, "error" | "flake"> {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof VmWaitError && error.flake) return { error: message, flake: { vm: error.vm, signature: error.flake.signature } };
+  return { error: message };
 }
 
 /** The agent's first log line says how long after kernel start it got control (from /proc/uptime). */
@@ -88,7 +98,7 @@ export async function runScenario(
     const checks = await bootNewSystem(variant, disk, shared, dir, timings);
     return { variant, checks, timings };
   } catch (error) {
-    return { variant, checks: [], timings, error: (error as Error).message };
+    return { variant, checks: [], timings, ...failure(error) };
   }
 }
 
