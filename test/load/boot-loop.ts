@@ -25,6 +25,8 @@ interface Boot {
   detail: string;
   seconds: number;
   load: number;
+  /** The guest's clocksource watchdog gave up on the TSC: the kernel then patches sched_clock's static key at run time. */
+  tscMarkedUnstable: boolean;
 }
 
 /** The old appliance's hook says it looked for a command disk; the migrated system's probe says it is done. */
@@ -82,7 +84,15 @@ async function bootOnce(n: number, slot: number, o: { base: string; bus: DiskBus
     serialLog: join(o.dir, `serial-${String(n + 1).padStart(3, "0")}.log`),
     extraArgs: ["-device", "virtio-rng-pci"],
   });
-  const record = (outcome: Boot["outcome"], detail: string, seconds: number): Boot => ({ label: o.label, guest: o.guest, outcome, detail, seconds, load: loadavg()[0]! });
+  const record = (outcome: Boot["outcome"], detail: string, seconds: number): Boot => ({
+    label: o.label,
+    guest: o.guest,
+    outcome,
+    detail,
+    seconds,
+    load: loadavg()[0]!,
+    tscMarkedUnstable: /Marking clocksource 'tsc' as unstable/.test(vm.log()),
+  });
   try {
     const up = await vm.waitFor(UP[o.guest as "old" | "new"], QUIET_BOOT_SECONDS);
     return record("up", "", up.seconds);
@@ -102,9 +112,10 @@ function printTable(label: string, results: Boot[]): void {
   const count = (outcome: Boot["outcome"]) => results.filter((b) => b.outcome === outcome).length;
   const up = results.filter((b) => b.outcome === "up").map((b) => b.seconds).sort((a, b) => a - b);
   const median = up.length ? up[Math.floor(up.length / 2)]! : Number.NaN;
-  console.log("\n| settings | boots | up | emulator flake | other fatal | stalled | median s to up |");
-  console.log("|---|---|---|---|---|---|---|");
-  console.log(`| ${label} | ${results.length} | ${count("up")} | ${count("flake")} | ${count("fatal")} | ${count("stalled")} | ${median.toFixed(0)} |`);
+  const tsc = results.filter((b) => b.tscMarkedUnstable).length;
+  console.log("\n| settings | boots | up | emulator flake | other fatal | stalled | TSC marked unstable | median s to up |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  console.log(`| ${label} | ${results.length} | ${count("up")} | ${count("flake")} | ${count("fatal")} | ${count("stalled")} | ${tsc} | ${median.toFixed(0)} |`);
 }
 
 function positive(flag: string, text: string): number {
