@@ -191,6 +191,8 @@ export function startVm(opts: VmOptions): Vm {
     child.on("exit", (code, signal) => {
       liveVms.delete(child);
       exitCode = code ?? (signal ? 128 + ((osConstants.signals as Record<string, number>)[signal] ?? 0) : 1);
+      refresh();
+      writeFileSync(qemuLog, `exit ${exitCode} after ${((Date.now() - startedAt) / 1000).toFixed(0)} s; longest console silence ${(longestSilence / 1000).toFixed(0)} s\n`, { flag: "a" });
       resolve(exitCode);
     });
     child.on("error", (e) => {
