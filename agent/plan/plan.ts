@@ -2,6 +2,7 @@ import { LayoutError, PreflightError } from "../errors/errors.ts";
 import { type GptLayout, type LayoutPartition, lastUsableLbaFor, SECTOR_BYTES } from "../disk/gpt-backup.ts";
 import { partitionDevice } from "../disk/partition-device.ts";
 import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.ts";
+import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
@@ -61,6 +62,7 @@ export function planMigration(manifest: Manifest, layout: GptLayout, machine: Ma
   const sectors = Math.floor(disk.sizeBytes / SECTOR_BYTES);
   checkLayoutFits(layout, sectors, disk.path);
   checkRam(manifest, machine);
+  checkOldVolumeGroupsStayOnDisk(machine, disk.path);
   checkVolumeGroupName(manifest, machine, oldSystem);
 
   const lvmNumber = manifest.target.lvmPartition;
@@ -159,6 +161,12 @@ function checkRam(manifest: Manifest, machine: Machine): void {
       { neededBytes: needed, ramBytes: machine.ramBytes },
     );
   }
+}
+
+/** The rule pre-flight's lvm-target-disk check applies, on what the tiny system probed itself. */
+function checkOldVolumeGroupsStayOnDisk(machine: Machine, disk: string): void {
+  const { refusal } = judgeVolumeGroupsOnDisk(disk, machine, machine.blockDevices);
+  if (refusal) throw new PreflightError(refusal.finding, `${refusal.remedy} Then stage again; nothing was changed.`);
 }
 
 function checkVolumeGroupName(manifest: Manifest, machine: Machine, oldSystem: OldSystem): void {

@@ -30,6 +30,13 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     rootSource: "/dev/mapper/centos-root",
     rootDisk: vda,
     candidateDisks: [vda],
+    blockDevices: [
+      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB, fstype: null, parent: null, mountpoint: null },
+      { path: "/dev/vda1", type: "part", sizeBytes: GIB, fstype: "xfs", parent: "/dev/vda", mountpoint: "/boot" },
+      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda", mountpoint: null },
+      { path: "/dev/mapper/centos-root", type: "lvm", sizeBytes: 5 * GIB, fstype: "xfs", parent: "/dev/vda2", mountpoint: "/" },
+    ],
+    physicalVolumes: [{ device: "/dev/vda2", vg: "centos" }],
     boot: { path: "/boot", mountpoint: "/boot", freeBytes: 200 * MIB },
     staging: { path: "/etc/upd", mountpoint: "/", freeBytes: 1000 * MIB },
     bytesToStage: 300 * MIB,
@@ -57,6 +64,7 @@ describe("runChecks", () => {
       "firmware",
       "target-disk",
       "disk-size",
+      "lvm-target-disk",
       "vg-name",
       "boot-space",
       "staging-space",
@@ -206,27 +214,27 @@ describe("report", () => {
   test("human text: counts, inhibitors first, warnings, then one line per passed check", () => {
     const text = renderReport(checks);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 8 passed — the migration is inhibited; nothing was changed");
+    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 9 passed — the migration is inhibited; nothing was changed");
     expect(lines[2]).toBe("INHIBITOR [ram] Memory for the migration");
     expect(lines[3]).toStartWith("  finding: the machine has 512 MiB of RAM;");
     expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 924 MiB");
     expect(lines[6]).toBe("INHIBITOR [one-time-boot-tool] One-time boot tools");
     expect(lines[10]).toBe("WARNING [selinux] SELinux");
     expect(lines[14]).toBe("ok [architecture] Machine architecture: x86_64");
-    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(8);
+    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(9);
     expect(hasInhibitors(checks)).toBe(true);
   });
 
   test("a clean report says the migration can proceed", () => {
     const text = renderReport(runChecks(facts(), manifest(), referenceLayout()));
-    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 11 passed — the migration can proceed");
+    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 12 passed — the migration can proceed");
   });
 
   test("JSON for the web UI", () => {
     const json = reportJson(checks);
     expect(json.inhibitors).toBe(2);
     expect(json.warnings).toBe(1);
-    expect(json.checks).toHaveLength(11);
+    expect(json.checks).toHaveLength(12);
     expect(Object.keys(json.checks[0]!)).toEqual(["id", "severity", "title", "finding", "remedy"]);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
