@@ -77,7 +77,7 @@ describe("runChecks", () => {
   });
 
   test("passed checks say what they measured", () => {
-    expect(check("ram").finding).toBe("2048 MiB of RAM; needs the payload (200 MiB) + the tiny system (640 MiB) + 10 % margin = 924 MiB");
+    expect(check("ram").finding).toBe("2048 MiB of RAM; needs the files copied to RAM (271 MiB) + 10 % + 64 MiB for the rest of /run = a tmpfs of 362 MiB, + the tiny system (640 MiB) = 1002 MiB");
     expect(check("target-disk").finding).toBe("/dev/vda (6144 MiB, holds /, /boot, PV of VG centos)");
     expect(check("disk-size").finding).toBe("/dev/vda has 6144 MiB; the new layout needs 6144 MiB");
     expect(check("boot-space").finding).toBe(
@@ -105,10 +105,10 @@ describe("runChecks", () => {
     const c = check("ram", facts({ ramBytes: 512 * MIB }));
     expect(c.severity).toBe("inhibitor");
     expect(c.finding).toBe(
-      "the machine has 512 MiB of RAM; the migration needs the payload (200 MiB) + the tiny system (640 MiB) + 10 % margin = 924 MiB, 412 MiB more",
+      "the machine has 512 MiB of RAM; the migration needs the files copied to RAM (271 MiB) + 10 % + 64 MiB for the rest of /run = a tmpfs of 362 MiB, + the tiny system (640 MiB) = 1002 MiB, 490 MiB more",
     );
-    expect(c.remedy).toStartWith("Give the appliance at least 924 MiB of memory (add 412 MiB)");
-    expect(check("ram", facts({ ramBytes: 924 * MIB })).severity).toBe("ok");
+    expect(c.remedy).toStartWith("Give the appliance at least 1002 MiB of memory (add 490 MiB)");
+    expect(check("ram", facts({ ramBytes: 1002 * MIB })).severity).toBe("ok");
   });
 
   test("firmware: UEFI against a BIOS layout", () => {
@@ -217,7 +217,7 @@ describe("report", () => {
     expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 9 passed — the migration is inhibited; nothing was changed");
     expect(lines[2]).toBe("INHIBITOR [ram] Memory for the migration");
     expect(lines[3]).toStartWith("  finding: the machine has 512 MiB of RAM;");
-    expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 924 MiB");
+    expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 1002 MiB");
     expect(lines[6]).toBe("INHIBITOR [one-time-boot-tool] One-time boot tools");
     expect(lines[10]).toBe("WARNING [selinux] SELinux");
     expect(lines[14]).toBe("ok [architecture] Machine architecture: x86_64");
