@@ -1,4 +1,5 @@
 import { ProbeError } from "../errors/errors.ts";
+import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
 import type { BlockDevice, Machine, OldSystem, RootCandidate } from "./machine.ts";
 
 /**
@@ -9,10 +10,7 @@ export function findOldSystem(machine: Machine): OldSystem {
   const root = pickRoot(machine.rootCandidates);
   const disk = diskOf(root.device, machine.blockDevices);
   const partitions = machine.blockDevices.filter((device) => device.type === "part" && device.parent === disk.path);
-  const partitionPaths = new Set(partitions.map((part) => part.path).concat(disk.path));
-  const volumeGroups = [
-    ...new Set(machine.physicalVolumes.filter((pv) => partitionPaths.has(pv.device)).map((pv) => pv.vg)),
-  ];
+  const volumeGroups = judgeVolumeGroupsOnDisk(disk.path, machine, machine.blockDevices).names;
   return { root, disk, volumeGroups, partitions };
 }
 

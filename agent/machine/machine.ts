@@ -1,3 +1,5 @@
+import type { PhysicalVolumeListing } from "../lvm/physical-volumes.ts";
+
 /** The probed description of the machine: plain data, so planning stays pure and testable. */
 export interface BlockDevice {
   path: string;
@@ -12,11 +14,6 @@ export interface BlockDevice {
   label?: string;
 }
 
-export interface PhysicalVolume {
-  device: string;
-  vg: string;
-}
-
 /** A filesystem that was mounted read-only during probing and looked like a system root. */
 export interface RootCandidate {
   device: string;
@@ -25,11 +22,10 @@ export interface RootCandidate {
   hasStagedPayload: boolean;
 }
 
-export interface Machine {
+export interface Machine extends PhysicalVolumeListing {
   ramBytes: number;
   cpuFlags: string[];
   blockDevices: BlockDevice[];
-  physicalVolumes: PhysicalVolume[];
   rootCandidates: RootCandidate[];
 }
 

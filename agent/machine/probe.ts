@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Log } from "../log/logger.ts";
 import type { Runner } from "../runner/runner.ts";
-import type { BlockDevice, Machine, PhysicalVolume, RootCandidate } from "./machine.ts";
+import { listPhysicalVolumes } from "../lvm/physical-volumes.ts";
+import type { BlockDevice, Machine, RootCandidate } from "./machine.ts";
 import { parseOsRelease } from "./os-release.ts";
 
 const ROOT_FILESYSTEMS = new Set(["ext4", "xfs", "ext3"]);
@@ -21,7 +22,7 @@ export async function probeMachine(run: Runner, log: Log, options: ProbeOptions)
   await run.run(["lvm", "vgchange", "--activate", "y"], { readOnly: true, allowFailure: true });
   await run.run(["udevadm", "settle", "--timeout=30"], { readOnly: true, allowFailure: true });
   const blockDevices = await listBlockDevices(run);
-  const physicalVolumes = await listPhysicalVolumes(run);
+  const lvm = await listPhysicalVolumes(run);
   const rootCandidates: RootCandidate[] = [];
   for (const device of blockDevices.filter(isRootCandidate)) {
     const candidate = await inspectFilesystem(run, device, options);
@@ -32,7 +33,7 @@ export async function probeMachine(run: Runner, log: Log, options: ProbeOptions)
     ramBytes: parseMemTotal(readFileSync(join(procDir, "meminfo"), "utf8")),
     cpuFlags: parseCpuFlags(readFileSync(join(procDir, "cpuinfo"), "utf8")),
     blockDevices,
-    physicalVolumes,
+    ...lvm,
     rootCandidates,
   };
   log.debug("probed machine", { machine });
@@ -64,19 +65,6 @@ export function parseLsblk(json: string): BlockDevice[] {
     });
   }
   return [...devices.values()];
-}
-
-async function listPhysicalVolumes(run: Runner): Promise<PhysicalVolume[]> {
-  const result = await run.run(["lvm", "pvs", "--reportformat", "json", "--options", "pv_name,vg_name"], {
-    readOnly: true,
-    allowFailure: true,
-  });
-  return result.status === 0 ? parsePvs(result.stdout) : [];
-}
-
-export function parsePvs(json: string): PhysicalVolume[] {
-  const report = JSON.parse(json) as { report: { pv: { pv_name: string; vg_name: string }[] }[] };
-  return report.report.flatMap((r) => r.pv).filter((pv) => pv.vg_name).map((pv) => ({ device: pv.pv_name, vg: pv.vg_name }));
 }
 
 function isRootCandidate(device: BlockDevice): boolean {

@@ -2,9 +2,11 @@ import { LayoutError, PreflightError } from "../errors/errors.ts";
 import { type GptLayout, type LayoutPartition, lastUsableLbaFor, SECTOR_BYTES } from "../disk/gpt-backup.ts";
 import { partitionDevice } from "../disk/partition-device.ts";
 import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.ts";
+import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
+import { describeMemoryNeed, type MemoryNeed, memoryNeed } from "./memory.ts";
 import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "./staged-boot.ts";
 
 export interface PlannedPartition extends LayoutPartition {
@@ -42,6 +44,8 @@ export interface MigrationPlan {
    * not mount (slot B, "back", unused until the first A/B upgrade). null: no such LV, no resume.
    */
   resume?: PlannedResumeVolume | null;
+  /** The tmpfs size load-payload sets, and the RAM that needs (agent/plan/memory.ts). */
+  memory: MemoryNeed;
   /** Whether window A is closed by booting and resuming from the staged files (docs/RESUME.md). */
   stagedBoot: StagedBootDecision;
 }
@@ -52,15 +56,21 @@ export interface PlannedResumeVolume {
   type: FilesystemSpec["type"];
 }
 
-/** RAM the tiny system itself needs besides the payload copy in tmpfs. */
-export const TINY_SYSTEM_RAM_BYTES = 640 * 1024 ** 2;
-
-export function planMigration(manifest: Manifest, layout: GptLayout, machine: Machine, stagedFiles?: StagedFilesProbe): MigrationPlan {
+/** `carriedBytes`: the captured config and carry-over archive `stage` left, which go to RAM too. */
+export function planMigration(
+  manifest: Manifest,
+  layout: GptLayout,
+  machine: Machine,
+  stagedFiles?: StagedFilesProbe,
+  carriedBytes = 0,
+): MigrationPlan {
   const oldSystem = findOldSystem(machine);
   const disk = oldSystem.disk;
   const sectors = Math.floor(disk.sizeBytes / SECTOR_BYTES);
   checkLayoutFits(layout, sectors, disk.path);
-  checkRam(manifest, machine);
+  const memory = memoryNeed(manifest, carriedBytes);
+  checkRam(memory, machine);
+  checkOldVolumeGroupsStayOnDisk(machine, disk.path);
   checkVolumeGroupName(manifest, machine, oldSystem);
 
   const lvmNumber = manifest.target.lvmPartition;
@@ -101,6 +111,7 @@ export function planMigration(manifest: Manifest, layout: GptLayout, machine: Ma
       .filter((fs) => fs.mountpoint)
       .sort((a, b) => depth(a.mountpoint!) - depth(b.mountpoint!) || a.mountpoint!.localeCompare(b.mountpoint!)),
     resume,
+    memory,
     stagedBoot: decideStagedBoot({ manifest, layout, diskSectors: sectors, lvmPartition: lvmNumber, resumeLv: resume?.lv, probe: stagedFiles }),
   };
 }
@@ -147,18 +158,22 @@ function checkLayoutFits(layout: GptLayout, sectors: number, diskPath: string): 
   }
 }
 
-function checkRam(manifest: Manifest, machine: Machine): void {
-  // The tiny kernel and initramfs are copied to RAM too (arm-resume-boot puts them on the new /boot).
-  const tiny = (manifest.tinySystem?.kernel.bytes ?? 0) + (manifest.tinySystem?.initramfs.bytes ?? 0);
-  const needed = manifest.payload.rootfs.bytes + tiny + TINY_SYSTEM_RAM_BYTES;
-  if (machine.ramBytes < needed) {
-    const mib = (b: number) => Math.ceil(b / 1024 ** 2);
+/** The rule of stage's `ram` pre-flight check, with the carried configuration now known. */
+function checkRam(need: MemoryNeed, machine: Machine): void {
+  if (machine.ramBytes < need.ramBytes) {
+    const mib = (b: number) => Math.floor(b / 1024 ** 2);
     throw new PreflightError(
-      `not enough RAM: the payload (${mib(manifest.payload.rootfs.bytes)} MiB) and the tiny system need ${mib(needed)} MiB, the machine has ${mib(machine.ramBytes)} MiB`,
-      "Give the appliance more memory for the migration, then start again; nothing was changed.",
-      { neededBytes: needed, ramBytes: machine.ramBytes },
+      `not enough RAM: the machine has ${mib(machine.ramBytes)} MiB; the migration needs ${describeMemoryNeed(need)}`,
+      `Give the appliance more memory for the migration (at least ${Math.ceil(need.ramBytes / 1024 ** 2)} MiB), then start again; nothing was changed.`,
+      { neededBytes: need.ramBytes, ramBytes: machine.ramBytes },
     );
   }
+}
+
+/** The rule pre-flight's lvm-target-disk check applies, on what the tiny system probed itself. */
+function checkOldVolumeGroupsStayOnDisk(machine: Machine, disk: string): void {
+  const { refusal } = judgeVolumeGroupsOnDisk(disk, machine, machine.blockDevices);
+  if (refusal) throw new PreflightError(refusal.finding, `${refusal.remedy} Then stage again; nothing was changed.`);
 }
 
 function checkVolumeGroupName(manifest: Manifest, machine: Machine, oldSystem: OldSystem): void {

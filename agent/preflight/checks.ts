@@ -2,7 +2,7 @@ import type { GptLayout } from "../disk/gpt-backup.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { checkOneTimeBootTool } from "./boot-tool-checks.ts";
 import type { PreflightCheck } from "./check.ts";
-import { checkDiskSize, checkTargetDisk, checkVolumeGroupName } from "./disk-checks.ts";
+import { checkDiskSize, checkTargetDisk, checkTargetDiskVolumeGroups, checkVolumeGroupName } from "./disk-checks.ts";
 import { checkArchitecture, checkCpuBaseline, checkFirmware, checkRam } from "./machine-checks.ts";
 import { checkSelinux } from "./selinux-check.ts";
 import { checkBootSpace, checkStagingSpace } from "./space-checks.ts";
@@ -17,6 +17,7 @@ export function runChecks(facts: StageFacts, manifest: Readonly<Manifest>, layou
     checkFirmware(facts, manifest, layout),
     checkTargetDisk(facts),
     checkDiskSize(facts, manifest, layout),
+    checkTargetDiskVolumeGroups(facts),
     checkVolumeGroupName(facts, manifest),
     checkBootSpace(facts, manifest),
     checkStagingSpace(facts),

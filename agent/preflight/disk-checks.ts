@@ -1,4 +1,5 @@
 import { type GptLayout, SECTOR_BYTES } from "../disk/gpt-backup.ts";
+import { judgeVolumeGroupsOnDisk, volumeGroupsPassed } from "../lvm/volume-groups-on-disk.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck } from "./check.ts";
 import type { StageFacts, SystemDisk } from "./stage-facts.ts";
@@ -45,6 +46,16 @@ export function checkDiskSize(facts: StageFacts, manifest: Readonly<Manifest>, l
     `${disk.path} has ${haveMiB(disk.sizeBytes)}; the new layout needs ${needMiB(needed)}, ${needMiB(short)} more`,
     `Grow the appliance's disk ${disk.path} by at least ${needMiB(short)} (to ${needMiB(needed)} or more) in the hypervisor, then run stage again; the partitions need not be grown.`,
   );
+}
+
+/** Every VG with a PV on the target disk is removed: none may reach beyond it (the tiny system's plan asks the same). */
+export function checkTargetDiskVolumeGroups(facts: StageFacts): PreflightCheck {
+  const title = "Volume groups on the target disk";
+  const disk = facts.rootDisk;
+  if (!disk) return inhibitor("lvm-target-disk", title, "the target disk is unknown (see target-disk)", "Resolve the target-disk inhibitor first.");
+  const verdict = judgeVolumeGroupsOnDisk(disk.path, facts, facts.blockDevices);
+  if (!verdict.refusal) return passed("lvm-target-disk", title, volumeGroupsPassed(disk.path, verdict));
+  return inhibitor("lvm-target-disk", title, verdict.refusal.finding, `${verdict.refusal.remedy} Then run stage again.`);
 }
 
 export function checkVolumeGroupName(facts: StageFacts, manifest: Readonly<Manifest>): PreflightCheck {

@@ -1,12 +1,11 @@
 import type { GptLayout } from "../disk/gpt-backup.ts";
 import type { Manifest } from "../manifest/manifest.ts";
-import { TINY_SYSTEM_RAM_BYTES } from "../plan/plan.ts";
-import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck, withMargin } from "./check.ts";
+import { describeMemoryNeed, memoryNeed } from "../plan/memory.ts";
+import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck } from "./check.ts";
 import type { StageFacts } from "./stage-facts.ts";
 
 /** The agent binary is built for bun's x64 baseline target. */
 export const REQUIRED_CPU_FLAGS = ["sse4_2", "popcnt"] as const;
-export const RAM_MARGIN_PERCENT = 10;
 const BIOS_BOOT_TYPE = "EF02";
 
 export function checkArchitecture(facts: StageFacts): PreflightCheck {
@@ -32,15 +31,12 @@ export function checkCpuBaseline(facts: StageFacts): PreflightCheck {
   );
 }
 
-/** The payload is copied to tmpfs and the tiny system runs from RAM. */
-export function ramNeeded(manifest: Readonly<Manifest>): number {
-  return withMargin(manifest.payload.rootfs.bytes + TINY_SYSTEM_RAM_BYTES, RAM_MARGIN_PERCENT);
-}
-
+/** The rule the tiny system's plan applies too; the carried configuration is not captured yet, the plan counts it. */
 export function checkRam(facts: StageFacts, manifest: Readonly<Manifest>): PreflightCheck {
   const title = "Memory for the migration";
-  const needed = ramNeeded(manifest);
-  const sums = `the payload (${needMiB(manifest.payload.rootfs.bytes)}) + the tiny system (${needMiB(TINY_SYSTEM_RAM_BYTES)}) + ${RAM_MARGIN_PERCENT} % margin = ${needMiB(needed)}`;
+  const need = memoryNeed(manifest);
+  const needed = need.ramBytes;
+  const sums = describeMemoryNeed(need);
   if (facts.ramBytes >= needed) return passed("ram", title, `${haveMiB(facts.ramBytes)} of RAM; needs ${sums}`);
   return inhibitor(
     "ram",

@@ -1,19 +1,14 @@
 import type { Log } from "../log/logger.ts";
-import { parseCpuFlags, parseMemTotal, parsePvs } from "../machine/probe.ts";
+import { disksUnder } from "../disk/device-tree.ts";
+import { listPhysicalVolumes, type PhysicalVolume } from "../lvm/physical-volumes.ts";
+import { parseCpuFlags, parseMemTotal } from "../machine/probe.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { referencedFiles } from "../bundle/manifest-members.ts";
 import type { Runner } from "../runner/runner.ts";
 import { freeSpaceOf } from "./free-space.ts";
 import { firmwareOf, osReleaseOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
 import type { StageFacts } from "./stage-facts.ts";
-import {
-  candidateSystemDisks,
-  disksUnder,
-  type LsblkRow,
-  parseLsblkJson,
-  parseLsblkPairs,
-  type PhysicalVolumeRow,
-} from "./system-disks.ts";
+import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
 
 export interface StageProbeOptions {
   run: Runner;
@@ -37,8 +32,8 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
   const stagingDir = options.stagingDir ?? manifest.payload.stagingDir;
   const rootSource = await findRootSource(run);
   const rows = await listBlockDevices(run);
-  const pvs = await listPhysicalVolumes(run);
-  const candidateDisks = candidateSystemDisks(rootSource, rows, pvs);
+  const lvm = await listPhysicalVolumes(run);
+  const candidateDisks = candidateSystemDisks(rootSource, rows, lvm.physicalVolumes);
   const rootDisks = disksUnder(rootSource, rows);
   const facts: StageFacts = {
     arch: (await run.run(["uname", "-m"], { readOnly: true })).stdout.trim(),
@@ -52,7 +47,9 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
     staging: await freeSpaceOf(run, root, stagingDir),
     bytesToStage: options.bundleBytes ?? memberBytes(manifest),
     tools: toolsOnPath(root),
-    volumeGroups: await listVolumeGroups(run, rows, pvs),
+    blockDevices: rows,
+    ...lvm,
+    volumeGroups: volumeGroupsOf(lvm.physicalVolumes, rows),
     osRelease: osReleaseOf(root),
     selinux: selinuxStateOf(root),
   };
@@ -76,26 +73,12 @@ async function listBlockDevices(run: Runner): Promise<LsblkRow[]> {
   return parseLsblkPairs(pairs.stdout);
 }
 
-async function listPhysicalVolumes(run: Runner): Promise<PhysicalVolumeRow[]> {
-  const result = await run.run(["lvm", "pvs", "--reportformat", "json", "-o", "pv_name,vg_name"], {
-    readOnly: true,
-    allowFailure: true,
-  });
-  return result.status === 0 ? parsePvs(result.stdout) : [];
-}
-
-async function listVolumeGroups(run: Runner, rows: LsblkRow[], pvs: PhysicalVolumeRow[]): Promise<StageFacts["volumeGroups"]> {
-  const result = await run.run(["lvm", "vgs", "--reportformat", "json", "-o", "vg_name"], { readOnly: true, allowFailure: true });
-  const names = result.status === 0 ? parseVgNames(result.stdout) : [];
-  return names.map((name) => ({
+/** Every VG has a PV, so the PV list names them all (and needs no `vgs` JSON report, which old LVM lacks). */
+function volumeGroupsOf(pvs: PhysicalVolume[], rows: LsblkRow[]): StageFacts["volumeGroups"] {
+  return [...new Set(pvs.map((pv) => pv.vg))].sort().map((name) => ({
     name,
     disks: [...new Set(pvs.filter((pv) => pv.vg === name).flatMap((pv) => disksUnder(pv.device, rows)))].sort(),
   }));
-}
-
-export function parseVgNames(json: string): string[] {
-  const report = JSON.parse(json) as { report: { vg?: { vg_name: string }[] }[] };
-  return report.report.flatMap((r) => r.vg ?? []).map((vg) => vg.vg_name).filter(Boolean);
 }
 
 function memberBytes(manifest: Readonly<Manifest>): number {

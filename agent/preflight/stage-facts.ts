@@ -1,5 +1,8 @@
+import type { PhysicalVolumeListing } from "../lvm/physical-volumes.ts";
+import type { LsblkRow } from "./system-disks.ts";
+
 /** What the old, running system looks like to `stage`: plain data, so the checks stay pure. */
-export interface StageFacts {
+export interface StageFacts extends PhysicalVolumeListing {
   /** `uname -m`, e.g. x86_64. */
   arch: string;
   cpuFlags: string[];
@@ -11,6 +14,8 @@ export interface StageFacts {
   rootDisk: SystemDisk | null;
   /** Disks holding a system filesystem (/, /boot, /usr, /var) or a PV of the root VG. */
   candidateDisks: SystemDisk[];
+  /** lsblk's rows: which PV and LV sits on which disk. */
+  blockDevices: LsblkRow[];
   boot: FreeSpace;
   staging: FreeSpace;
   /** Bytes of the bundle members `stage` copies into the staging directory. */

@@ -1,3 +1,5 @@
+import { ancestorsOf, disksUnder } from "../disk/device-tree.ts";
+import type { PhysicalVolume } from "../lvm/physical-volumes.ts";
 import type { SystemDisk } from "./stage-facts.ts";
 
 /** One lsblk row; in --list mode a device with several parents (an LV over two PVs) appears once per parent. */
@@ -8,11 +10,6 @@ export interface LsblkRow {
   fstype: string | null;
   parent: string | null;
   mountpoint: string | null;
-}
-
-export interface PhysicalVolumeRow {
-  device: string;
-  vg: string;
 }
 
 /** Filesystems the old system needs to boot: a second disk holding one makes the target ambiguous. */
@@ -48,20 +45,14 @@ export function parseLsblkPairs(output: string): LsblkRow[] {
     });
 }
 
-/** The disks under a device, following every parent (partitions, PVs, device-mapper layers). */
-export function disksUnder(path: string, rows: LsblkRow[]): string[] {
-  const ancestors = ancestorsOf(path, rows);
-  return [...new Set(rows.filter((row) => row.type === "disk" && ancestors.has(row.path)).map((row) => row.path))].sort();
-}
-
 /** VGs with a PV under the device (the root VG when given the root LV). */
-export function volumeGroupsUnder(path: string, rows: LsblkRow[], pvs: PhysicalVolumeRow[]): string[] {
+export function volumeGroupsUnder(path: string, rows: LsblkRow[], pvs: PhysicalVolume[]): string[] {
   const ancestors = ancestorsOf(path, rows);
   return [...new Set(pvs.filter((pv) => ancestors.has(pv.device)).map((pv) => pv.vg))].sort();
 }
 
 /** Every disk the old system's root or a system filesystem or a PV of the root VG lives on, with why. */
-export function candidateSystemDisks(rootSource: string, rows: LsblkRow[], pvs: PhysicalVolumeRow[]): SystemDisk[] {
+export function candidateSystemDisks(rootSource: string, rows: LsblkRow[], pvs: PhysicalVolume[]): SystemDisk[] {
   const holds = new Map<string, string[]>();
   const add = (disk: string, what: string) => {
     const list = holds.get(disk) ?? [];
@@ -79,18 +70,6 @@ export function candidateSystemDisks(rootSource: string, rows: LsblkRow[], pvs: 
   return [...holds.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([path, what]) => ({ path, sizeBytes: sizeOf(path, rows), holds: what }));
-}
-
-function ancestorsOf(path: string, rows: LsblkRow[]): Set<string> {
-  const seen = new Set<string>();
-  const pending = [path];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const row of rows) if (row.path === current && row.parent) pending.push(row.parent);
-  }
-  return seen;
 }
 
 function sizeOf(path: string, rows: LsblkRow[]): number {

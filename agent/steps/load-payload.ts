@@ -6,6 +6,7 @@ import type { FileRef } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
+import { tmpfsSizeCommand } from "../plan/memory.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
 import { stagedBootOf } from "./write-staged-boot.ts";
 
@@ -18,9 +19,11 @@ export const loadPayload: Step = {
   name: "load-payload",
   summary: "copy the rootfs archive, tiny kernel/initramfs and captured config from the old root to tmpfs, verifying SHA-256",
   destructive: false,
-  // With a staged boot the reads go to the disk's sectors in-process: no command.
-  commands: (ctx) => (stagedBootOf(ctx) ? [] : [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]]),
+  // With a staged boot the reads go to the disk's sectors in-process: no mount.
+  commands: (ctx) => [tmpfsSizeCommand(ctx.plan.memory), ...(stagedBootOf(ctx) ? [] : [mountOldRoot(ctx), ["umount", ctx.paths.oldRootMount]])],
   async run(ctx) {
+    // /run's default cap (20 % of RAM) would run out mid-copy on a small box: size it first.
+    await ctx.run.run(tmpfsSizeCommand(ctx.plan.memory));
     mkdirSync(ctx.paths.payloadDir, { recursive: true });
     const staged = stagedBootOf(ctx);
     if (staged) return loadThroughSectors(ctx, staged);

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ensureMounted } from "../disk/mounts.ts";
@@ -9,7 +9,8 @@ import { probeStagedFiles } from "../machine/probe-staged-files.ts";
 import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
-import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
+import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
+import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
@@ -43,9 +44,9 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
   const machine = await probeMachine(run, log, { stagingDir, mountpoint: paths.probeMount });
   const oldSystem = findOldSystem(machine);
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
-  const { manifest, stagedFiles } = await readStagedFiles(run, log, paths, stagingDir, oldSystem);
+  const { manifest, stagedFiles, carriedBytes } = await readStagedFiles(run, log, paths, stagingDir, oldSystem);
   const layout = parseSgdiskBackup(readFileSync(join(paths.payloadDir, manifest.target.partitionTable.file)));
-  const plan = planMigration(manifest, layout, machine, stagedFiles);
+  const plan = planMigration(manifest, layout, machine, stagedFiles, carriedBytes);
   if ("openBecause" in plan.stagedBoot) log.warn(`window A stays open: ${plan.stagedBoot.openBecause}`);
   if (!run.dryRun) writeFileSync(savedPlan, JSON.stringify(plan, null, 2));
   return { manifest, plan, resumed: false };
@@ -58,7 +59,7 @@ async function readStagedFiles(
   paths: Paths,
   stagingDir: string,
   oldSystem: OldSystem,
-): Promise<{ manifest: Readonly<Manifest>; stagedFiles: StagedFilesProbe }> {
+): Promise<{ manifest: Readonly<Manifest>; stagedFiles: StagedFilesProbe; carriedBytes: number }> {
   mkdirSync(paths.payloadDir, { recursive: true });
   const root = oldSystem.root;
   await ensureMounted(run, ["mount", "-o", "ro", "-t", root.fstype, root.device, paths.oldRootMount], { readOnly: true });
@@ -68,8 +69,13 @@ async function readStagedFiles(
     const table = manifest.target.partitionTable;
     await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table);
     copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));
-    return { manifest, stagedFiles: await probeStagedFiles(run, log, manifest, oldSystem, staged) };
+    return { manifest, stagedFiles: await probeStagedFiles(run, log, manifest, oldSystem, staged), carriedBytes: carriedBytesIn(staged) };
   } finally {
     await run.run(["umount", paths.oldRootMount], { readOnly: true, allowFailure: true });
   }
+}
+
+/** The captured config and carry-over archive go to RAM with the payload; their size is known only here. */
+function carriedBytesIn(staged: string): number {
+  return [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE].reduce((sum, file) => sum + (existsSync(join(staged, file)) ? statSync(join(staged, file)).size : 0), 0);
 }

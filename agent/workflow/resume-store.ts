@@ -7,6 +7,7 @@ import type { Log } from "../log/logger.ts";
 import { loadManifest, type FileRef, type Manifest } from "../manifest/manifest.ts";
 import { MANIFEST_FILE, PLAN_FILE, RESUME_STORE_DIR, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
+import { tmpfsSizeCommand } from "../plan/memory.ts";
 import { logicalVolumeDevice, type MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import type { PlanContext, StepContext } from "../steps/step.ts";
@@ -126,6 +127,8 @@ export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Prom
     }
   }
   await run.run(["mount", "-o", "remount,rw", paths.resumeDir]);
+  const storedPlan: MigrationPlan = JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8"));
+  await run.run(tmpfsSizeCommand(storedPlan.memory));
   mkdirSync(paths.payloadDir, { recursive: true });
   for (const file of meta.files) {
     const destination = file.file === PLAN_FILE ? join(paths.workDir, PLAN_FILE) : join(paths.payloadDir, file.file);

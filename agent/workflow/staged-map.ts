@@ -6,6 +6,7 @@ import type { Log } from "../log/logger.ts";
 import { parseManifest, type Manifest } from "../manifest/manifest.ts";
 import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyRangesVerified, isIntact } from "../payload/copy-verified.ts";
+import { tmpfsSizeCommand } from "../plan/memory.ts";
 import type { MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 
@@ -62,6 +63,7 @@ export async function restoreFromStagedMap(run: Runner, log: Log, paths: Paths, 
   const sectors = await run.readSectors(location.disk, location.lba, Math.ceil(location.bytes / 512));
   const { plan, manifest } = decodeStagedMap(sectors.subarray(0, location.bytes), location);
   if (!("plan" in plan.stagedBoot)) throw new JournalError("the staged map holds a plan without staged files", "Boot a rescue system (docs/RESUME.md).");
+  await run.run(tmpfsSizeCommand(plan.memory));
   mkdirSync(paths.payloadDir, { recursive: true });
   for (const file of plan.stagedBoot.plan.files) {
     const destination = join(paths.payloadDir, file.file);

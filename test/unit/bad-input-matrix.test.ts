@@ -100,7 +100,6 @@ function oldBox(options: { arch?: string; bootFreeBytes?: number } = {}): OldBox
     if (tool === "findmnt") return { stdout: `0f0e0d0c-0b0a-4908-8706-050403020100 ${join(root, "boot")}\n` };
     if (tool === "lsblk") return { stdout: canned("lsblk.json") };
     if (tool === "lvm" && first === "pvs") return { stdout: canned("pvs.json") };
-    if (tool === "lvm" && first === "vgs") return { stdout: canned("vgs.json") };
     if (tool === "df") return { stdout: argv[3] === "/boot" ? `Avail Mounted on\n${options.bootFreeBytes ?? 800 * MIB} /boot\n` : `Avail Mounted on\n${3 * 1024 * MIB} /\n` };
     return undefined;
   });

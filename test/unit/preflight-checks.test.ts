@@ -30,6 +30,13 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     rootSource: "/dev/mapper/centos-root",
     rootDisk: vda,
     candidateDisks: [vda],
+    blockDevices: [
+      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB, fstype: null, parent: null, mountpoint: null },
+      { path: "/dev/vda1", type: "part", sizeBytes: GIB, fstype: "xfs", parent: "/dev/vda", mountpoint: "/boot" },
+      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda", mountpoint: null },
+      { path: "/dev/mapper/centos-root", type: "lvm", sizeBytes: 5 * GIB, fstype: "xfs", parent: "/dev/vda2", mountpoint: "/" },
+    ],
+    physicalVolumes: [{ device: "/dev/vda2", vg: "centos" }],
     boot: { path: "/boot", mountpoint: "/boot", freeBytes: 200 * MIB },
     staging: { path: "/etc/upd", mountpoint: "/", freeBytes: 1000 * MIB },
     bytesToStage: 300 * MIB,
@@ -57,6 +64,7 @@ describe("runChecks", () => {
       "firmware",
       "target-disk",
       "disk-size",
+      "lvm-target-disk",
       "vg-name",
       "boot-space",
       "staging-space",
@@ -69,7 +77,7 @@ describe("runChecks", () => {
   });
 
   test("passed checks say what they measured", () => {
-    expect(check("ram").finding).toBe("2048 MiB of RAM; needs the payload (200 MiB) + the tiny system (640 MiB) + 10 % margin = 924 MiB");
+    expect(check("ram").finding).toBe("2048 MiB of RAM; needs the files copied to RAM (271 MiB) + 10 % + 64 MiB for the rest of /run = a tmpfs of 362 MiB, + the tiny system (640 MiB) = 1002 MiB");
     expect(check("target-disk").finding).toBe("/dev/vda (6144 MiB, holds /, /boot, PV of VG centos)");
     expect(check("disk-size").finding).toBe("/dev/vda has 6144 MiB; the new layout needs 6144 MiB");
     expect(check("boot-space").finding).toBe(
@@ -97,10 +105,10 @@ describe("runChecks", () => {
     const c = check("ram", facts({ ramBytes: 512 * MIB }));
     expect(c.severity).toBe("inhibitor");
     expect(c.finding).toBe(
-      "the machine has 512 MiB of RAM; the migration needs the payload (200 MiB) + the tiny system (640 MiB) + 10 % margin = 924 MiB, 412 MiB more",
+      "the machine has 512 MiB of RAM; the migration needs the files copied to RAM (271 MiB) + 10 % + 64 MiB for the rest of /run = a tmpfs of 362 MiB, + the tiny system (640 MiB) = 1002 MiB, 490 MiB more",
     );
-    expect(c.remedy).toStartWith("Give the appliance at least 924 MiB of memory (add 412 MiB)");
-    expect(check("ram", facts({ ramBytes: 924 * MIB })).severity).toBe("ok");
+    expect(c.remedy).toStartWith("Give the appliance at least 1002 MiB of memory (add 490 MiB)");
+    expect(check("ram", facts({ ramBytes: 1002 * MIB })).severity).toBe("ok");
   });
 
   test("firmware: UEFI against a BIOS layout", () => {
@@ -206,27 +214,27 @@ describe("report", () => {
   test("human text: counts, inhibitors first, warnings, then one line per passed check", () => {
     const text = renderReport(checks);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 8 passed — the migration is inhibited; nothing was changed");
+    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 9 passed — the migration is inhibited; nothing was changed");
     expect(lines[2]).toBe("INHIBITOR [ram] Memory for the migration");
     expect(lines[3]).toStartWith("  finding: the machine has 512 MiB of RAM;");
-    expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 924 MiB");
+    expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 1002 MiB");
     expect(lines[6]).toBe("INHIBITOR [one-time-boot-tool] One-time boot tools");
     expect(lines[10]).toBe("WARNING [selinux] SELinux");
     expect(lines[14]).toBe("ok [architecture] Machine architecture: x86_64");
-    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(8);
+    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(9);
     expect(hasInhibitors(checks)).toBe(true);
   });
 
   test("a clean report says the migration can proceed", () => {
     const text = renderReport(runChecks(facts(), manifest(), referenceLayout()));
-    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 11 passed — the migration can proceed");
+    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 12 passed — the migration can proceed");
   });
 
   test("JSON for the web UI", () => {
     const json = reportJson(checks);
     expect(json.inhibitors).toBe(2);
     expect(json.warnings).toBe(1);
-    expect(json.checks).toHaveLength(11);
+    expect(json.checks).toHaveLength(12);
     expect(Object.keys(json.checks[0]!)).toEqual(["id", "severity", "title", "finding", "remedy"]);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });

@@ -43,7 +43,6 @@ function boxRunner(box: Box): FakeRunner {
     "lsblk --pairs": () => ({ stdout: box.lsblkPairs }),
     "lsblk --json": () => ({ status: 1, stderr: "lsblk: unrecognized option '--json'" }),
     pvs: () => ({ stdout: box.pvs ?? canned("pvs.json") }),
-    vgs: () => ({ stdout: canned("vgs.json") }),
   };
   return new FakeRunner().respond((argv) => {
     if (argv[0] === "df") {
@@ -83,6 +82,8 @@ describe("probeStageFacts", () => {
       rootSource: "/dev/mapper/centos-root",
       rootDisk: { path: "/dev/vda", sizeBytes: 6442450944, holds: ["/", "/boot", "PV of VG centos"] },
       candidateDisks: [{ path: "/dev/vda", sizeBytes: 6442450944, holds: ["/", "/boot", "PV of VG centos"] }],
+      blockDevices: expect.arrayContaining([expect.objectContaining({ path: "/dev/vda2", fstype: "LVM2_member", parent: "/dev/vda" })]),
+      physicalVolumes: [{ device: "/dev/vda2", vg: "centos" }],
       boot: { path: "/boot", mountpoint: "/boot", freeBytes: 805306368 },
       staging: { path: "/etc/upd", mountpoint: "/", freeBytes: 3221225472 },
       bytesToStage: 17920 + 200 * MIB + 10 * MIB + 60 * MIB,
@@ -94,11 +95,10 @@ describe("probeStageFacts", () => {
     expect(run.calls).toEqual([
       ["findmnt", "-no", "SOURCE", "/"],
       ["lsblk", "--json", "--bytes", "--list", "--paths", "-o", "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT"],
-      ["lvm", "pvs", "--reportformat", "json", "-o", "pv_name,vg_name"],
+      ["lvm", "pvs", "--reportformat", "json", "--options", "pv_name,vg_name"],
       ["uname", "-m"],
       ["df", "-B1", "--output=avail,target", "/boot"],
       ["df", "-B1", "--output=avail,target", "/etc"],
-      ["lvm", "vgs", "--reportformat", "json", "-o", "vg_name"],
     ]);
   });
 
