@@ -25,6 +25,8 @@ import { ExitCode, JournalError } from "../../agent/errors/errors.ts";
 import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { defaultPaths, RESUME_BOOT_DIR } from "../../agent/paths.ts";
+import { renderUndo } from "../../agent/cli/stage.ts";
+import { statusReport } from "../../agent/cli/status.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { undoStage } from "../../agent/stage/undo.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
@@ -195,5 +197,17 @@ describe("issue 13 item 2: the old Debian system keeps its default boot after a 
     expect((caught as JournalError).message).toContain("wipe-old-system");
     expect((caught as JournalError).hint).toContain("nothing was removed");
     expect(snapshot(box.root)).toEqual(staged);
+  });
+
+  test("the command line offers stage --undo, status points to it, and it reports what it removed", async () => {
+    const help = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../agent/main.ts"), "--help"], { stdout: "pipe" });
+    expect(help.stdout.toString()).toContain("va-agent stage --undo [--json]");
+    const box = await stagedBox();
+    const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-work-")), "/nonexistent");
+    expect(statusReport(paths, false, box.root)).toContain("`va-agent stage --undo` disarms it");
+    const { removed } = undoStage({ root: box.root, paths });
+    expect(renderUndo(removed, false)).toContain("  /boot/va-agent\n");
+    expect(JSON.parse(renderUndo(removed, true))).toEqual({ undone: true, removed });
+    expect(renderUndo([], false)).toStartWith("nothing to undo");
   });
 });
