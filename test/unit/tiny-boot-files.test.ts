@@ -31,6 +31,7 @@ import { stageBundle } from "../../agent/stage/stage.ts";
 import { undoStage } from "../../agent/stage/undo.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { handBackToOldSystem } from "../../agent/workflow/hand-back.ts";
+import { parseSecondBoot } from "../e2e/click-path.ts";
 import { buildTestBundle, removeWorkspaces } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { GRUBENV_BYTES, snapshot, stageableOldBox, workspaceWithBootableRoot } from "./old-box-fixture.ts";
@@ -209,5 +210,10 @@ describe("issue 13 item 2: the old Debian system keeps its default boot after a 
     expect(renderUndo(removed, false)).toContain("  /boot/va-agent\n");
     expect(JSON.parse(renderUndo(removed, true))).toEqual({ undone: true, removed });
     expect(renderUndo([], false)).toStartWith("nothing to undo");
+  });
+
+  test("the QEMU proof's second-boot markers parse, a missing one is never taken for an empty one", () => {
+    const serial = "VA-SECOND-BOOT\nVA-UNAME [5.10.0-28-amd64]\nVA-TINY-FILES [/boot/va-agent ]\nVA-NEXT-ENTRY []\nVA-SECOND-BOOT-END\n";
+    expect(parseSecondBoot(serial)).toEqual({ uname: "5.10.0-28-amd64", tinyFiles: "/boot/va-agent", nextEntry: "", customEntries: "<missing>" });
   });
 });
