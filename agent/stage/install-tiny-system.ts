@@ -15,8 +15,9 @@ import { isIntact } from "../payload/copy-verified.ts";
 import type { Runner } from "../runner/runner.ts";
 
 /**
- * Puts the tiny kernel and initramfs in their own directory on /boot and arms a ONE-TIME GRUB entry for them: the old
- * default entry stays the default, so any failure before the point of no return boots the old system.
+ * Puts the tiny kernel and initramfs in their own directory on /boot and arms a ONE-TIME GRUB entry
+ * for them: the old default entry stays the default, so any failure before the point of no return
+ * boots the old system.
  */
 export async function installTinySystem(ctx: { run: Runner; log: Log; root: string; stagingDir: string; manifest: Readonly<Manifest>; boot: OldBootloader }): Promise<void> {
   const tiny = ctx.manifest.tinySystem!;
