@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
-import { stageCommand } from "./cli/stage.ts";
+import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
 import { UsageError, VaError, exitCodeOf } from "./errors/errors.ts";
@@ -32,6 +32,7 @@ Usage:
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
   va-agent stage BUNDLE [--reboot] [--json]         on the old system: verify, pre-flight, capture config, arm a one-time boot
+  va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
   va-agent --version | --help
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case "step":
       return stepCommand(args, paths);
     case "stage": {
+      if (args.flags.has("--undo")) return stageUndoCommand(args.flags.has("--json"), paths);
       const log = createLog({ file: "/var/log/va-agent/stage.log" });
       announce(log, "stage");
       const options = {

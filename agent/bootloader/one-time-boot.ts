@@ -1,8 +1,16 @@
 import { TINY_CMDLINE } from "./tiny-cmdline.ts";
 
 export const MIGRATION_ENTRY_TITLE = "va-agent migration";
-export const TINY_KERNEL_FILE = "vmlinuz-va-convert";
-export const TINY_INITRAMFS_FILE = "initramfs-va-convert.img";
+/**
+ * The tiny system on the old /boot lives in a directory of its own, under names no grub.d script
+ * lists: Debian's and EL's 10_linux make a menu entry of every /boot/vmlinuz-* (and vmlinux-*,
+ * kernel-*; 20_linux_xen also /boot/xen*), version-sorted with the highest first, so a tiny kernel
+ * there became the default entry at the old system's next update-grub, without its initramfs.
+ * The resume kit on the new /boot (va-resume/) uses the same file names.
+ */
+export const TINY_BOOT_DIR = "va-agent";
+export const TINY_KERNEL_FILE = "tiny-linux";
+export const TINY_INITRAMFS_FILE = "tiny-initrd.img";
 const BEGIN = "### BEGIN va-agent migration entry ###";
 const END = "### END va-agent migration entry ###";
 
@@ -27,7 +35,7 @@ export interface OldBootloader {
  * return, or a power cut, brings the old default entry back on the next boot.
  */
 export function migrationMenuEntry(boot: OldBootloader): string {
-  const prefix = boot.bootIsSeparate ? "" : "/boot";
+  const prefix = `${boot.bootIsSeparate ? "" : "/boot"}/${TINY_BOOT_DIR}`;
   const cmdline = [...boot.consoles, TINY_CMDLINE].join(" ");
   return [
     BEGIN,

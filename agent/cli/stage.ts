@@ -4,6 +4,8 @@ import type { Runner } from "../runner/runner.ts";
 import { stageBundle } from "../stage/stage.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { exitCodeOf, VaError } from "../errors/errors.ts";
+import type { Paths } from "../paths.ts";
+import { undoStage } from "../stage/undo.ts";
 
 export interface StageCliOptions {
   bundle: string;
@@ -26,10 +28,31 @@ export async function stageCommand(options: StageCliOptions, run: Runner, log: L
     else process.stdout.write(`staged ${result.manifest.product.name} ${result.manifest.product.release}; ${options.reboot ? "rebooting into the tiny system now" : "reboot to start the migration"}\n`);
   } catch (error) {
     if (!options.json) throw error;
-    const failure = error instanceof VaError ? { message: error.message, hint: error.hint, exitCode: error.exitCode } : { message: String(error), exitCode: exitCodeOf(error) };
-    process.stdout.write(`${JSON.stringify({ staged: false, preflight: reportJson(checks), error: failure }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ staged: false, preflight: reportJson(checks), error: failureJson(error) }, null, 2)}\n`);
     return exitCodeOf(error);
   }
   if (options.reboot) await run.run(["systemctl", "reboot"]);
   return 0;
+}
+
+/** `va-agent stage --undo [--json]`: on the old system, take back everything stage added. */
+export function stageUndoCommand(json: boolean, paths: Paths): number {
+  try {
+    process.stdout.write(renderUndo(undoStage({ root: "/", paths }).removed, json));
+    return 0;
+  } catch (error) {
+    if (!json) throw error;
+    process.stdout.write(`${JSON.stringify({ undone: false, error: failureJson(error) }, null, 2)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+function failureJson(error: unknown): { message: string; hint?: string; exitCode: number } {
+  return error instanceof VaError ? { message: error.message, hint: error.hint, exitCode: error.exitCode } : { message: String(error), exitCode: exitCodeOf(error) };
+}
+
+export function renderUndo(removed: string[], json: boolean): string {
+  if (json) return `${JSON.stringify({ undone: true, removed }, null, 2)}\n`;
+  if (removed.length === 0) return "nothing to undo: no staged migration, tiny system or one-time entry found\n";
+  return `${["staging undone; the old system boots as before. removed:", ...removed.map((what) => `  ${what}`)].join("\n")}\n`;
 }

@@ -50,11 +50,11 @@ function stagedState(root: string, paths: Paths): StagedState | null {
 
 function describeStaged(staged: StagedState): string {
   const what = `staged: ${JSON.stringify(staged.product)} at ${staged.at}`;
-  if (staged.armed) return `${what}; the one-time entry is armed: the next boot starts the migration\n`;
+  if (staged.armed) return `${what}; the one-time entry is armed: the next boot starts the migration (\`va-agent stage --undo\` disarms it)\n`;
   return [
     `${what}; the one-time entry was booted since, and the tiny system did not report back:`,
     "it stopped before the point of no return (power loss or hard reset), so this system is intact.",
-    "next: run `va-agent stage BUNDLE --reboot` again to retry.",
+    "next: run `va-agent stage BUNDLE --reboot` again to retry, or `va-agent stage --undo` to remove the staged files.",
     "",
   ].join("\n");
 }

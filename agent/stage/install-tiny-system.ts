@@ -1,13 +1,12 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   migrationMenuEntry,
   oneTimeBootCommand,
   type OldBootloader,
-  TINY_INITRAMFS_FILE,
-  TINY_KERNEL_FILE,
   withMigrationEntry,
 } from "../bootloader/one-time-boot.ts";
+import { tinyBootFiles } from "../bootloader/tiny-boot-files.ts";
 import { nextEntryIn } from "../bootloader/grubenv.ts";
 import { VerificationError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
@@ -16,13 +15,15 @@ import { isIntact } from "../payload/copy-verified.ts";
 import type { Runner } from "../runner/runner.ts";
 
 /**
- * Puts the tiny kernel and initramfs on /boot and arms a ONE-TIME GRUB entry for them: the old
- * default entry stays the default, so any failure before the point of no return boots the old system.
+ * Puts the tiny kernel and initramfs in their own directory on /boot and arms a ONE-TIME GRUB entry
+ * for them: the old default entry stays the default, so any failure before the point of no return
+ * boots the old system.
  */
 export async function installTinySystem(ctx: { run: Runner; log: Log; root: string; stagingDir: string; manifest: Readonly<Manifest>; boot: OldBootloader }): Promise<void> {
   const tiny = ctx.manifest.tinySystem!;
-  for (const [ref, name] of [[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const) {
-    const destination = join(ctx.root, "boot", name);
+  const files = tinyBootFiles(join(ctx.root, "boot"));
+  mkdirSync(files.dir, { recursive: true });
+  for (const [ref, destination] of [[tiny.kernel, files.kernel], [tiny.initramfs, files.initramfs]] as const) {
     copyFileSync(join(ctx.stagingDir, ref.file), destination);
     if (!(await isIntact(destination, ref))) {
       throw new VerificationError(`${destination} does not match the manifest after copying`, "Check /boot for errors (dmesg) and free space, then stage again.");

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clearNextEntry } from "../bootloader/grubenv.ts";
-import { type OldBootloader, TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
+import type { OldBootloader } from "../bootloader/one-time-boot.ts";
+import { tinyBootFiles } from "../bootloader/tiny-boot-files.ts";
 import { extractBundle } from "../bundle/extract.ts";
 import { readSignedMember } from "../bundle/read-member.ts";
 import type { BundleOptions } from "../bundle/signed-manifest.ts";
@@ -76,7 +77,8 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
 interface UndoRecord {
   /** The staging directory, when stage created it. */
   stagingDir?: string;
-  tinyFiles: string[];
+  /** The tiny system's directory on /boot. */
+  tinyDir: string;
   customCfg: { path: string; before: string | null };
   grubenv: string;
 }
@@ -85,7 +87,7 @@ function undoRecord(root: string, boot: OldBootloader, stagingDir: string | unde
   const customCfg = join(root, boot.grubDir, "custom.cfg");
   return {
     ...(stagingDir ? { stagingDir } : {}),
-    tinyFiles: [TINY_KERNEL_FILE, TINY_INITRAMFS_FILE].map((name) => join(root, "boot", name)),
+    tinyDir: tinyBootFiles(join(root, "boot")).dir,
     customCfg: { path: customCfg, before: existsSync(customCfg) ? readFileSync(customCfg, "utf8") : null },
     grubenv: join(root, boot.grubDir, "grubenv"),
   };
@@ -99,7 +101,7 @@ function undoStaging(undo: UndoRecord): void {
   clearNextEntry(undo.grubenv);
   if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });
   else writeFileSync(undo.customCfg.path, undo.customCfg.before);
-  for (const file of undo.tinyFiles) rmSync(file, { force: true });
+  rmSync(undo.tinyDir, { recursive: true, force: true });
   if (undo.stagingDir) rmSync(undo.stagingDir, { recursive: true, force: true });
 }
 

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clearNextEntry } from "../bootloader/grubenv.ts";
+import { removeTinySystemFromBoot } from "../bootloader/tiny-boot-files.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import { parseFstab } from "../disk/fstab.ts";
 import type { Journal } from "../journal/journal.ts";
@@ -11,14 +12,19 @@ import type { StepContext } from "../steps/step.ts";
 export const OLD_SYSTEM_INTACT_MARKER = "old-system-intact";
 
 export function pointOfNoReturnPassed(journal: Journal): boolean {
+  return firstDestructiveStep(journal) !== undefined;
+}
+
+/** The first destructive step the journal records (started, whatever its outcome): the point of no return. */
+export function firstDestructiveStep(journal: Journal): string | undefined {
   const destructive = new Set(MIGRATION_STEPS.filter((step) => step.destructive).map((step) => step.name));
-  return journal.entries.some((entry) => destructive.has(entry.step));
+  return journal.entries.find((entry) => destructive.has(entry.step))?.step;
 }
 
 /**
  * A failure before the point of no return: leave the journal and log on the old root, where
- * `va-agent status` finds them, make sure GRUB boots the old default entry next, and mark it safe
- * to reboot into the old system.
+ * `va-agent status` finds them, make sure GRUB boots the old default entry next, take the tiny
+ * system off the old /boot, and mark it safe to reboot into the old system.
  */
 export async function handBackToOldSystem(ctx: StepContext, journal: Journal): Promise<void> {
   const root = ctx.paths.oldRootMount;
@@ -29,7 +35,7 @@ export async function handBackToOldSystem(ctx: StepContext, journal: Journal): P
     journal.attach(join(root, ctx.paths.targetStateDir, "journal.json"));
     mkdirSync(join(root, ctx.paths.targetLogDir), { recursive: true });
     if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(root, ctx.paths.targetLogDir, "tiny-system.log"));
-    await disarmOneTimeBoot(ctx, root);
+    await restoreOldBoot(ctx, root);
   } finally {
     await ctx.run.run(["umount", root], { allowFailure: true });
     await ctx.run.run(["sync"]);
@@ -38,8 +44,14 @@ export async function handBackToOldSystem(ctx: StepContext, journal: Journal): P
   ctx.log.info("the old system is intact; its journal and log are in /var/lib/va-agent and /var/log/va-agent");
 }
 
-/** GRUB normally clears next_entry itself; where it cannot write its environment (e.g. xfs), we do. */
-async function disarmOneTimeBoot(ctx: StepContext, oldRoot: string): Promise<void> {
+/**
+ * GRUB normally clears next_entry itself; where it cannot write its environment (e.g. xfs), we do.
+ * The tiny kernel, initramfs and their custom.cfg entry go here, with the old /boot mounted: the
+ * wrapper reboots into the old system next, and nothing runs there to clean up after us (a power
+ * cut or a panic before this point leaves them for `va-agent stage --undo`; in their own directory
+ * they never become a menu entry of the old system).
+ */
+async function restoreOldBoot(ctx: StepContext, oldRoot: string): Promise<void> {
   const bootEntry = parseFstab(readFileSync(join(oldRoot, "etc/fstab"), "utf8")).find((entry) => entry.mountpoint === "/boot");
   const bootMount = join(ctx.paths.workDir, "old-boot");
   let bootDir = join(oldRoot, "boot");
@@ -50,8 +62,19 @@ async function disarmOneTimeBoot(ctx: StepContext, oldRoot: string): Promise<voi
   }
   try {
     for (const grubenv of ["grub/grubenv", "grub2/grubenv"]) clearNextEntry(join(bootDir, grubenv));
+    removeTinySystem(ctx, bootDir);
   } finally {
     if (bootEntry) await ctx.run.run(["umount", bootMount], { allowFailure: true });
+  }
+}
+
+/** Best effort: the old system boots as well with the files left (nothing lists them), so a failure here must not stop the hand-back. */
+function removeTinySystem(ctx: StepContext, bootDir: string): void {
+  try {
+    const removed = removeTinySystemFromBoot(bootDir);
+    if (removed.length > 0) ctx.log.info(`removed the tiny system from the old /boot: ${removed.join(", ")}`);
+  } catch (error) {
+    ctx.log.warn(`could not remove the tiny system from the old /boot (${(error as Error).message}); \`va-agent stage --undo\` on the old system removes it`);
   }
 }
 

@@ -178,6 +178,12 @@ export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: T
   }
 }
 
+/** The markers the old system's second boot prints after the hand-back (run.sh above). */
+export function parseSecondBoot(text: string): { uname: string; tinyFiles: string; nextEntry: string; customEntries: string } {
+  const marker = (name: string) => new RegExp(`${name} \\[([^\\]]*)\\]`).exec(text)?.[1]?.trim() ?? "<missing>";
+  return { uname: marker("VA-UNAME"), tinyFiles: marker("VA-TINY-FILES"), nextEntry: marker("VA-NEXT-ENTRY"), customEntries: marker("VA-CUSTOM-ENTRY") };
+}
+
 function flipByte(path: string, offset: number): void {
   const fd = openSync(path, "r+");
   try {
@@ -193,6 +199,9 @@ function flipByte(path: string, offset: number): void {
 /**
  * Negative: the tiny system fails before the point of no return (the staged payload is corrupted
  * between stage and migrate). The box must boot the old system again, where `va-agent status` says why.
+ * Issue 13 item 2: between stage and the reboot the old system runs its own `update-grub`, as a
+ * kernel update would; the tiny kernel must not become its default entry (it did when it sat in
+ * /boot as vmlinuz-va-convert), and the hand-back leaves no tiny files and no next_entry behind.
  */
 export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
   const variant = { name: "tiny-fails-before-no-return", bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
@@ -204,21 +213,33 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       ...PROLOGUE,
       "if [ -e /var/lib/va-agent/journal.json ]; then",
       "  echo VA-SECOND-BOOT; va-agent status; echo \"VA-STATUS-EXIT $?\"",
+      "  echo \"VA-UNAME [$(uname -r)]\"",
+      "  echo \"VA-TINY-FILES [$(ls -d /boot/va-agent /boot/*va-convert* 2>/dev/null | tr '\\n' ' ')]\"",
+      "  echo \"VA-NEXT-ENTRY [$(grub-editenv list | grep next_entry || true)]\"",
+      "  echo \"VA-CUSTOM-ENTRY [$(grep -c 'va-agent migration' /boot/grub/custom.cfg 2>/dev/null || true)]\"",
+      "  echo VA-SECOND-BOOT-END",
       "  (sleep 3; systemctl poweroff) & exit 0",
       "fi",
       "va-agent stage bundle.tar || exit 1",
+      "update-grub; echo \"VA-UPDATE-GRUB-EXIT $?\"",
+      "echo \"VA-DEFAULT-KERNEL [$(awk '$1 == \"linux\" { print $2; exit }' /boot/grub/grub.cfg)]\"",
       "printf '\\377' | dd of=/etc/upd/va.tar.zst bs=1 seek=1048576 conv=notrunc status=none && sync && echo VA-CORRUPTED",
       "(sleep 3; systemctl reboot) &",
     ].join("\n");
     const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny), rerun: true });
     const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
-    await vm.waitFor(/VA-CORRUPTED/, 900);
+    const updateGrub = await vm.waitFor(/VA-UPDATE-GRUB-EXIT (\d+)/, 900);
+    await vm.waitFor(/VA-CORRUPTED/, 300);
     const failed = await vm.waitFor(/FAILED with exit code (\d+) BEFORE the point of no return|FAILED with exit code \d+/, 900);
     const back = await vm.waitFor(/VA-SECOND-BOOT/, 900);
     const status = await vm.waitFor(/VA-STATUS-EXIT (\d+)/, 120);
+    await vm.waitFor(/VA-SECOND-BOOT-END/, 120);
     await waitExit(vm, 180);
     const serial = readFileSync(join(dir, "serial.log"), "latin1");
     const statusText = serial.slice(serial.lastIndexOf("VA-SECOND-BOOT"), serial.lastIndexOf("VA-STATUS-EXIT"));
+    const second = parseSecondBoot(serial.slice(serial.lastIndexOf("VA-SECOND-BOOT")));
+    const defaultKernel = /VA-DEFAULT-KERNEL \[([^\]]*)\]/.exec(serial)?.[1] ?? "";
+    const oldKernel = shared.old.facts.kernel;
     return {
       variant,
       timings: [{ phase: "tiny system failure → old system booted again", seconds: back.seconds - failed.seconds }],
@@ -226,6 +247,10 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
         { name: "the agent failed in load-payload, before the point of no return", ok: failed.match[0].includes("BEFORE the point of no return") && failed.match[1] === "6", seen: failed.match[0] },
         { name: "the old system booted again", ok: true, seen: `at ${back.seconds.toFixed(0)} s` },
         { name: "va-agent status on the old system shows the failed step and why", ok: status.match[1] === "0" && /failed\s+load-payload/.test(statusText) && statusText.includes("corrupt"), seen: statusText.split("\n").filter((l) => /failed|corrupt|result/.test(l)).join(" | ").slice(0, 300) },
+        { name: "the old system's own update-grub after stage keeps its kernel the default entry", ok: updateGrub.match[1] === "0" && defaultKernel.endsWith(`/vmlinuz-${oldKernel}`), seen: `update-grub exit ${updateGrub.match[1]}; first entry: ${defaultKernel}` },
+        { name: `the old system booted its own kernel ${oldKernel} by default`, ok: second.uname === oldKernel && oldKernel.startsWith("5.10"), seen: `uname -r ${second.uname}` },
+        { name: "no tiny system files left in /boot", ok: second.tinyFiles === "", seen: `[${second.tinyFiles}]` },
+        { name: "no next_entry left in grubenv, no migration entry in custom.cfg", ok: second.nextEntry === "" && ["", "0"].includes(second.customEntries), seen: `next_entry [${second.nextEntry}], custom.cfg entries [${second.customEntries}]` },
       ],
     };
   } catch (error) {

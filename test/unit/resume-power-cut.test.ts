@@ -156,7 +156,7 @@ describe("the resume entry's grub.cfg", () => {
   test("one entry, the tiny kernel with the tiny command line, consoles and va.after carried, root found by file", () => {
     const { manifest } = stagedPayload();
     const ctx = { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
-    const cfg = resumeGrubCfg(resumeBoot(ctx, "BOOT_IMAGE=/vmlinuz-va-convert console=tty0 console=ttyS0,115200 rd.break=pre-mount va.after=poweroff quiet"));
+    const cfg = resumeGrubCfg(resumeBoot(ctx, "BOOT_IMAGE=/va-agent/tiny-linux console=tty0 console=ttyS0,115200 rd.break=pre-mount va.after=poweroff quiet"));
     expect(cfg).toBe(
       [
         "# va-agent: the migration to the new OS is not finished. This entry restarts it after a power cut.",
@@ -169,10 +169,10 @@ describe("the resume entry's grub.cfg", () => {
         "insmod part_gpt",
         "insmod part_msdos",
         "insmod ext2",
-        "search --no-floppy --file --set=root /va-resume/vmlinuz-va-convert",
+        "search --no-floppy --file --set=root /va-resume/tiny-linux",
         "menuentry 'va-agent migration (resume)' --id va-agent-resume {",
-        "  linux /va-resume/vmlinuz-va-convert console=tty0 console=ttyS0,115200 va.after=poweroff rd.break=pre-mount rd.lvm=0 rd.md=0 rd.dm=0 rd.luks=0 rd.udev.log_level=3 systemd.show_status=0 quiet panic=10 va.mode=migrate",
-        "  initrd /va-resume/initramfs-va-convert.img",
+        "  linux /va-resume/tiny-linux console=tty0 console=ttyS0,115200 va.after=poweroff rd.break=pre-mount rd.lvm=0 rd.md=0 rd.dm=0 rd.luks=0 rd.udev.log_level=3 systemd.show_status=0 quiet panic=10 va.mode=migrate",
+        "  initrd /va-resume/tiny-initrd.img",
         "}",
         "",
       ].join("\n"),
@@ -188,8 +188,8 @@ describe("the resume entry's grub.cfg", () => {
     const noBoot = parseManifest(document);
     const ctx = { manifest: noBoot, plan: planMigration(noBoot, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
     const cfg = resumeGrubCfg(resumeBoot(ctx, ""));
-    expect(cfg).toContain("insmod lvm\ninsmod ext2\nsearch --no-floppy --file --set=root /boot/va-resume/vmlinuz-va-convert");
-    expect(cfg).toContain("  initrd /boot/va-resume/initramfs-va-convert.img");
+    expect(cfg).toContain("insmod lvm\ninsmod ext2\nsearch --no-floppy --file --set=root /boot/va-resume/tiny-linux");
+    expect(cfg).toContain("  initrd /boot/va-resume/tiny-initrd.img");
     expect(cfg).not.toContain("serial");
   });
 });
@@ -207,7 +207,7 @@ describe("a full run with the resume steps", () => {
             ...step,
             async run(c: StepContext) {
               storeDuringRun = readStoreMeta(storeDir(c.paths));
-              kitDuringRun = ["vmlinuz-va-convert", "initramfs-va-convert.img", "grub/grub.cfg"].filter((f) => existsSync(join(m.targetRoot, "boot/va-resume", f)));
+              kitDuringRun = ["tiny-linux", "tiny-initrd.img", "grub/grub.cfg"].filter((f) => existsSync(join(m.targetRoot, "boot/va-resume", f)));
               await step.run(c);
             },
           },
@@ -215,7 +215,7 @@ describe("a full run with the resume steps", () => {
     await runMigration(ctx, Journal.open(ctx.paths.journalFile), steps);
     expect(storeDuringRun!.files.map((f) => f.file).sort()).toEqual(["initramfs.img", "manifest.json", "plan.json", "va.tar.xz", "vmlinuz"]);
     expect(storeDuringRun!.device).toBe("/dev/mapper/VA-back");
-    expect(kitDuringRun).toEqual(["vmlinuz-va-convert", "initramfs-va-convert.img", "grub/grub.cfg"]);
+    expect(kitDuringRun).toEqual(["tiny-linux", "tiny-initrd.img", "grub/grub.cfg"]);
     expect(readFileSync(join(ctx.paths.payloadDir, "vmlinuz"), "utf8")).toBe("tiny kernel");
     const grubInstalls = run.calls.filter((argv) => argv.includes("grub-install") || argv[0] === "grub2-install" || argv[0] === "grub-install");
     expect(grubInstalls.map((argv) => argv[0])).toEqual([expect.stringMatching(/^grub2?-install$/), "chroot"]);
