@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   migrationMenuEntry,
@@ -14,6 +14,7 @@ import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { isIntact } from "../payload/copy-verified.ts";
 import type { Runner } from "../runner/runner.ts";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /**
  * Puts the tiny kernel and initramfs on /boot and arms a ONE-TIME GRUB entry for them: the old
@@ -30,7 +31,8 @@ export async function installTinySystem(ctx: { run: Runner; log: Log; root: stri
   }
   const grubDir = join(ctx.root, ctx.boot.grubDir);
   const customCfg = join(grubDir, "custom.cfg");
-  writeFileSync(customCfg, withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot)));
+  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot));
+  writeFileAtomically(customCfg, entry, modeAndOwnerOf(customCfg, 0o644));
   if (!readFileSync(join(grubDir, "grub.cfg"), "utf8").includes("custom.cfg")) {
     ctx.log.info("grub.cfg does not source custom.cfg; regenerating it");
     await ctx.run.run([ctx.boot.mkconfigTool, "-o", join(ctx.boot.grubDir, "grub.cfg")]);

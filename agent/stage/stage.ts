@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { clearNextEntry } from "../bootloader/grubenv.ts";
 import { type OldBootloader, TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
@@ -19,6 +19,7 @@ import type { Runner } from "../runner/runner.ts";
 import { makeKernelContiguous } from "./contiguous-kernel.ts";
 import { installTinySystem } from "./install-tiny-system.ts";
 import { probeOldBootloader } from "./old-bootloader.ts";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 export interface StageOptions extends BundleOptions {
   bundle: string;
@@ -98,7 +99,7 @@ function undoRecord(root: string, boot: OldBootloader, stagingDir: string | unde
 function undoStaging(undo: UndoRecord): void {
   clearNextEntry(undo.grubenv);
   if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });
-  else writeFileSync(undo.customCfg.path, undo.customCfg.before);
+  else writeFileAtomically(undo.customCfg.path, undo.customCfg.before, modeAndOwnerOf(undo.customCfg.path, 0o644));
   for (const file of undo.tinyFiles) rmSync(file, { force: true });
   if (undo.stagingDir) rmSync(undo.stagingDir, { recursive: true, force: true });
 }
@@ -113,5 +114,5 @@ function recordStaged(root: string, manifest: Readonly<Manifest>): void {
   const dir = join(root, "var/lib/va-agent");
   mkdirSync(dir, { recursive: true });
   const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: manifest.payload.stagingDir };
-  writeFileSync(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileAtomically(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 }

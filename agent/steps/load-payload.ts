@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
-import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
+import { CARRY_OVER_ARCHIVE_FILE, payloadFileMode } from "../carry-over/captured-config.ts";
+import { copyFileAtomically } from "../disk/write-file-atomically.ts";
 import type { FileRef } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
@@ -74,6 +75,7 @@ function copyCapturedConfig(staged: string, ctx: StepContext): void {
     return;
   }
   for (const file of [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE]) {
-    if (existsSync(join(staged, file))) copyFileSync(join(staged, file), join(ctx.paths.payloadDir, file));
+    const destination = join(ctx.paths.payloadDir, file);
+    if (existsSync(join(staged, file))) copyFileAtomically(join(staged, file), destination, { mode: payloadFileMode(destination) });
   }
 }

@@ -69,7 +69,7 @@ describe("the captured document", () => {
     expect(run.calls.at(-1)).toEqual([
       "tar",
       "--create",
-      `--file=${staging}/carry-over-paths.tar`,
+      `--file=${staging}/.carry-over-paths.tar.va-tmp`, // renamed to carry-over-paths.tar once tar is done
       "--numeric-owner",
       "--acls",
       "--xattrs",
