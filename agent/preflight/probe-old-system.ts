@@ -14,14 +14,13 @@ import {
   parseLsblkPairs,
   type PhysicalVolumeRow,
 } from "./system-disks.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 
 export interface StageProbeOptions {
   run: Runner;
   log: Log;
   /** Prefix of every file read (/proc, /sys, /etc): "/" on the box, a fixture tree in tests. */
   root?: string;
-  /** Where `stage` puts the bundle members; defaults to the manifest's payload.stagingDir. */
-  stagingDir?: string;
   manifest: Readonly<Manifest>;
   /** Bytes to be written into the staging dir; defaults to the sum of the manifest's member sizes. */
   bundleBytes?: number;
@@ -34,7 +33,7 @@ const LSBLK_PAIRS_COLUMNS = "NAME,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
 export async function probeStageFacts(options: StageProbeOptions): Promise<StageFacts> {
   const { run, log, manifest } = options;
   const root = options.root ?? "/";
-  const stagingDir = options.stagingDir ?? manifest.payload.stagingDir;
+  const stagingDir = stagingDirOf(manifest);
   const rootSource = await findRootSource(run);
   const rows = await listBlockDevices(run);
   const pvs = await listPhysicalVolumes(run);

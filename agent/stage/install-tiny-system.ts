@@ -31,7 +31,7 @@ export async function installTinySystem(ctx: { run: Runner; log: Log; root: stri
   }
   const grubDir = join(ctx.root, ctx.boot.grubDir);
   const customCfg = join(grubDir, "custom.cfg");
-  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot));
+  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot, ctx.manifest));
   writeFileAtomically(customCfg, entry, modeAndOwnerOf(customCfg, 0o644));
   if (!readFileSync(join(grubDir, "grub.cfg"), "utf8").includes("custom.cfg")) {
     ctx.log.info("grub.cfg does not source custom.cfg; regenerating it");

@@ -10,6 +10,7 @@ import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ManifestError, PreflightError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { lintBundledRootfs } from "../payload/archive-lint.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
@@ -42,8 +43,8 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   const { head, bytes } = await readSignedMember(options.bundle, (h) => h.manifest.target.partitionTable, options);
   const manifest = head.manifest;
   requireTinySystem(manifest);
-  const stagingDir = join(options.root, manifest.payload.stagingDir);
-  const facts = await probeStageFacts({ run, log, root: options.root, stagingDir: manifest.payload.stagingDir, manifest });
+  const stagingDir = join(options.root, stagingDirOf(manifest));
+  const facts = await probeStageFacts({ run, log, root: options.root, manifest });
   const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file));
   options.onReport(checks);
   if (hasInhibitors(checks)) {
@@ -113,6 +114,6 @@ function requireTinySystem(manifest: Readonly<Manifest>): void {
 function recordStaged(root: string, manifest: Readonly<Manifest>): void {
   const dir = join(root, "var/lib/va-agent");
   mkdirSync(dir, { recursive: true });
-  const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: manifest.payload.stagingDir };
+  const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: stagingDirOf(manifest) };
   writeFileAtomically(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 }

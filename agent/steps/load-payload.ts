@@ -4,6 +4,7 @@ import { ensureMounted } from "../disk/mounts.ts";
 import { CARRY_OVER_ARCHIVE_FILE, payloadFileMode } from "../carry-over/captured-config.ts";
 import { copyFileAtomically } from "../disk/write-file-atomically.ts";
 import type { FileRef } from "../manifest/manifest.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
@@ -33,7 +34,7 @@ export const loadPayload: Step = {
     if (missing.length === 0) return;
     await ensureMounted(ctx.run, mountOldRoot(ctx));
     try {
-      const staged = join(ctx.paths.oldRootMount, ctx.stagingDir);
+      const staged = join(ctx.paths.oldRootMount, stagingDirOf(ctx.manifest));
       for (const ref of missing) {
         await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, ctx.log.progress(`loading ${ref.file}`));
       }

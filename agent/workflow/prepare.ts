@@ -9,6 +9,7 @@ import { probeStagedFiles } from "../machine/probe-staged-files.ts";
 import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
+import { checkStagedWhereManifestSays } from "../manifest/staging-dir.ts";
 import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
@@ -31,6 +32,7 @@ export interface Prepared {
  * it is looked for before probing, since the probe would take the new root for an old system.
  * Booted by the staged boot code (window A), plan and payload come from the staged map first.
  */
+/** `stagingDir`: where to look for the staged manifest on the old root (stagingDirToSearch); the steps then use the manifest's. */
 export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
   const stagedManifest = join(paths.payloadDir, MANIFEST_FILE);
@@ -65,6 +67,7 @@ async function readStagedFiles(
   try {
     const staged = join(paths.oldRootMount, stagingDir);
     const manifest = loadManifest(join(staged, MANIFEST_FILE));
+    checkStagedWhereManifestSays(manifest, stagingDir);
     const table = manifest.target.partitionTable;
     await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table);
     copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));
