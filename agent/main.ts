@@ -10,6 +10,8 @@ import { Journal } from "./journal/journal.ts";
 import { createLog, type Log } from "./log/logger.ts";
 import type { Machine } from "./machine/machine.ts";
 import { loadManifest } from "./manifest/manifest.ts";
+import { stagingDirToSearch, STAGING_DIR_ARG } from "./manifest/staging-dir.ts";
+import { runningCmdline } from "./bootloader/resume-entry.ts";
 import { manifestSchema } from "./manifest/schema.ts";
 import { DEFAULT_STAGING_DIR, defaultPaths, type Paths } from "./paths.ts";
 import { planMigration } from "./plan/plan.ts";
@@ -38,7 +40,7 @@ Usage:
   va-agent --version | --help
 
 Options:
-  --staging DIR      where the payload is staged on the old root (default ${DEFAULT_STAGING_DIR})
+  --staging DIR      where the payload is staged on the old root (default: ${STAGING_DIR_ARG}= on the kernel command line, which stage sets from the manifest, else ${DEFAULT_STAGING_DIR})
   --work-dir DIR     the agent's state in RAM (default /run/va-agent)
   --target-root DIR  where the new root is mounted (default /sysimage)
   --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys)
@@ -100,7 +102,7 @@ async function planCommand(args: CliArgs, paths: Paths): Promise<number> {
   const log = createLog({ file: paths.logFile });
   announce(log, "plan");
   const run = new ZxRunner(log, true);
-  const { manifest, plan } = await prepare(run, log, paths, stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR);
+  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()));
   return print(renderPlan({ manifest, plan, paths }));
 }
 
@@ -135,11 +137,10 @@ async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepCont
   const log = createLog({ file: paths.logFile });
   announce(log, args.command);
   const run = new ZxRunner(log);
-  const stagingDir = stringFlag(args, "--staging") ?? DEFAULT_STAGING_DIR;
-  const { manifest, plan } = await prepare(run, log, paths, stagingDir);
+  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()));
   // After prepare: when resuming after a reboot, it brings the journal back from the resume store.
   const journal = Journal.open(paths.journalFile);
-  return { ctx: { manifest, plan, paths, run, log, stagingDir }, journal };
+  return { ctx: { manifest, plan, paths, run, log }, journal };
 }
 
 /** The first log line: version, command, and how long after kernel start the agent got control. */

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /**
  * GRUB's environment block: a fixed-size file ("# GRUB Environment Block" + name=value lines,
@@ -35,5 +36,5 @@ export function nextEntryIn(grubenv: string): string | undefined {
 
 /** Disarms a one-time entry in place (GRUB clears it itself only where it can write, not on xfs). */
 export function clearNextEntry(grubenv: string): void {
-  if (existsSync(grubenv)) writeFileSync(grubenv, withoutNextEntry(readFileSync(grubenv, "latin1")), "latin1");
+  if (existsSync(grubenv)) writeFileAtomically(grubenv, Buffer.from(withoutNextEntry(readFileSync(grubenv, "latin1")), "latin1"), modeAndOwnerOf(grubenv, 0o644));
 }

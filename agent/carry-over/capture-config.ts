@@ -1,14 +1,15 @@
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { openTemp } from "../disk/write-file-atomically.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import type { Runner } from "../runner/runner.ts";
 import { captureAccounts } from "./capture-accounts.ts";
 import { captureHostname } from "./capture-hostname.ts";
 import { captureNetwork } from "./capture-network.ts";
 import { capturePaths } from "./capture-paths.ts";
-import { type CapturedConfig, CARRY_OVER_ARCHIVE_FILE, parseCapturedConfig, writeCapturedConfig } from "./captured-config.ts";
+import { type CapturedConfig, CARRY_OVER_ARCHIVE_FILE, parseCapturedConfig, payloadFileMode, writeCapturedConfig } from "./captured-config.ts";
 import { readLiveNetwork } from "./live-network.ts";
 import { archivePathsCommand } from "./paths-archive.ts";
 
@@ -47,11 +48,21 @@ export async function stageCapturedConfig(options: CaptureOptions & { stagingDir
   let archivePath: string | undefined;
   if (config.paths.length > 0) {
     archivePath = join(options.stagingDir, CARRY_OVER_ARCHIVE_FILE);
-    await options.run.run(archivePathsCommand(options.root, config.paths.map((p) => p.path), archivePath));
-    // the extra paths may hold keys and other secrets, like the document itself
-    if (existsSync(archivePath)) chmodSync(archivePath, 0o600);
+    await archivePathsAtomically(options, config, archivePath);
   }
   const documentPath = join(options.stagingDir, CAPTURED_CONFIG_FILE);
   writeCapturedConfig(documentPath, config);
   return { config, documentPath, archivePath };
+}
+
+/** tar writes into a temp file that already has the archive's final mode (GNU tar keeps an existing file's mode), then it is renamed. */
+async function archivePathsAtomically(options: CaptureOptions, config: CapturedConfig, archivePath: string): Promise<void> {
+  const temp = openTemp(archivePath, { mode: payloadFileMode(archivePath) });
+  try {
+    await options.run.run(archivePathsCommand(options.root, config.paths.map((p) => p.path), temp.path));
+  } catch (error) {
+    temp.discard();
+    throw error;
+  }
+  temp.commit();
 }

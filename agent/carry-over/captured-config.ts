@@ -1,9 +1,20 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
+import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { ManifestError } from "../errors/errors.ts";
 import { validate as validateCapturedConfig } from "./validate-captured-config.generated.ts";
 
 export const CARRY_OVER_ARCHIVE_FILE = "carry-over-paths.tar";
+
+/**
+ * The document holds password hashes and the archive may hold keys: every copy of them (staging
+ * directory, RAM, resume store) is 0600 from its creation. Other payload files are 0644.
+ */
+export function payloadFileMode(path: string): number {
+  return [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE].includes(basename(path)) ? 0o600 : 0o644;
+}
 
 export interface CapturedAddress {
   address: string;
@@ -65,11 +76,9 @@ export function readCapturedConfig(path: string): CapturedConfig | undefined {
   return parseCapturedConfig(document, path);
 }
 
-/** 0600: the document holds password hashes. */
 export function writeCapturedConfig(path: string, config: CapturedConfig): void {
   parseCapturedConfig(config, path);
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writeFileAtomically(path, `${JSON.stringify(config, null, 2)}\n`, { mode: payloadFileMode(path) });
 }
 
 function describeSchemaError(error: ErrorObject): string {

@@ -1,5 +1,6 @@
-import { chmodSync, lstatSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /** One file a renderer produces; `path` is absolute inside the new root. */
 export interface RenderedFile {
@@ -8,13 +9,11 @@ export interface RenderedFile {
   mode: number;
 }
 
-/** A symlink at the destination is replaced, never followed: it would point into the tiny system. */
+/** A symlink at the destination is replaced by the rename, never followed: it would point into the tiny system. */
 export function writeRenderedFile(targetRoot: string, file: RenderedFile): void {
   const full = join(targetRoot, file.path);
   mkdirSync(dirname(full), { recursive: true });
-  if (isSymlink(full)) unlinkSync(full);
-  writeFileSync(full, file.content, { mode: file.mode });
-  chmodSync(full, file.mode);
+  writeFileAtomically(full, file.content, { mode: file.mode });
 }
 
 export function isSymlink(path: string): boolean {

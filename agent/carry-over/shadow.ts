@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /** Replaces only the password hash field of the listed accounts; every other line and field stays. */
 export function mergePasswordHashes(shadow: string, hashes: Map<string, string>): { text: string; missing: string[] } {
@@ -14,12 +15,13 @@ export function mergePasswordHashes(shadow: string, hashes: Map<string, string>)
   return { text: lines.join("\n"), missing: [...hashes.keys()].filter((name) => !seen.has(name)) };
 }
 
-/** Rewrites the new root's shadow file in place: its mode (0640 on Debian, 0000/0600 on EL) and owner stay as found. */
+/**
+ * Replaces the new root's shadow file as a whole, with the mode (0640 on Debian, 0000/0600 on EL)
+ * and owner found: a power cut leaves the shipped file, so a re-run merges into a whole one.
+ */
 export function mergeShadowFile(path: string, hashes: Map<string, string>): { missing: string[] } {
-  const before = statSync(path);
+  const keep = modeAndOwnerOf(path, 0o600);
   const merged = mergePasswordHashes(readFileSync(path, "utf8"), hashes);
-  writeFileSync(path, merged.text);
-  chmodSync(path, before.mode & 0o7777);
-  chownSync(path, before.uid, before.gid);
+  writeFileAtomically(path, merged.text, keep);
   return { missing: merged.missing };
 }

@@ -102,6 +102,22 @@ export class CommandError extends VaError {
   }
 }
 
+/** A command ran past its time limit (a prompt, a wedged device or mount): it was killed with all it had started. */
+export class CommandTimeoutError extends VaError {
+  constructor(readonly argv: readonly string[], readonly timeoutSeconds: number, readonly stderrTail: string) {
+    super(
+      "command",
+      `command ran longer than ${formatDuration(timeoutSeconds)} and was killed: ${argv.join(" ")}${stderrTail ? `\n${stderrTail}` : ""}`,
+      "It was waiting for something that did not come: a question on its input, a device or mount that stopped answering. Check the device it works on and its output in the log (`va-agent status` shows where), then run the same va-agent command again.",
+      { argv, timeoutSeconds, stderrTail },
+    );
+  }
+}
+
+function formatDuration(seconds: number): string {
+  return seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
 export class ToolMissingError extends VaError {
   constructor(readonly tool: string) {
     super(

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { JournalError } from "../errors/errors.ts";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 export type StepOutcome = "running" | "done" | "failed";
 
@@ -103,28 +104,7 @@ export class Journal {
     const text = `${JSON.stringify(this.document, null, 2)}\n`;
     for (const path of this.locations) {
       mkdirSync(dirname(path), { recursive: true });
-      const fd = openSync(`${path}.tmp`, "w");
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(`${path}.tmp`, path);
-      syncDirectory(dirname(path));
+      writeFileAtomically(path, text, { mode: 0o644 });
     }
-  }
-}
-
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
   }
 }

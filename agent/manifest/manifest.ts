@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { ManifestError } from "../errors/errors.ts";
 import { validate as validateManifest } from "./validate-manifest.generated.ts";
+import { stagingDirProblem } from "./staging-dir.ts";
 
 export interface FileRef {
   file: string;
@@ -105,6 +106,8 @@ function checkCrossReferences(manifest: Manifest, source: string): void {
   const mountpoints = manifest.filesystems.flatMap((fs) => (fs.mountpoint ? [fs.mountpoint] : []));
   if (!mountpoints.includes("/")) problems.push("filesystems: one filesystem must have mountpoint \"/\"");
   if (new Set(mountpoints).size !== mountpoints.length) problems.push("filesystems: mountpoints must be unique");
+  const stagingDir = stagingDirProblem(manifest.payload.stagingDir);
+  if (stagingDir) problems.push(stagingDir);
   if (problems.length > 0) {
     throw new ManifestError(`${source} is inconsistent:\n  ${problems.join("\n  ")}`, fixHint(source), { problems });
   }

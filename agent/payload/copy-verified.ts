@@ -5,6 +5,8 @@ import { PayloadError } from "../errors/errors.ts";
 import type { Progress } from "../log/logger.ts";
 import type { FileRef } from "../manifest/manifest.ts";
 import { type FilePiece, SECTOR } from "../disk/sector-ranges.ts";
+import { openTemp } from "../disk/write-file-atomically.ts";
+import { payloadFileMode } from "../carry-over/captured-config.ts";
 import type { Runner } from "../runner/runner.ts";
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -51,20 +53,28 @@ async function* readRanges(run: Runner, disk: string, ranges: readonly FilePiece
   }
 }
 
+/** Into a temp file with the final mode, renamed into place only once the digest matches. */
 async function writeVerified(chunks: AsyncIterable<Buffer | string>, total: number, destination: string, ref: FileRef, progress?: Progress): Promise<void> {
   const hash = createHash("sha256");
-  const output = createWriteStream(destination);
-  let done = 0;
-  for await (const chunk of chunks) {
-    hash.update(chunk as Buffer);
-    done += (chunk as Buffer).length;
-    if (!output.write(chunk)) await once(output, "drain");
-    progress?.update(done, total);
+  const temp = openTemp(destination, { mode: payloadFileMode(destination) });
+  try {
+    const output = createWriteStream("", { fd: temp.fd, autoClose: false });
+    let done = 0;
+    for await (const chunk of chunks) {
+      hash.update(chunk as Buffer);
+      done += (chunk as Buffer).length;
+      if (!output.write(chunk)) await once(output, "drain");
+      progress?.update(done, total);
+    }
+    output.end();
+    await once(output, "finish");
+    progress?.finish();
+    checkDigest(ref, hash.digest("hex"));
+  } catch (error) {
+    temp.discard();
+    throw error;
   }
-  output.end();
-  await once(output, "finish");
-  progress?.finish();
-  checkDigest(ref, hash.digest("hex"));
+  temp.commit();
   verifiedByThisProcess.set(destination, ref.sha256);
 }
 

@@ -9,14 +9,13 @@ import { freeSpaceOf } from "./free-space.ts";
 import { firmwareOf, osReleaseOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
 import type { StageFacts } from "./stage-facts.ts";
 import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 
 export interface StageProbeOptions {
   run: Runner;
   log: Log;
   /** Prefix of every file read (/proc, /sys, /etc): "/" on the box, a fixture tree in tests. */
   root?: string;
-  /** Where `stage` puts the bundle members; defaults to the manifest's payload.stagingDir. */
-  stagingDir?: string;
   manifest: Readonly<Manifest>;
   /** Bytes to be written into the staging dir; defaults to the sum of the manifest's member sizes. */
   bundleBytes?: number;
@@ -29,7 +28,7 @@ const LSBLK_PAIRS_COLUMNS = "NAME,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
 export async function probeStageFacts(options: StageProbeOptions): Promise<StageFacts> {
   const { run, log, manifest } = options;
   const root = options.root ?? "/";
-  const stagingDir = options.stagingDir ?? manifest.payload.stagingDir;
+  const stagingDir = stagingDirOf(manifest);
   const rootSource = await findRootSource(run);
   const rows = await listBlockDevices(run);
   const lvm = await listPhysicalVolumes(run);

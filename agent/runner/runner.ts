@@ -1,8 +1,9 @@
 import { once } from "node:events";
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { $ } from "zx/core";
-import { CommandError, ToolMissingError } from "../errors/errors.ts";
+import { $, type ProcessPromise } from "zx/core";
+import { CommandError, CommandTimeoutError, ToolMissingError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
+import { killProcessTree } from "./process-tree.ts";
 
 export interface CommandResult {
   stdout: string;
@@ -15,7 +16,10 @@ export interface RunOptions {
   readOnly?: boolean;
   /** Return a non-zero status instead of throwing CommandError. */
   allowFailure?: boolean;
+  /** Written to the child's stdin; without it the child reads /dev/null, so a prompt sees EOF instead of waiting. */
   input?: string;
+  /** The child (and everything it started) is killed after this long: CommandTimeoutError, even with allowFailure. */
+  timeoutSeconds?: number;
 }
 
 /** Every external command of the agent goes through a Runner: argv arrays only, never shell strings. */
@@ -39,6 +43,8 @@ const STDERR_TAIL_LINES = 12;
 /** A long command (extraction, an initramfs rebuild) says it is alive on the console this often. */
 const HEARTBEAT_MS = 60_000;
 const HEARTBEAT_ARGV_CHARS = 120;
+/** Generous: the longest honest command (extracting or rebuilding an initramfs on a slow disk) takes minutes. */
+export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
 
 /** zx underneath (which needs bash: the tiny system's overlay ships it). */
 export class ZxRunner implements Runner {
@@ -52,27 +58,30 @@ export class ZxRunner implements Runner {
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    return this.execute(argv, options, async () => {
-      const output = await $({ nothrow: true, input: options.input })`${argv}`;
-      return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
+    return this.execute(argv, options, (deadline) => {
+      const stdin = options.input === undefined ? "ignore" : "pipe";
+      return outcomeOf($({ nothrow: true, input: options.input, stdio: [stdin, "pipe", "pipe"] })`${argv}`, deadline);
     });
   }
 
   async pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options: RunOptions = {}) {
-    return this.execute(argv, options, async () => {
+    return this.execute(argv, options, async (deadline) => {
       const child = $({ nothrow: true })`${argv}`;
+      const outcome = outcomeOf(child, deadline);
       const stdin = child.stdin;
+      // A child that stops reading (it failed, or was killed at its deadline) breaks the pipe: its
+      // exit status, not the EPIPE, says what happened.
+      stdin.on("error", () => {});
       try {
         for await (const chunk of source) {
-          if (!stdin.write(chunk)) await once(stdin, "drain");
+          if (!stdin.write(chunk)) await once(stdin, "drain", { signal: deadline.signal });
         }
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+        if (!deadline.signal.aborted && (error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
       } finally {
         stdin.end();
       }
-      const output = await child;
-      return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
+      return outcome;
     });
   }
 
@@ -109,21 +118,44 @@ export class ZxRunner implements Runner {
   private async execute(
     argv: readonly string[],
     options: RunOptions,
-    spawn: () => Promise<CommandResult>,
+    spawn: (deadline: AbortController) => Promise<CommandResult>,
   ): Promise<CommandResult> {
     if (this.dryRun && !options.readOnly) {
       this.log.info(`(dry run) + ${formatArgv(argv)}`);
       return { stdout: "", stderr: "", status: 0 };
     }
+    const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    this.log.debug(`start: + ${formatArgv(argv)}`, { argv, timeoutSeconds });
     const startedAt = performance.now();
     const heartbeat = setInterval(() => {
       const running = Math.round((performance.now() - startedAt) / 1000);
       this.log.info(`still running after ${running} s: ${shortArgv(argv)}`, { argv, seconds: running });
     }, HEARTBEAT_MS);
-    const result = await spawn().finally(() => clearInterval(heartbeat));
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutSeconds * 1000);
+    const result = await spawn(deadline).finally(() => {
+      clearInterval(heartbeat);
+      clearTimeout(timer);
+    });
     const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
-    this.log.debug(`+ ${formatArgv(argv)}`, { argv, status: result.status, seconds });
+    this.log.debug(`+ ${formatArgv(argv)}`, { argv, status: result.status, seconds, timedOut: deadline.signal.aborted });
+    if (deadline.signal.aborted) throw new CommandTimeoutError(argv, timeoutSeconds, tail(result.stderr));
     return checkResult(argv, result, options);
+  }
+}
+
+/** Waits for the child; when the deadline passes first, kills it with all it started and waits for the end. */
+async function outcomeOf(child: ProcessPromise, deadline: AbortController): Promise<CommandResult> {
+  const kill = () => {
+    if (child.pid !== undefined) killProcessTree(child.pid);
+  };
+  if (deadline.signal.aborted) kill();
+  deadline.signal.addEventListener("abort", kill, { once: true });
+  try {
+    const output = await child;
+    return { stdout: output.stdout, stderr: output.stderr, status: output.exitCode ?? 1 };
+  } finally {
+    deadline.signal.removeEventListener("abort", kill);
   }
 }
 

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   migrationMenuEntry,
@@ -13,6 +13,7 @@ import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { isIntact } from "../payload/copy-verified.ts";
 import type { Runner } from "../runner/runner.ts";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /**
  * Puts the tiny kernel and initramfs in their own directory on /boot and arms a ONE-TIME GRUB entry
@@ -31,7 +32,8 @@ export async function installTinySystem(ctx: { run: Runner; log: Log; root: stri
   }
   const grubDir = join(ctx.root, ctx.boot.grubDir);
   const customCfg = join(grubDir, "custom.cfg");
-  writeFileSync(customCfg, withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot)));
+  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot, ctx.manifest));
+  writeFileAtomically(customCfg, entry, modeAndOwnerOf(customCfg, 0o644));
   if (!readFileSync(join(grubDir, "grub.cfg"), "utf8").includes("custom.cfg")) {
     ctx.log.info("grub.cfg does not source custom.cfg; regenerating it");
     await ctx.run.run([ctx.boot.mkconfigTool, "-o", join(ctx.boot.grubDir, "grub.cfg")]);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { clearNextEntry } from "../bootloader/grubenv.ts";
 import type { OldBootloader } from "../bootloader/one-time-boot.ts";
@@ -11,6 +11,7 @@ import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ManifestError, PreflightError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { lintBundledRootfs } from "../payload/archive-lint.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
@@ -20,6 +21,7 @@ import type { Runner } from "../runner/runner.ts";
 import { makeKernelContiguous } from "./contiguous-kernel.ts";
 import { installTinySystem } from "./install-tiny-system.ts";
 import { probeOldBootloader } from "./old-bootloader.ts";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 export interface StageOptions extends BundleOptions {
   bundle: string;
@@ -42,8 +44,8 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   const { head, bytes } = await readSignedMember(options.bundle, (h) => h.manifest.target.partitionTable, options);
   const manifest = head.manifest;
   requireTinySystem(manifest);
-  const stagingDir = join(options.root, manifest.payload.stagingDir);
-  const facts = await probeStageFacts({ run, log, root: options.root, stagingDir: manifest.payload.stagingDir, manifest });
+  const stagingDir = join(options.root, stagingDirOf(manifest));
+  const facts = await probeStageFacts({ run, log, root: options.root, manifest });
   const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file));
   options.onReport(checks);
   if (hasInhibitors(checks)) {
@@ -100,7 +102,7 @@ function undoRecord(root: string, boot: OldBootloader, stagingDir: string | unde
 function undoStaging(undo: UndoRecord): void {
   clearNextEntry(undo.grubenv);
   if (undo.customCfg.before === null) rmSync(undo.customCfg.path, { force: true });
-  else writeFileSync(undo.customCfg.path, undo.customCfg.before);
+  else writeFileAtomically(undo.customCfg.path, undo.customCfg.before, modeAndOwnerOf(undo.customCfg.path, 0o644));
   rmSync(undo.tinyDir, { recursive: true, force: true });
   if (undo.stagingDir) rmSync(undo.stagingDir, { recursive: true, force: true });
 }
@@ -114,6 +116,6 @@ function requireTinySystem(manifest: Readonly<Manifest>): void {
 function recordStaged(root: string, manifest: Readonly<Manifest>): void {
   const dir = join(root, "var/lib/va-agent");
   mkdirSync(dir, { recursive: true });
-  const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: manifest.payload.stagingDir };
-  writeFileSync(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`);
+  const record = { staged: manifest.product, at: new Date().toISOString(), stagingDir: stagingDirOf(manifest) };
+  writeFileAtomically(join(dir, "staged.json"), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { join } from "node:path";
 import { VerificationError } from "../errors/errors.ts";
 import type { Step, StepContext } from "./step.ts";
@@ -27,7 +28,7 @@ export const applySelinuxPolicy: Step = {
         "Install the SELinux policy in the payload or set selinux.mode to \"none\" in the manifest.",
       );
     }
-    writeFileSync(configPath, withSelinuxMode(readFileSync(configPath, "utf8"), mode));
+    writeFileAtomically(configPath, withSelinuxMode(readFileSync(configPath, "utf8"), mode), modeAndOwnerOf(configPath, 0o644));
     if (relabel) scheduleRelabel(ctx);
   },
 };

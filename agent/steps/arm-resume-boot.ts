@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
@@ -10,6 +10,7 @@ import type { PlanContext, Step, StepContext } from "./step.ts";
 import { coreLbaOf, grubBootSector, placedCoreImage } from "../bootloader/staged-boot-image.ts";
 import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
 import { stagedBootOf } from "./write-staged-boot.ts";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /**
  * Makes the new disk boot the tiny system in migrate mode: the tiny kernel and initramfs (loaded
@@ -39,8 +40,7 @@ export const armResumeBoot: Step = {
       if (!(await isIntact(destination, ref))) await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref);
     }
     const cfg = join(dir, "grub/grub.cfg");
-    writeFileSync(`${cfg}.tmp`, resumeGrubCfg(resumeBoot(ctx, runningCmdline())));
-    renameSync(`${cfg}.tmp`, cfg);
+    writeFileAtomically(cfg, resumeGrubCfg(resumeBoot(ctx, runningCmdline())), { mode: 0o644 });
     await ctx.run.run(["sync"]);
     const grubInstall = installedName("grub-install");
     await ctx.run.run(grubInstallCommand(ctx, grubInstall));

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CapturedConfig, CARRY_OVER_ARCHIVE_FILE, readCapturedConfig } from "../carry-over/captured-config.ts";
 import { restorePathsCommand } from "../carry-over/paths-archive.ts";
@@ -8,6 +8,7 @@ import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../carr
 import { renderResolvConf } from "../carry-over/render-resolv-conf.ts";
 import { isSymlink, writeRenderedFile } from "../carry-over/rendered-file.ts";
 import { mergeShadowFile } from "../carry-over/shadow.ts";
+import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { detectDistro } from "../distro/adapter.ts";
 import { PayloadError } from "../errors/errors.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
@@ -53,13 +54,16 @@ function sourceInterfacesDir(ctx: StepContext): void {
   const path = join(ctx.paths.targetRoot, "etc/network/interfaces");
   const before = existsSync(path) ? readFileSync(path, "utf8") : "";
   const after = withInterfacesDirSourced(before);
-  if (after !== before) writeFileSync(path, after);
+  if (after !== before) writeFileAtomically(path, after, modeAndOwnerOf(path, 0o644));
 }
 
 function applyHostname(ctx: StepContext, hostname: string, writeHosts: boolean): void {
   writeRenderedFile(ctx.paths.targetRoot, renderHostname(hostname));
   const hostsPath = join(ctx.paths.targetRoot, "etc/hosts");
-  if (writeHosts) writeFileSync(hostsPath, withHostsEntry(existsSync(hostsPath) ? readFileSync(hostsPath, "utf8") : "127.0.0.1\tlocalhost\n", hostname));
+  if (writeHosts) {
+    const hosts = withHostsEntry(existsSync(hostsPath) ? readFileSync(hostsPath, "utf8") : "127.0.0.1\tlocalhost\n", hostname);
+    writeFileAtomically(hostsPath, hosts, modeAndOwnerOf(hostsPath, 0o644));
+  }
   ctx.log.info(`hostname set to ${hostname}`);
 }
 

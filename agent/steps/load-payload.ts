@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
-import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
+import { CARRY_OVER_ARCHIVE_FILE, payloadFileMode } from "../carry-over/captured-config.ts";
+import { copyFileAtomically } from "../disk/write-file-atomically.ts";
 import type { FileRef } from "../manifest/manifest.ts";
+import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
@@ -35,7 +37,7 @@ export const loadPayload: Step = {
     if (missing.length === 0) return;
     await ensureMounted(ctx.run, mountOldRoot(ctx));
     try {
-      const staged = join(ctx.paths.oldRootMount, ctx.stagingDir);
+      const staged = join(ctx.paths.oldRootMount, stagingDirOf(ctx.manifest));
       for (const ref of missing) {
         await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, ctx.log.progress(`loading ${ref.file}`));
       }
@@ -77,6 +79,7 @@ function copyCapturedConfig(staged: string, ctx: StepContext): void {
     return;
   }
   for (const file of [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE]) {
-    if (existsSync(join(staged, file))) copyFileSync(join(staged, file), join(ctx.paths.payloadDir, file));
+    const destination = join(ctx.paths.payloadDir, file);
+    if (existsSync(join(staged, file))) copyFileAtomically(join(staged, file), destination, { mode: payloadFileMode(destination) });
   }
 }

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { join } from "node:path";
 import type { Step, StepContext } from "./step.ts";
 import { AGENT_VERSION } from "../version.ts";
@@ -17,7 +18,7 @@ export const recordResult: Step = {
     const logDir = join(ctx.paths.targetRoot, ctx.paths.targetLogDir);
     mkdirSync(stateDir, { recursive: true });
     mkdirSync(logDir, { recursive: true });
-    writeFileSync(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx), null, 2)}\n`);
+    writeFileAtomically(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx), null, 2)}\n`, { mode: 0o644 });
     if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(logDir, "migration.log"));
   },
 };

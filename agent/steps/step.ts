@@ -18,7 +18,6 @@ export interface PlanContext {
 export interface StepContext extends PlanContext {
   run: Runner;
   log: Log;
-  stagingDir: string;
 }
 
 /** target: the new filesystems mounted; chroot: /proc, /sys, /dev, /run bound into the target too. */

@@ -10,6 +10,7 @@ import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
+import { checkStagedWhereManifestSays } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
@@ -32,6 +33,7 @@ export interface Prepared {
  * it is looked for before probing, since the probe would take the new root for an old system.
  * Booted by the staged boot code (window A), plan and payload come from the staged map first.
  */
+/** `stagingDir`: where to look for the staged manifest on the old root (stagingDirToSearch); the steps then use the manifest's. */
 export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
   const stagedManifest = join(paths.payloadDir, MANIFEST_FILE);
@@ -66,6 +68,7 @@ async function readStagedFiles(
   try {
     const staged = join(paths.oldRootMount, stagingDir);
     const manifest = loadManifest(join(staged, MANIFEST_FILE));
+    checkStagedWhereManifestSays(manifest, stagingDir);
     const table = manifest.target.partitionTable;
     await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table);
     copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));

@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
 import { JournalError } from "../errors/errors.ts";
@@ -11,6 +11,7 @@ import { tmpfsSizeCommand } from "../plan/memory.ts";
 import { logicalVolumeDevice, type MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import type { PlanContext, StepContext } from "../steps/step.ts";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 // The resume store: a directory on the resume LV of the NEW disk (docs/RESUME.md) holding what a
 // run needs when the tiny system boots again after a power cut and RAM is gone: manifest, plan,
@@ -63,15 +64,7 @@ export function isResumeStore(dir: string): boolean {
 
 /** Writes the commit marker: temp file, fsync, rename, so it is either absent or whole. */
 export function writeStoreMeta(dir: string, meta: StoreMeta): void {
-  const path = join(dir, STORE_META_FILE);
-  const fd = openSync(`${path}.tmp`, "w");
-  try {
-    writeSync(fd, `${JSON.stringify(meta, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomically(join(dir, STORE_META_FILE), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o644 });
 }
 
 export interface FoundStore {

@@ -205,7 +205,7 @@ function tinySystem() {
   writeFileSync(join(staged, "va.tar.xz"), payload);
   const run = new FakeRunner();
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(virtio));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
   return { ctx, run, staged, journal: () => Journal.open(paths.journalFile) };
 }
 

@@ -45,7 +45,7 @@ function tinySystem(config?: CapturedConfig) {
   writeFileSync(join(paths.targetRoot, "etc/shadow"), "root:*:20000:0:99999:7:::\nadmin:!:20000:0:99999:7:::\n", { mode: 0o640 });
   if (config) writeCapturedConfig(join(paths.payloadDir, "captured-config.json"), config);
   const run = new FakeRunner();
-  const ctx = { manifest: testManifest(), paths, run, log, stagingDir: "/etc/upd", distro: detectDistro(paths.targetRoot) } as unknown as StepContext;
+  const ctx = { manifest: testManifest(), paths, run, log, distro: detectDistro(paths.targetRoot) } as unknown as StepContext;
   return { ctx, run, paths };
 }
 
@@ -69,7 +69,7 @@ describe("the captured document", () => {
     expect(run.calls.at(-1)).toEqual([
       "tar",
       "--create",
-      `--file=${staging}/carry-over-paths.tar`,
+      `--file=${staging}/.carry-over-paths.tar.va-tmp`, // renamed to carry-over-paths.tar once tar is done
       "--numeric-owner",
       "--acls",
       "--xattrs",

@@ -27,7 +27,7 @@ function context(rebuild: boolean, shipsInitramfs: boolean): { ctx: StepContext;
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!));
   const run = new FakeRunner();
   const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-work-")), root);
-  return { ctx: { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd", distro: detectDistro(root) }, run };
+  return { ctx: { manifest, plan, paths, run, log: silentLog(), distro: detectDistro(root) }, run };
 }
 
 test("rebuilds the initramfs of each installed kernel in the chroot by default", async () => {

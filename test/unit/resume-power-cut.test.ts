@@ -70,7 +70,7 @@ function firstBoot(m: ReturnType<typeof machine>) {
   mkdirSync(staged, { recursive: true });
   for (const [name, data] of Object.entries(members)) writeFileSync(join(staged, name), data);
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
   return { ctx, run };
 }
 
@@ -255,7 +255,7 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
       const before = journal.entries.length;
       expect(journal.latest(step.name)?.outcome).toBe("running");
       run.calls.length = 0;
-      const resumed: StepContext = { ...prepared, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+      const resumed: StepContext = { ...prepared, paths, run, log: silentLog() };
       await runMigration(resumed, journal);
       const rerun = Journal.open(paths.journalFile).entries.slice(before);
       expect(rerun.map((e) => e.step)).toEqual(stepNames.slice(index));

@@ -37,7 +37,7 @@ function world() {
     .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
     .respond((argv) => (argv[0] === "blkid" && argv[1] === "-s" ? { stdout: `${BOOT_UUID}\n` } : undefined));
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
   return { ctx, run, journal: () => Journal.open(paths.journalFile) };
 }
 

@@ -74,7 +74,7 @@ function stagedRun() {
     .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
     .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined))
     .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv, 100), {}) : undefined));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog(), stagingDir: "/etc/upd" };
+  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
   return { run, ctx, files };
 }
 

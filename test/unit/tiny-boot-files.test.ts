@@ -30,6 +30,7 @@ import { statusReport } from "../../agent/cli/status.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { undoStage } from "../../agent/stage/undo.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
+import type { Manifest } from "../../agent/manifest/manifest.ts";
 import { handBackToOldSystem } from "../../agent/workflow/hand-back.ts";
 import { parseSecondBoot } from "../e2e/click-path.ts";
 import { buildTestBundle, removeWorkspaces } from "./bundle-fixture.ts";
@@ -128,7 +129,7 @@ describe("issue 13 item 2: the old Debian system keeps its default boot after a 
   test.skipIf(!hasScriptCheck)("custom.cfg's entry and the resume grub.cfg pass grub-script-check", () => {
     const dir = mkdtempSync(join(tmpdir(), "va-grub-syntax-"));
     const files = {
-      "custom.cfg": migrationMenuEntry(OLD_BOOT),
+      "custom.cfg": migrationMenuEntry(OLD_BOOT, { payload: { stagingDir: "/etc/upd" } as Manifest["payload"] }),
       "resume.cfg": resumeGrubCfg({ dir: "/va-resume", fstype: "ext4", onLvm: false, carried: ["console=ttyS0,115200", "va.after=reboot"] }),
     };
     for (const [name, text] of Object.entries(files)) {
