@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readBundleHead, type BundleOptions } from "../bundle/signed-manifest.ts";
-import { BLOCK_BYTES, TarHeaderProblem, decodeHeader, isEndBlock, paddingAfter, type TarEntryType } from "../bundle/tar-header.ts";
+import { TarFormatProblem, type TarSource, tarEntries } from "../bundle/tar-entries.ts";
+import type { TarEntryType } from "../bundle/tar-header.ts";
 import { readTar } from "../bundle/tar-reader.ts";
 import { ArchiveError, BundleError, PayloadError, VaError } from "../errors/errors.ts";
 import type { Compression, Manifest } from "../manifest/manifest.ts";
@@ -42,8 +43,6 @@ export interface ArchiveLintResult {
 
 const REBUILD = "Rebuild the payload from a clean root directory (`tar -C ROOT -cf - .`) with `build.ts bundle`, or get a fixed bundle from the vendor; nothing was changed.";
 const MAX_SYMLINK_HOPS = 40;
-/** pax records carry xattrs and ACLs (SELinux labels): small, but allow generous ones. */
-const META_LIMIT_BYTES = 1024 * 1024;
 
 /** The pure part: feed members in archive order, then `finish()`. Throws ArchiveError at the first unsafe member. */
 export class ArchiveLinter {
@@ -180,7 +179,7 @@ function climb(dir: string[], target: string): number {
 }
 
 /** Pulls exact byte counts out of a chunked stream (the decompressor's stdout). */
-class StreamReader {
+class StreamReader implements TarSource {
   position = 0;
   private buffered: Buffer[] = [];
   private length = 0;
@@ -217,58 +216,15 @@ class StreamReader {
   }
 }
 
-/** Headers of a tar stream in order (pax and GNU long names applied); bodies skipped, never held. */
+/** Members of a tar stream in order, as GNU tar extracts them (tar-entries.ts); bodies skipped, never held. */
 export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string): AsyncGenerator<ArchiveMember> {
-  const reader = new StreamReader(stream[Symbol.asyncIterator]());
-  let override: Partial<ArchiveMember> = {};
-  for (;;) {
-    const at = reader.position;
-    const block = await reader.read(BLOCK_BYTES);
-    if (block.length < BLOCK_BYTES) throw notTar(archive, `the tar stream ends inside a header at byte ${at} (no end-of-archive marker)`);
-    if (isEndBlock(block)) return;
-    let header;
-    try {
-      header = decodeHeader(block);
-    } catch (error) {
-      if (!(error instanceof TarHeaderProblem)) throw error;
-      throw notTar(archive, `${error.message} at byte ${at} of the decompressed stream`);
+  try {
+    for await (const entry of tarEntries(new StreamReader(stream[Symbol.asyncIterator]()), "optional")) {
+      yield { name: entry.name, type: entry.type, linkName: entry.linkName, size: entry.size };
     }
-    const padded = header.size + paddingAfter(header.size);
-    if (["gnu-long-name", "gnu-long-link", "pax", "pax-global"].includes(header.type)) {
-      if (header.size > META_LIMIT_BYTES) throw notTar(archive, `a tar metadata record of ${header.size} bytes at byte ${at}`);
-      const text = (await reader.read(padded)).subarray(0, header.size).toString("utf8");
-      override = { ...override, ...metaOverride(header.type, text) };
-      continue;
-    }
-    const member = { name: header.name, type: header.type, linkName: header.linkName, size: header.size, ...override };
-    override = {};
-    yield member;
-    const bodyBytes = member.size + paddingAfter(member.size);
-    if ((await reader.skip(bodyBytes)) < bodyBytes) throw notTar(archive, `member ${member.name} is cut off`);
+  } catch (error) {
+    throw error instanceof TarFormatProblem ? notTar(archive, `${error.message} of the decompressed stream`) : error;
   }
-}
-
-function metaOverride(type: TarEntryType, text: string): Partial<ArchiveMember> {
-  if (type === "gnu-long-name") return { name: text.replace(/\0+$/, "") };
-  if (type === "gnu-long-link") return { linkName: text.replace(/\0+$/, "") };
-  if (type === "pax-global") return {};
-  const records: Record<string, string> = {};
-  let rest = text;
-  // "LENGTH key=value\n", LENGTH counting the whole record in bytes
-  while (rest.length > 0) {
-    const match = /^(\d+) /.exec(rest);
-    if (!match) break;
-    const record = Buffer.from(rest, "utf8").subarray(0, Number(match[1])).toString("utf8");
-    const kv = /^\d+ ([^=]+)=(.*)\n$/s.exec(record);
-    if (kv) records[kv[1]!] = kv[2]!;
-    rest = rest.slice(record.length);
-    if (record.length === 0) break;
-  }
-  return {
-    ...(records.path !== undefined ? { name: records.path } : {}),
-    ...(records.linkpath !== undefined ? { linkName: records.linkpath } : {}),
-    ...(records.size !== undefined ? { size: Number(records.size) } : {}),
-  };
 }
 
 function notTar(archive: string, detail: string): ArchiveError {
