@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createZstdDecompress } from "node:zlib";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -7,7 +6,8 @@ import { readBundleHead, type BundleOptions } from "../bundle/signed-manifest.ts
 import { TarFormatProblem, type TarSource, tarEntries } from "../bundle/tar-entries.ts";
 import type { TarEntryType } from "../bundle/tar-header.ts";
 import { readTar } from "../bundle/tar-reader.ts";
-import { ArchiveError, BundleError, PayloadError, VaError } from "../errors/errors.ts";
+import { ArchiveError, BundleError, PayloadError, ToolMissingError, VaError } from "../errors/errors.ts";
+import type { Runner } from "../runner/runner.ts";
 import type { Compression, Manifest } from "../manifest/manifest.ts";
 
 /**
@@ -243,7 +243,7 @@ interface Decompressor {
 
 export const XZ_COMMAND = ["xz", "-dc"] as const;
 
-async function startDecompressor(compression: Compression): Promise<Decompressor> {
+async function startDecompressor(run: Runner, compression: Compression): Promise<Decompressor> {
   if (compression === "zstd") {
     const z = createZstdDecompress();
     z.on("error", () => {}); // reported through `finished`
@@ -254,38 +254,26 @@ async function startDecompressor(compression: Compression): Promise<Decompressor
     });
     return { name: "zstd (in-process)", input: z, output: z, finished, stop: () => z.destroy() };
   }
-  const child = spawn(XZ_COMMAND[0], XZ_COMMAND.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-2000)));
-  child.stdin!.on("error", () => {}); // EPIPE when xz stops early: seen through its exit status
-  const finished = new Promise<string | undefined>((resolve) =>
-    child.once("close", (code, signal) => resolve(code === 0 ? undefined : `exit status ${code ?? signal}: ${stderr.trim().split("\n").slice(-3).join(" ")}`)),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", reject);
-  });
-  const stop = () => {
-    child.kill("SIGKILL");
-    child.stdout!.destroy(); // unread output would hold back "close"
-  };
-  return { name: XZ_COMMAND.join(" "), input: child.stdin!, output: child.stdout! as AsyncIterable<Buffer>, finished, stop };
+  const xz = await run.filter(XZ_COMMAND);
+  const finished = xz.finished.then((result) => (result.status === 0 ? undefined : `exit status ${result.status}: ${result.stderr.trim().split("\n").slice(-3).join(" ")}`));
+  return { name: XZ_COMMAND.join(" "), input: xz.input, output: xz.output, finished, stop: () => xz.stop() };
 }
 
 /**
  * Lints a compressed archive streamed from `source` (chunks may be reused by the producer: they are
  * copied). Every byte of the source is read, also after a refusal, so the caller's digest is whole.
  */
-export async function lintCompressedArchive(source: AsyncIterable<Uint8Array>, compression: Compression, archive: string, onChunk?: (chunk: Uint8Array) => void): Promise<ArchiveLintResult> {
+export async function lintCompressedArchive(run: Runner, source: AsyncIterable<Uint8Array>, compression: Compression, archive: string, onChunk?: (chunk: Uint8Array) => void): Promise<ArchiveLintResult> {
   let decompressor: Decompressor;
   try {
-    decompressor = await startDecompressor(compression);
+    decompressor = await startDecompressor(run, compression);
   } catch (error) {
     for await (const chunk of source) onChunk?.(chunk);
+    if (!(error instanceof ToolMissingError)) throw error;
     throw new VaError(
       "toolMissing",
-      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: ${(error as Error).message}`,
-      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian), then stage again; nothing was changed.",
+      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: this system has no xz`,
+      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian) if the system can, or rebuild the bundle with a zstd payload (checked in-process); then stage again. Nothing was changed.",
       { tool: XZ_COMMAND[0] },
     );
   }
@@ -350,7 +338,7 @@ async function feed(source: AsyncIterable<Uint8Array>, stdin: Writable, onChunk?
  * member's SHA-256 is checked in the same pass, so a corrupt download is reported as that (exit 6)
  * and not as an unsafe archive.
  */
-export async function lintBundledRootfs(bundle: string, options: BundleOptions = {}): Promise<ArchiveLintResult & { manifest: Readonly<Manifest> }> {
+export async function lintBundledRootfs(run: Runner, bundle: string, options: BundleOptions = {}): Promise<ArchiveLintResult & { manifest: Readonly<Manifest> }> {
   const tar = readTar(bundle);
   try {
     const head = await readBundleHead(bundle, tar, options);
@@ -362,7 +350,7 @@ export async function lintBundledRootfs(bundle: string, options: BundleOptions =
       let lint: ArchiveLintResult | undefined;
       let problem: unknown;
       try {
-        lint = await lintCompressedArchive(member.body(), rootfs.compression, rootfs.file, (chunk) => {
+        lint = await lintCompressedArchive(run, member.body(), rootfs.compression, rootfs.file, (chunk) => {
           hash.update(chunk);
           bytes += chunk.length;
         });
