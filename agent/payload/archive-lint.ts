@@ -1,12 +1,13 @@
-import { spawn } from "node:child_process";
 import { createZstdDecompress } from "node:zlib";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readBundleHead, type BundleOptions } from "../bundle/signed-manifest.ts";
-import { BLOCK_BYTES, TarHeaderProblem, decodeHeader, isEndBlock, paddingAfter, type TarEntryType } from "../bundle/tar-header.ts";
+import { TarFormatProblem, type TarSource, tarEntries } from "../bundle/tar-entries.ts";
+import type { TarEntryType } from "../bundle/tar-header.ts";
 import { readTar } from "../bundle/tar-reader.ts";
-import { ArchiveError, BundleError, PayloadError, VaError } from "../errors/errors.ts";
+import { ArchiveError, BundleError, PayloadError, ToolMissingError, VaError } from "../errors/errors.ts";
+import type { Runner } from "../runner/runner.ts";
 import type { Compression, Manifest } from "../manifest/manifest.ts";
 
 /**
@@ -42,8 +43,6 @@ export interface ArchiveLintResult {
 
 const REBUILD = "Rebuild the payload from a clean root directory (`tar -C ROOT -cf - .`) with `build.ts bundle`, or get a fixed bundle from the vendor; nothing was changed.";
 const MAX_SYMLINK_HOPS = 40;
-/** pax records carry xattrs and ACLs (SELinux labels): small, but allow generous ones. */
-const META_LIMIT_BYTES = 1024 * 1024;
 
 /** The pure part: feed members in archive order, then `finish()`. Throws ArchiveError at the first unsafe member. */
 export class ArchiveLinter {
@@ -180,7 +179,7 @@ function climb(dir: string[], target: string): number {
 }
 
 /** Pulls exact byte counts out of a chunked stream (the decompressor's stdout). */
-class StreamReader {
+class StreamReader implements TarSource {
   position = 0;
   private buffered: Buffer[] = [];
   private length = 0;
@@ -217,58 +216,15 @@ class StreamReader {
   }
 }
 
-/** Headers of a tar stream in order (pax and GNU long names applied); bodies skipped, never held. */
+/** Members of a tar stream in order, as GNU tar extracts them (tar-entries.ts); bodies skipped, never held. */
 export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string): AsyncGenerator<ArchiveMember> {
-  const reader = new StreamReader(stream[Symbol.asyncIterator]());
-  let override: Partial<ArchiveMember> = {};
-  for (;;) {
-    const at = reader.position;
-    const block = await reader.read(BLOCK_BYTES);
-    if (block.length < BLOCK_BYTES) throw notTar(archive, `the tar stream ends inside a header at byte ${at} (no end-of-archive marker)`);
-    if (isEndBlock(block)) return;
-    let header;
-    try {
-      header = decodeHeader(block);
-    } catch (error) {
-      if (!(error instanceof TarHeaderProblem)) throw error;
-      throw notTar(archive, `${error.message} at byte ${at} of the decompressed stream`);
+  try {
+    for await (const entry of tarEntries(new StreamReader(stream[Symbol.asyncIterator]()), "optional")) {
+      yield { name: entry.name, type: entry.type, linkName: entry.linkName, size: entry.size };
     }
-    const padded = header.size + paddingAfter(header.size);
-    if (["gnu-long-name", "gnu-long-link", "pax", "pax-global"].includes(header.type)) {
-      if (header.size > META_LIMIT_BYTES) throw notTar(archive, `a tar metadata record of ${header.size} bytes at byte ${at}`);
-      const text = (await reader.read(padded)).subarray(0, header.size).toString("utf8");
-      override = { ...override, ...metaOverride(header.type, text) };
-      continue;
-    }
-    const member = { name: header.name, type: header.type, linkName: header.linkName, size: header.size, ...override };
-    override = {};
-    yield member;
-    const bodyBytes = member.size + paddingAfter(member.size);
-    if ((await reader.skip(bodyBytes)) < bodyBytes) throw notTar(archive, `member ${member.name} is cut off`);
+  } catch (error) {
+    throw error instanceof TarFormatProblem ? notTar(archive, `${error.message} of the decompressed stream`) : error;
   }
-}
-
-function metaOverride(type: TarEntryType, text: string): Partial<ArchiveMember> {
-  if (type === "gnu-long-name") return { name: text.replace(/\0+$/, "") };
-  if (type === "gnu-long-link") return { linkName: text.replace(/\0+$/, "") };
-  if (type === "pax-global") return {};
-  const records: Record<string, string> = {};
-  let rest = text;
-  // "LENGTH key=value\n", LENGTH counting the whole record in bytes
-  while (rest.length > 0) {
-    const match = /^(\d+) /.exec(rest);
-    if (!match) break;
-    const record = Buffer.from(rest, "utf8").subarray(0, Number(match[1])).toString("utf8");
-    const kv = /^\d+ ([^=]+)=(.*)\n$/s.exec(record);
-    if (kv) records[kv[1]!] = kv[2]!;
-    rest = rest.slice(record.length);
-    if (record.length === 0) break;
-  }
-  return {
-    ...(records.path !== undefined ? { name: records.path } : {}),
-    ...(records.linkpath !== undefined ? { linkName: records.linkpath } : {}),
-    ...(records.size !== undefined ? { size: Number(records.size) } : {}),
-  };
 }
 
 function notTar(archive: string, detail: string): ArchiveError {
@@ -287,7 +243,7 @@ interface Decompressor {
 
 export const XZ_COMMAND = ["xz", "-dc"] as const;
 
-async function startDecompressor(compression: Compression): Promise<Decompressor> {
+async function startDecompressor(run: Runner, compression: Compression): Promise<Decompressor> {
   if (compression === "zstd") {
     const z = createZstdDecompress();
     z.on("error", () => {}); // reported through `finished`
@@ -298,38 +254,26 @@ async function startDecompressor(compression: Compression): Promise<Decompressor
     });
     return { name: "zstd (in-process)", input: z, output: z, finished, stop: () => z.destroy() };
   }
-  const child = spawn(XZ_COMMAND[0], XZ_COMMAND.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-2000)));
-  child.stdin!.on("error", () => {}); // EPIPE when xz stops early: seen through its exit status
-  const finished = new Promise<string | undefined>((resolve) =>
-    child.once("close", (code, signal) => resolve(code === 0 ? undefined : `exit status ${code ?? signal}: ${stderr.trim().split("\n").slice(-3).join(" ")}`)),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", reject);
-  });
-  const stop = () => {
-    child.kill("SIGKILL");
-    child.stdout!.destroy(); // unread output would hold back "close"
-  };
-  return { name: XZ_COMMAND.join(" "), input: child.stdin!, output: child.stdout! as AsyncIterable<Buffer>, finished, stop };
+  const xz = await run.filter(XZ_COMMAND);
+  const finished = xz.finished.then((result) => (result.status === 0 ? undefined : `exit status ${result.status}: ${result.stderr.trim().split("\n").slice(-3).join(" ")}`));
+  return { name: XZ_COMMAND.join(" "), input: xz.input, output: xz.output, finished, stop: () => xz.stop() };
 }
 
 /**
  * Lints a compressed archive streamed from `source` (chunks may be reused by the producer: they are
  * copied). Every byte of the source is read, also after a refusal, so the caller's digest is whole.
  */
-export async function lintCompressedArchive(source: AsyncIterable<Uint8Array>, compression: Compression, archive: string, onChunk?: (chunk: Uint8Array) => void): Promise<ArchiveLintResult> {
+export async function lintCompressedArchive(run: Runner, source: AsyncIterable<Uint8Array>, compression: Compression, archive: string, onChunk?: (chunk: Uint8Array) => void): Promise<ArchiveLintResult> {
   let decompressor: Decompressor;
   try {
-    decompressor = await startDecompressor(compression);
+    decompressor = await startDecompressor(run, compression);
   } catch (error) {
     for await (const chunk of source) onChunk?.(chunk);
+    if (!(error instanceof ToolMissingError)) throw error;
     throw new VaError(
       "toolMissing",
-      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: ${(error as Error).message}`,
-      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian), then stage again; nothing was changed.",
+      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: this system has no xz`,
+      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian) if the system can, or rebuild the bundle with a zstd payload (checked in-process); then stage again. Nothing was changed.",
       { tool: XZ_COMMAND[0] },
     );
   }
@@ -394,7 +338,7 @@ async function feed(source: AsyncIterable<Uint8Array>, stdin: Writable, onChunk?
  * member's SHA-256 is checked in the same pass, so a corrupt download is reported as that (exit 6)
  * and not as an unsafe archive.
  */
-export async function lintBundledRootfs(bundle: string, options: BundleOptions = {}): Promise<ArchiveLintResult & { manifest: Readonly<Manifest> }> {
+export async function lintBundledRootfs(run: Runner, bundle: string, options: BundleOptions = {}): Promise<ArchiveLintResult & { manifest: Readonly<Manifest> }> {
   const tar = readTar(bundle);
   try {
     const head = await readBundleHead(bundle, tar, options);
@@ -406,7 +350,7 @@ export async function lintBundledRootfs(bundle: string, options: BundleOptions =
       let lint: ArchiveLintResult | undefined;
       let problem: unknown;
       try {
-        lint = await lintCompressedArchive(member.body(), rootfs.compression, rootfs.file, (chunk) => {
+        lint = await lintCompressedArchive(run, member.body(), rootfs.compression, rootfs.file, (chunk) => {
           hash.update(chunk);
           bytes += chunk.length;
         });

@@ -1,5 +1,7 @@
 import { once } from "node:events";
+import { spawn } from "node:child_process";
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import type { Writable } from "node:stream";
 import { $, type ProcessPromise } from "zx/core";
 import { CommandError, CommandTimeoutError, ToolMissingError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
@@ -22,12 +24,25 @@ export interface RunOptions {
   timeoutSeconds?: number;
 }
 
+/** A command used as a stream filter (a decompressor): input and output streamed, never held whole. */
+export interface Filter {
+  /** The command's stdin: write, then end it. */
+  readonly input: Writable;
+  readonly output: AsyncIterable<Buffer>;
+  /** Settles when the command has exited: its status and the tail of its stderr (never throws). */
+  readonly finished: Promise<CommandResult>;
+  /** Kills the command (its output is no longer needed). */
+  stop(): void;
+}
+
 /** Every external command of the agent goes through a Runner: argv arrays only, never shell strings. */
 export interface Runner {
   readonly dryRun: boolean;
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** Runs argv with `source` streamed into its stdin (extracting the payload while it is read). */
   pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options?: RunOptions): Promise<CommandResult>;
+  /** Starts argv as a stream filter; ToolMissingError when argv[0] cannot be run. Runs in dry-run too (it only reads). */
+  filter(argv: readonly string[]): Promise<Filter>;
   /** Reads whole 512-byte sectors of a block device (or image) in-process. */
   readSectors(device: string, lba: number, count: number): Promise<Buffer>;
   /**
@@ -83,6 +98,32 @@ export class ZxRunner implements Runner {
       }
       return outcome;
     });
+  }
+
+  /** node's spawn, not zx: zx keeps all of a command's stdout, and a decompressed payload is gigabytes. */
+  async filter(argv: readonly string[]): Promise<Filter> {
+    const startedAt = performance.now();
+    this.log.debug(`start: + ${formatArgv(argv)}`, { argv, filter: true });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: $.env });
+    let stderr = "";
+    child.stderr.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4000)));
+    child.stdin.on("error", () => {}); // EPIPE when the command stops early: seen in its exit status
+    const finished = new Promise<CommandResult>((resolve) =>
+      child.once("close", (code, signal) => {
+        const status = code ?? 128 + (signal === "SIGKILL" ? 9 : 15);
+        this.log.debug(`+ ${formatArgv(argv)}`, { argv, status, seconds: Number(((performance.now() - startedAt) / 1000).toFixed(3)) });
+        resolve({ stdout: "", stderr: tail(stderr), status });
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "ENOENT" ? new ToolMissingError(argv[0]!) : error));
+    });
+    const stop = () => {
+      child.kill("SIGKILL");
+      child.stdout.destroy(); // unread output would hold back "close"
+    };
+    return { input: child.stdin, output: child.stdout as AsyncIterable<Buffer>, finished, stop };
   }
 
   async readSectors(device: string, lba: number, count: number): Promise<Buffer> {

@@ -54,7 +54,7 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   }
   const boot = await probeOldBootloader(run, options.root);
   // Streamed from the bundle before anything is written: a refused payload leaves the old system as it was.
-  const lint = await lintBundledRootfs(options.bundle, options);
+  const lint = await lintBundledRootfs(run, options.bundle, options);
   log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
   log.info(`writing the verified bundle to ${stagingDir}`);
   const stagingExisted = existsSync(stagingDir);

@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { ArchiveError, ExitCode } from "../../agent/errors/errors.ts";
 import { type ArchiveMember, ArchiveLinter, lintCompressedArchive } from "../../agent/payload/archive-lint.ts";
 import { requiredTinyTools } from "../../agent/preflight/tiny-tools.ts";
+import { silentLog } from "../../agent/log/logger.ts";
+import { ZxRunner } from "../../agent/runner/runner.ts";
 import { writeRawTar } from "./bundle-fixture.ts";
+import { FakeRunner } from "./fake-runner.ts";
+
+/** The real xz of this host, through the Runner as in `stage`. */
+const SYSTEM = new ZxRunner(silentLog());
 
 const KERNEL: ArchiveMember[] = [
   { name: "boot/vmlinuz-6.12.0", type: "file", linkName: "", size: 1 },
@@ -89,7 +95,7 @@ describe("archive lint over compressed streams", () => {
       const tar = Bun.spawnSync(["tar", "--format=posix", "--xattrs", "-C", root, "-cf", "-", "."], { stdout: "pipe" });
       const plain = Buffer.from(tar.stdout);
       for (const tool of ["zstd", "xz"] as const) {
-        const result = await lintCompressedArchive(chunksOf(compress(tool, plain)), tool, `va.tar.${tool}`);
+        const result = await lintCompressedArchive(SYSTEM, chunksOf(compress(tool, plain)), tool, `va.tar.${tool}`);
         expect(result.kernels).toEqual(["6.12.0-va"]);
       }
     } finally {
@@ -105,7 +111,7 @@ describe("archive lint over compressed streams", () => {
       for (const tool of ["zstd", "xz"] as const) {
         const input = compress(tool, tar);
         let seen = 0;
-        const error = await lintCompressedArchive(chunksOf(input), tool, "va.tar", (chunk) => (seen += chunk.length)).catch((e) => e);
+        const error = await lintCompressedArchive(SYSTEM, chunksOf(input), tool, "va.tar", (chunk) => (seen += chunk.length)).catch((e) => e);
         expect(error).toBeInstanceOf(ArchiveError);
         expect(error.message).toContain('member "/etc/passwd" is unsafe: its name is absolute');
         expect(seen).toBe(input.length);
@@ -117,10 +123,10 @@ describe("archive lint over compressed streams", () => {
 
   test("a stream that is not zstd / xz, or not tar inside, is an archive error", async () => {
     for (const tool of ["zstd", "xz"] as const) {
-      const error = await lintCompressedArchive(chunksOf(Buffer.alloc(4096, 0x41)), tool, "va.tar").catch((e) => e);
+      const error = await lintCompressedArchive(SYSTEM, chunksOf(Buffer.alloc(4096, 0x41)), tool, "va.tar").catch((e) => e);
       expect(error).toBeInstanceOf(ArchiveError);
       expect(error.message).toContain("cannot be decompressed");
-      const notTar = await lintCompressedArchive(chunksOf(compress(tool, Buffer.alloc(4096, 0x41))), tool, "va.tar").catch((e) => e);
+      const notTar = await lintCompressedArchive(SYSTEM, chunksOf(compress(tool, Buffer.alloc(4096, 0x41))), tool, "va.tar").catch((e) => e);
       expect(notTar).toBeInstanceOf(ArchiveError);
       expect(notTar.message).toContain("is not a readable tar archive: no valid tar header");
     }
@@ -134,5 +140,39 @@ describe("tiny-system tools from the planned commands", () => {
       ["mount"],
     );
     expect(tools).toEqual(["chroot", "mount", "sgdisk", "tar", "zstd"]);
+  });
+});
+
+describe("issue 13 item 13: the payload check spawns xz only through the Runner", () => {
+  const tar = () => {
+    const dir = mkdtempSync(join(tmpdir(), "va-xz-"));
+    const path = join(dir, "plain.tar");
+    writeRawTar(path, [{ name: "boot/vmlinuz-6.1", body: Buffer.from("k") }, { name: "lib/modules/6.1/modules.dep", body: Buffer.from("m") }]);
+    const bytes = readFileSync(path);
+    rmSync(dir, { recursive: true, force: true });
+    return bytes;
+  };
+
+  test("xz -dc is a Runner filter: recorded, and its output is what the check reads", async () => {
+    const run = new FakeRunner(); // passes the input through: plain tar stands for the xz stream
+    const result = await lintCompressedArchive(run, chunksOf(tar()), "xz", "va.tar.xz");
+    expect(run.calls).toEqual([["xz", "-dc"]]);
+    expect(result.kernels).toEqual(["6.1"]);
+  });
+
+  test("no xz on the old system: a typed tool-missing error (exit 8), the whole payload still read for its digest", async () => {
+    const run = new FakeRunner().respond((argv) => (argv[0] === "xz" ? { status: 127, stderr: "xz: not found" } : undefined));
+    const input = tar();
+    let seen = 0;
+    const error = await lintCompressedArchive(run, chunksOf(input), "xz", "va.tar.xz", (chunk) => (seen += chunk.length)).catch((e) => e);
+    expect(error.exitCode).toBe(ExitCode.toolMissing);
+    expect(error.message).toContain("this system has no xz");
+    expect(error.hint).toContain("zstd payload");
+    expect(seen).toBe(input.length);
+  });
+
+  test("archive-lint.ts spawns nothing itself", () => {
+    const source = readFileSync(join(import.meta.dir, "../../agent/payload/archive-lint.ts"), "utf8");
+    expect(source).not.toContain("node:child_process");
   });
 });

@@ -19,7 +19,7 @@ import { lintBundledRootfs } from "../../agent/payload/archive-lint.ts";
 import type { PreflightCheck } from "../../agent/preflight/check.ts";
 import { checkTinyTools } from "../../agent/preflight/tiny-tools.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
-import { checkResult } from "../../agent/runner/runner.ts";
+import { checkResult, ZxRunner } from "../../agent/runner/runner.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
@@ -93,7 +93,7 @@ function oldBox(options: { arch?: string; bootFreeBytes?: number } = {}): OldBox
   writeFileSync(join(root, "boot/grub2/grub.cfg"), "### BEGIN /etc/grub.d/41_custom ###\nsource ${config_directory}/custom.cfg\n");
   writeFileSync(join(root, "etc/shadow"), "root:$6$x$y:19000:0:99999:7:::\n");
   const canned = (file: string) => readFileSync(join(FIXTURE, file), "utf8");
-  const run = new FakeRunner().respond((argv) => {
+  const run = new FakeRunner().filtersOn(new ZxRunner(silentLog())).respond((argv) => {
     const [tool, first] = argv;
     if (tool === "uname") return { stdout: `${options.arch ?? "x86_64"}\n` };
     if (tool === "findmnt" && first === "-no") return { stdout: "/dev/mapper/centos-root\n" };
@@ -467,7 +467,7 @@ describe("bad-input matrix: refused before any destructive step, the old system 
 describe("the archive lint lets a real-shaped root through", () => {
   test("merged /usr, absolute symlinks, hard links and /dev nodes pass; the kernel is found", async () => {
     const ws = workspaceWithRoot();
-    const result = await lintBundledRootfs(await buildTestBundle(ws), { keyring: ws.keyring });
+    const result = await lintBundledRootfs(new ZxRunner(silentLog()), await buildTestBundle(ws), { keyring: ws.keyring });
     expect(result.kernels).toEqual([KVER]);
     expect(result.members).toBe(goodRoot().length);
   });

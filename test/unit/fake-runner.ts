@@ -1,4 +1,6 @@
-import { checkResult, type CommandResult, type Runner, type RunOptions } from "../../agent/runner/runner.ts";
+import { PassThrough } from "node:stream";
+import { ToolMissingError } from "../../agent/errors/errors.ts";
+import { checkResult, type CommandResult, type Filter, type Runner, type RunOptions } from "../../agent/runner/runner.ts";
 
 type Responder = (argv: readonly string[]) => Partial<CommandResult> | undefined;
 
@@ -10,6 +12,13 @@ export class FakeRunner implements Runner {
   readonly sectorWrites: Array<{ device: string; lba: number; sectors: number; what: string; afterCommands: number }> = [];
   private readonly sectors = new Map<string, Map<number, Buffer>>();
   private readonly responders: Responder[] = [];
+  private hostFilters?: Runner;
+
+  /** Filters (xz -dc) run for real on this host through `runner`, still recorded: for tests that feed real xz streams. */
+  filtersOn(runner: Runner): this {
+    this.hostFilters = runner;
+    return this;
+  }
 
   respond(responder: Responder): this {
     this.responders.push(responder);
@@ -20,6 +29,20 @@ export class FakeRunner implements Runner {
     this.calls.push([...argv]);
     const answer = this.responders.map((r) => r(argv)).find(Boolean) ?? {};
     return checkResult(argv, { stdout: "", stderr: "", status: 0, ...answer }, options);
+  }
+
+  /** A filter passes its input through unchanged (tests feed plain tar as "compressed"); status 127 = the tool is missing. */
+  async filter(argv: readonly string[]): Promise<Filter> {
+    this.calls.push([...argv]);
+    if (this.hostFilters) return this.hostFilters.filter(argv);
+    const answer = this.responders.map((r) => r(argv)).find(Boolean) ?? {};
+    if (answer.status === 127) throw new ToolMissingError(argv[0] ?? "?");
+    const pipe = new PassThrough();
+    const finished = new Promise<CommandResult>((resolve) => {
+      pipe.once("end", () => resolve({ stdout: "", stderr: answer.stderr ?? "", status: answer.status ?? 0 }));
+      pipe.once("close", () => resolve({ stdout: "", stderr: "killed", status: 137 }));
+    });
+    return { input: pipe, output: pipe, finished, stop: () => pipe.destroy() };
   }
 
   async readSectors(device: string, lba: number, count: number): Promise<Buffer> {

@@ -5,6 +5,8 @@ import { join, relative } from "node:path";
 import { parseGrubenv, renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { makeWorkspace, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
+import { ZxRunner } from "../../agent/runner/runner.ts";
+import { silentLog } from "../../agent/log/logger.ts";
 
 const FIXTURE = join(import.meta.dir, "fixtures/preflight/virtio-centos7");
 const MIB = 1024 ** 2;
@@ -43,7 +45,7 @@ export function stageableOldBox(): { root: string; run: FakeRunner } {
   writeFileSync(join(root, "boot/grub2/grubenv"), renderGrubenv(new Map([["saved_entry", "CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)"]]), GRUBENV_BYTES));
   writeFileSync(join(root, "etc/shadow"), "root:$6$x$y:19000:0:99999:7:::\n");
   const canned = (file: string) => readFileSync(join(FIXTURE, file), "utf8");
-  const run = new FakeRunner().respond((argv) => {
+  const run = new FakeRunner().filtersOn(new ZxRunner(silentLog())).respond((argv) => {
     const [tool, first] = argv;
     if (tool === "uname") return { stdout: "x86_64\n" };
     if (tool === "findmnt" && first === "-no") return { stdout: "/dev/mapper/centos-root\n" };
