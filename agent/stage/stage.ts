@@ -15,6 +15,7 @@ import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";
 import { hasInhibitors } from "../preflight/report.ts";
+import { ACCEPT_OPEN_WINDOW_FLAG, openWindowCheck } from "../preflight/staged-kernel-check.ts";
 import type { Runner } from "../runner/runner.ts";
 import { makeKernelContiguous } from "./contiguous-kernel.ts";
 import { installTinySystem } from "./install-tiny-system.ts";
@@ -25,6 +26,8 @@ export interface StageOptions extends BundleOptions {
   root: string;
   /** Called with the pre-flight report before anything is changed. */
   onReport: (checks: PreflightCheck[]) => void;
+  /** Arm the migration even when the staged kernel cannot be booted by sectors (window A open). */
+  acceptOpenWindow?: boolean;
 }
 
 export interface StageResult {
@@ -59,9 +62,9 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     if (!stagingExisted) rmSync(stagingDir, { recursive: true, force: true });
     throw error;
   });
-  await makeKernelContiguous(run, log, join(stagingDir, manifest.tinySystem!.kernel.file));
   const undo = undoRecord(options.root, boot, stagingExisted ? undefined : stagingDir);
   try {
+    await requireBootableStagedKernel(run, log, join(stagingDir, manifest.tinySystem!.kernel.file), checks, options.acceptOpenWindow ?? false);
     await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
     await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
   } catch (error) {
@@ -71,6 +74,22 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   }
   recordStaged(options.root, manifest);
   return { manifest, stagingDir, checks };
+}
+
+/**
+ * The staged boot needs the tiny kernel in one piece. Still in pieces after the rewrites: refuse
+ * to arm (the caller undoes the staging), or, when the operator accepted it, say so in the report.
+ */
+async function requireBootableStagedKernel(run: Runner, log: Log, kernel: string, checks: PreflightCheck[], accepted: boolean): Promise<void> {
+  const pieces = await makeKernelContiguous(run, log, kernel);
+  if (pieces === undefined || pieces <= 1) return;
+  const check = openWindowCheck(pieces, accepted);
+  checks.push(check);
+  if (accepted) {
+    log.warn(`${check.finding}; accepted with ${ACCEPT_OPEN_WINDOW_FLAG}`);
+    return;
+  }
+  throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, `${check.remedy} The staging was undone: nothing was changed.`, { inhibitors: [check.id] });
 }
 
 interface UndoRecord {

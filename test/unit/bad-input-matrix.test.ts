@@ -9,6 +9,7 @@ import { createHash, createPrivateKey } from "node:crypto";
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { signManifest } from "../../agent/bundle/signature.ts";
 import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
 import { Journal } from "../../agent/journal/journal.ts";
@@ -471,5 +472,47 @@ describe("the archive lint lets a real-shaped root through", () => {
     const result = await lintBundledRootfs(await buildTestBundle(ws), { keyring: ws.keyring });
     expect(result.kernels).toEqual([KVER]);
     expect(result.members).toBe(goodRoot().length);
+  });
+});
+
+describe("issue 13 item 14: window A stays open when the staged tiny kernel ends up in two pieces on disk", () => {
+  const TWO_PIECES = "   0:        0..       3:     1000..     1003:      4:\n   1:        4..       7:     5000..     5003:      4:             last,eof\n";
+
+  /** The old box's filesystem never finds one free run for the kernel: every extents answer is two pieces. */
+  function fragmentingBox(): OldBox {
+    const box = oldBox();
+    box.run
+      .respond((argv) => (argv[0] === "filefrag" ? { stdout: TWO_PIECES } : undefined))
+      .respond((argv) => (argv[0] === "fallocate" ? (writeFileSync(argv.at(-1)!, Buffer.alloc(Number(argv[2]))), {}) : undefined))
+      .respond((argv) => {
+        if (!/^grub2?-reboot$/.test(argv[0]!)) return undefined;
+        writeFileSync(join(box.root, "boot/grub2/grubenv"), renderGrubenv(new Map([["next_entry", argv[1]!]]), 1024));
+        return {};
+      });
+    return box;
+  }
+
+  test("still in pieces after the rewrites: stage refuses to arm the migration boot, says how long the window would be, and undoes everything", async () => {
+    const ws = workspaceWithRoot();
+    const box = fragmentingBox();
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toStartWith("pre-flight found 1 inhibitor(s): staged-kernel");
+    expect(error.message).toMatch(/unsafe window of about \d+ s/);
+    expect(error.hint).toContain("--accept-open-window");
+    expect(error.hint).toContain("nothing was changed");
+    expect(box.checks.find((c) => c.id === "staged-kernel")?.severity).toBe("inhibitor");
+    expect(box.run.calls.filter((argv) => argv[0] === "fallocate").length).toBeGreaterThan(1);
+    expectUntouched(box);
+  });
+
+  test("accepted explicitly: the migration boot is armed and the report carries the window as a warning", async () => {
+    const ws = workspaceWithRoot();
+    const box = fragmentingBox();
+    const result = await stageBundle(box.run, silentLog(), { bundle: await buildTestBundle(ws), root: box.root, keyring: ws.keyring, acceptOpenWindow: true, onReport: (checks) => (box.checks = checks) });
+    const window = result.checks.find((c) => c.id === "staged-kernel")!;
+    expect(window.severity).toBe("warning");
+    expect(window.finding).toContain("no bootable path");
+    expect(box.checks).toContain(window);
+    expect(readFileSync(join(box.root, "boot/grub2/grubenv"), "latin1")).toContain("next_entry=");
   });
 });
