@@ -11,6 +11,7 @@ import { mergeShadowFile } from "../carry-over/shadow.ts";
 import { detectDistro } from "../distro/adapter.ts";
 import { PayloadError } from "../errors/errors.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
+import { storeDir } from "../workflow/resume-store.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Applies the configuration captured on the old system, when `stage` captured one. */
@@ -19,6 +20,7 @@ export const carryOverConfig: Step = {
   summary: "render the captured network, DNS and hostname natively, merge password hashes, restore extra paths",
   destructive: true,
   requires: ["target"],
+  reads: () => [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE],
   commands: (ctx) => (ctx.manifest.carryOver.paths.length > 0 ? [restoreCommand(ctx)] : []),
   async run(ctx) {
     const config = readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
@@ -76,7 +78,7 @@ async function restorePaths(ctx: StepContext): Promise<void> {
   if (!existsSync(archive)) {
     throw new PayloadError(
       `${archive} is missing: the captured configuration lists extra paths but their archive was not loaded`,
-      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the staging directory into ${ctx.paths.payloadDir}, then run \`va-agent step carry-over-config\`.`,
+      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the resume store (${storeDir(ctx.paths)}, mounted) into ${ctx.paths.payloadDir}, then run \`va-agent migrate\`.`,
     );
   }
   await ctx.run.run(restoreCommand(ctx));

@@ -4,7 +4,7 @@ import { ensureMounted } from "../disk/mounts.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import type { FileRef } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
-import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
+import { copyRangesVerified, copyVerified, isIntact, RESTAGE_REMEDY } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
 import { stagedBootOf } from "./write-staged-boot.ts";
@@ -34,7 +34,7 @@ export const loadPayload: Step = {
     try {
       const staged = join(ctx.paths.oldRootMount, ctx.stagingDir);
       for (const ref of missing) {
-        await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, ctx.log.progress(`loading ${ref.file}`));
+        await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, RESTAGE_REMEDY, ctx.log.progress(`loading ${ref.file}`));
       }
       copyCapturedConfig(staged, ctx);
     } finally {
@@ -52,7 +52,7 @@ async function loadThroughSectors(ctx: StepContext, staged: StagedBoot): Promise
     const destination = join(ctx.paths.payloadDir, file.file);
     if (await isIntact(destination, file)) continue;
     // A mismatch is a damaged staged file or a wrong map: either way PayloadError, nothing changed.
-    await copyRangesVerified(ctx.run, ctx.plan.disk.path, file.ranges, destination, file, ctx.log.progress(`loading ${file.file}`));
+    await copyRangesVerified(ctx.run, ctx.plan.disk.path, file.ranges, destination, file, RESTAGE_REMEDY, ctx.log.progress(`loading ${file.file}`));
   }
 }
 

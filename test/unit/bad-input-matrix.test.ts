@@ -247,7 +247,8 @@ describe("bad-input matrix: refused before any destructive step, the old system 
     const error = await migrationRefusal(world);
     expect(error.message).toContain("payload member va.tar.xz has 10 bytes, the manifest says");
     expect(error.message).toContain("truncated");
-    expect(error.hint).toContain("stage the bundle again");
+    expect(error.hint).toContain("Stage the bundle again");
+    expect(error.hint).toContain("the old system was not changed");
   });
 
   test("truncated bundle", async () => {
