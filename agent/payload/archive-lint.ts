@@ -27,6 +27,8 @@ export interface ArchiveMember {
   type: TarEntryType;
   linkName: string;
   size: number;
+  /** Read only for the members the caller asks for (the payload's etc/fstab). */
+  body?: Buffer;
 }
 
 export interface ArchiveFinding {
@@ -38,6 +40,8 @@ export interface ArchiveLintResult {
   members: number;
   /** Kernel versions with both boot/vmlinuz-KVER and (usr/)lib/modules/KVER. */
   kernels: string[];
+  /** The payload's etc/fstab, for stage's pre-flight (undefined: the archive has none). */
+  fstab?: string;
 }
 
 const REBUILD = "Rebuild the payload from a clean root directory (`tar -C ROOT -cf - .`) with `build.ts bundle`, or get a fixed bundle from the vendor; nothing was changed.";
@@ -217,8 +221,8 @@ class StreamReader {
   }
 }
 
-/** Headers of a tar stream in order (pax and GNU long names applied); bodies skipped, never held. */
-export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string): AsyncGenerator<ArchiveMember> {
+/** Headers of a tar stream in order (pax and GNU long names applied); bodies skipped, except small ones `keepBody` asks for. */
+export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string, keepBody: (member: ArchiveMember) => boolean = () => false): AsyncGenerator<ArchiveMember> {
   const reader = new StreamReader(stream[Symbol.asyncIterator]());
   let override: Partial<ArchiveMember> = {};
   for (;;) {
@@ -242,8 +246,14 @@ export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string
     }
     const member = { name: header.name, type: header.type, linkName: header.linkName, size: header.size, ...override };
     override = {};
-    yield member;
     const bodyBytes = member.size + paddingAfter(member.size);
+    if (member.size <= META_LIMIT_BYTES && keepBody(member)) {
+      const body = await reader.read(bodyBytes);
+      if (body.length < bodyBytes) throw notTar(archive, `member ${member.name} is cut off`);
+      yield { ...member, body: body.subarray(0, member.size) };
+      continue;
+    }
+    yield member;
     if ((await reader.skip(bodyBytes)) < bodyBytes) throw notTar(archive, `member ${member.name} is cut off`);
   }
 }
@@ -338,11 +348,15 @@ export async function lintCompressedArchive(source: AsyncIterable<Uint8Array>, c
     (error: unknown) => error ?? new Error("reading the payload failed"),
   );
   const linter = new ArchiveLinter(archive);
+  let fstab: string | undefined;
   // one iterator for the headers and the drain after them (a second one would never see the end)
   const output = decompressor.output[Symbol.asyncIterator]();
   let failure: unknown;
   try {
-    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive)) linter.add(member);
+    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive, isFstab)) {
+      linter.add(member);
+      if (member.body) fstab = member.body.toString("utf8");
+    }
   } catch (error) {
     failure = error;
   }
@@ -357,8 +371,10 @@ export async function lintCompressedArchive(source: AsyncIterable<Uint8Array>, c
     throw new ArchiveError(`payload ${archive} cannot be decompressed: ${decompressor.name}: ${problem}`, REBUILD, { archive, member: null });
   }
   if (failure !== undefined) throw failure;
-  return linter.finish();
+  return { ...linter.finish(), ...(fstab !== undefined ? { fstab } : {}) };
 }
+
+const isFstab = (member: ArchiveMember): boolean => member.type === "file" && components(member.name).join("/") === "etc/fstab";
 
 async function drain(output: AsyncIterator<Buffer>): Promise<void> {
   try {

@@ -15,6 +15,7 @@ import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";
 import { hasInhibitors } from "../preflight/report.ts";
+import { checkPayloadFstab } from "../preflight/payload-fstab-check.ts";
 import { ACCEPT_OPEN_WINDOW_FLAG, openWindowCheck } from "../preflight/staged-kernel-check.ts";
 import type { Runner } from "../runner/runner.ts";
 import { makeKernelContiguous } from "./contiguous-kernel.ts";
@@ -56,6 +57,7 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   // Streamed from the bundle before anything is written: a refused payload leaves the old system as it was.
   const lint = await lintBundledRootfs(options.bundle, options);
   log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
+  requireResolvableFstab(log, checkPayloadFstab(lint.fstab, manifest), checks);
   log.info(`writing the verified bundle to ${stagingDir}`);
   const stagingExisted = existsSync(stagingDir);
   await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) }).catch((error: unknown) => {
@@ -90,6 +92,14 @@ async function requireBootableStagedKernel(run: Runner, log: Log, kernel: string
     return;
   }
   throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, `${check.remedy} The staging was undone: nothing was changed.`, { inhibitors: [check.id] });
+}
+
+/** Read from the archive after the report was printed: a late finding, refused before anything is written. */
+function requireResolvableFstab(log: Log, check: PreflightCheck, checks: PreflightCheck[]): void {
+  if (check.severity === "ok") return;
+  checks.push(check);
+  if (check.severity === "inhibitor") throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, check.remedy, { inhibitors: [check.id] });
+  log.warn(`${check.title}: ${check.finding}`);
 }
 
 interface UndoRecord {

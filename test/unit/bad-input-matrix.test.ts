@@ -128,6 +128,8 @@ const xz = (tar: Buffer): Buffer => {
   return Buffer.from(result.stdout);
 };
 
+const GOOD_FSTAB = "/dev/mapper/VA-root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n/dev/mapper/VA-data /data ext4 defaults 0 2\nproc /proc proc defaults 0 0\n";
+
 /** A small but bootable-looking root: merged /usr, kernel + modules, an absolute symlink, /dev/null. */
 function goodRoot(): RawEntry[] {
   const filler = Buffer.alloc(256 * 1024);
@@ -142,6 +144,7 @@ function goodRoot(): RawEntry[] {
     { name: `./usr/lib/modules/${KVER}/modules.dep`, body: Buffer.from("\n") },
     { name: "./etc/localtime", type: "symlink", linkName: "/usr/share/zoneinfo/UTC" },
     { name: "./etc/os-release", body: Buffer.from('ID=debian\nVERSION_ID="13"\n') },
+    { name: "./etc/fstab", body: Buffer.from(GOOD_FSTAB) },
     { name: "./etc/os-release.link", type: "hardlink", linkName: "./etc/os-release" },
     { name: "./dev/null", type: "character-device" },
   ];
@@ -517,3 +520,29 @@ describe("issue 13 item 14: window A stays open when the staged tiny kernel ends
     expect(readFileSync(join(box.root, "boot/grub2/grubenv"), "latin1")).toContain("next_entry=");
   });
 });
+
+describe("issue 13 item 5: the payload's fstab is checked at stage, before anything is written", () => {
+  const withFstab = (fstab: string) => workspaceWithRoot([...goodRoot().filter((e) => e.name !== "./etc/fstab"), { name: "./etc/fstab", body: Buffer.from(fstab) }]);
+
+  test("an entry the new system needs that nothing creates: refused (exit 5), the old system intact", async () => {
+    const ws = withFstab(`${GOOD_FSTAB}LABEL=appdata /srv/app xfs defaults 0 2\n/swapfile none swap sw 0 0\n`);
+    const box = oldBox();
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toContain("payload-fstab");
+    expect(error.message).toContain("LABEL=appdata (/srv/app");
+    expect(error.message).toContain("/swapfile (none: swap file)");
+    expect(box.checks.find((c) => c.id === "payload-fstab")?.severity).toBe("inhibitor");
+    expectUntouched(box);
+  });
+
+  test("entries the new system boots without (network, noauto, nofail, swap file): a warning in the report, staging goes on", async () => {
+    const ws = withFstab(`${GOOD_FSTAB}nas:/export /mnt/nas nfs defaults 0 0\n/dev/sr0 /media/cdrom iso9660 noauto,ro 0 0\nUUID=1234-ABCD /media/usb vfat nofail 0 0\n/swapfile none swap sw 0 0\n`);
+    const box = oldBox();
+    // goes on past the archive check to the one-time entry, which this fake box cannot arm
+    await refusal(VerificationError, ExitCode.verification, async () => stage(box, await buildTestBundle(ws), ws));
+    const check = box.checks.find((c) => c.id === "payload-fstab")!;
+    expect(check.severity).toBe("warning");
+    for (const spec of ["nas:/export", "/dev/sr0", "UUID=1234-ABCD", "/swapfile"]) expect(check.finding).toContain(spec);
+  });
+});
+
