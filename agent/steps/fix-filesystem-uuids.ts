@@ -5,10 +5,10 @@ import { VerificationError } from "../errors/errors.ts";
 import type { PlannedFilesystem } from "../plan/plan.ts";
 import { type PlanContext, runCommands, type Step, type StepContext } from "./step.ts";
 
-/** Gives /boot (and any filesystem the manifest marks) the UUID the new fstab expects, then checks every entry resolves. */
+/** Gives /boot (and any filesystem the manifest marks) the UUID the new fstab expects, then checks the entries of the filesystems the manifest creates resolve. */
 export const fixFilesystemUuids: Step = {
   name: "fix-filesystem-uuids",
-  summary: "set filesystem UUIDs to what the new fstab expects; check every fstab entry resolves",
+  summary: "set filesystem UUIDs to what the new fstab expects; check the fstab entries of the filesystems the manifest creates resolve",
   destructive: true,
   requires: ["target"],
   commands: (ctx) => uuidTargets(ctx).flatMap((fs) => setUuidCommands(ctx, fs, "<UUID from the new /etc/fstab>")),
