@@ -20,6 +20,7 @@ import { ZxRunner } from "./runner/runner.ts";
 import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
 import type { StepContext } from "./steps/step.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { ACCEPT_OPEN_WINDOW_FLAG } from "./preflight/staged-kernel-check.ts";
 import { checkTinyTools, onPath, TINY_RUNTIME_TOOLS } from "./preflight/tiny-tools.ts";
 import { handBackToOldSystem, pointOfNoReturnPassed } from "./workflow/hand-back.ts";
 import { prepare } from "./workflow/prepare.ts";
@@ -33,7 +34,8 @@ Usage:
   va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
-  va-agent stage BUNDLE [--reboot] [--json]         on the old system: verify, pre-flight, capture config, arm a one-time boot
+  va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window]
+                                                    on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
@@ -45,6 +47,7 @@ Options:
   --target-root DIR  where the new root is mounted (default /sysimage)
   --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys)
   --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned)
+  --accept-open-window  stage even when the staged tiny kernel stays in pieces (a power cut early in the migration then leaves no bootable path)
 
 Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
 `;
@@ -76,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
         json: args.flags.has("--json"),
         keyring: stringFlag(args, "--keyring"),
         insecure: args.flags.has("--insecure"),
+        acceptOpenWindow: args.flags.has(ACCEPT_OPEN_WINDOW_FLAG),
       };
       return stageCommand(options, new ZxRunner(log), log);
     }

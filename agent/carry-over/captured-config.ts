@@ -57,23 +57,25 @@ export interface CapturedConfig {
 // Compiled ahead of time from capturedConfigSchema (build/validators.ts).
 const validateSchema = validateCapturedConfig as unknown as ValidateFunction;
 
-export function parseCapturedConfig(document: unknown, source = "captured-config.json"): CapturedConfig {
+export function parseCapturedConfig(document: unknown, source = "captured-config.json", hint = "Stage again with this agent version: `va-agent stage` captures it anew."): CapturedConfig {
   if (!validateSchema(document)) {
     const problems = (validateSchema.errors ?? []).map(describeSchemaError);
-    throw new ManifestError(`${source} is invalid:\n  ${problems.join("\n  ")}`, "Stage again with this agent version: `va-agent stage` captures it anew.", { problems });
+    throw new ManifestError(`${source} is invalid:\n  ${problems.join("\n  ")}`, hint, { problems });
   }
   return document as unknown as CapturedConfig;
 }
 
+/** Read in the tiny system, past the point of no return: the old system cannot capture it anew. */
 export function readCapturedConfig(path: string): CapturedConfig | undefined {
   if (!existsSync(path)) return undefined;
+  const hint = `Fix or remove ${path} from this shell (without it the new system keeps its own network, hostname and passwords), then run \`va-agent migrate\`.`;
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new ManifestError(`${path} is not JSON: ${(error as Error).message}`, "Stage again: `va-agent stage` captures it anew.");
+    throw new ManifestError(`${path} is not JSON: ${(error as Error).message}`, hint);
   }
-  return parseCapturedConfig(document, path);
+  return parseCapturedConfig(document, path, hint);
 }
 
 export function writeCapturedConfig(path: string, config: CapturedConfig): void {

@@ -1,5 +1,5 @@
 import type { Log } from "../log/logger.ts";
-import { renderReport, reportJson } from "../preflight/report.ts";
+import { renderFindings, renderReport, reportJson } from "../preflight/report.ts";
 import type { Runner } from "../runner/runner.ts";
 import { stageBundle } from "../stage/stage.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
@@ -13,17 +13,23 @@ export interface StageCliOptions {
   json: boolean;
   keyring?: string;
   insecure: boolean;
+  acceptOpenWindow: boolean;
 }
 
 /** `va-agent stage BUNDLE [--reboot] [--json]`: the one click, on the old system. */
 export async function stageCommand(options: StageCliOptions, run: Runner, log: Log): Promise<number> {
   let checks: PreflightCheck[] = [];
+  let reported = 0;
   const onReport = (found: PreflightCheck[]) => {
     checks = found;
+    reported = found.length;
     if (!options.json) process.stdout.write(renderReport(found));
   };
   try {
-    const result = await stageBundle(run, log, { bundle: options.bundle, root: "/", keyring: options.keyring, insecure: options.insecure, onReport });
+    const result = await stageBundle(run, log, { bundle: options.bundle, root: "/", keyring: options.keyring, insecure: options.insecure, acceptOpenWindow: options.acceptOpenWindow, onReport });
+    // Findings made while staging (after the report was printed), e.g. an accepted open window.
+    const late = result.checks.slice(reported);
+    if (!options.json && late.length > 0) process.stdout.write(renderFindings(late));
     if (options.json) process.stdout.write(`${JSON.stringify({ staged: true, product: result.manifest.product, preflight: reportJson(checks) }, null, 2)}\n`);
     else process.stdout.write(`staged ${result.manifest.product.name} ${result.manifest.product.release}; ${options.reboot ? "rebooting into the tiny system now" : "reboot to start the migration"}\n`);
   } catch (error) {

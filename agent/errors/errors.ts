@@ -129,15 +129,18 @@ export class ToolMissingError extends VaError {
   }
 }
 
-/** A step failed: keeps the step's name and the original error's exit code and hint. */
+/**
+ * A step failed: keeps the step's name and the original error's exit code and hint. After the
+ * point of no return `diskState` says where the disk stands (agent/workflow/disk-state.ts), first.
+ */
 export class StepFailedError extends VaError {
-  constructor(readonly step: string, override readonly cause: unknown) {
+  constructor(readonly step: string, override readonly cause: unknown, diskState?: string) {
     const inner = cause instanceof VaError ? cause : undefined;
+    const cure = inner?.hint ?? `Fix the cause, then run \`va-agent step ${step}\` from the shell or \`va-agent migrate\` to resume.`;
     super(
       inner?.kind ?? "internal",
       `step ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      inner?.hint ??
-        `Fix the cause, then run \`va-agent step ${step}\` from the shell or \`va-agent migrate\` to resume.`,
+      diskState ? `${diskState} About the cause: ${cure}` : cure,
       { step, ...(inner?.details ?? {}) },
     );
   }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readBundleHead, type BundleOptions } from "../bundle/signed-manifest.ts";
-import { TarFormatProblem, type TarSource, tarEntries } from "../bundle/tar-entries.ts";
+import { META_LIMIT_BYTES, TarFormatProblem, type TarSource, tarEntries } from "../bundle/tar-entries.ts";
 import type { TarEntryType } from "../bundle/tar-header.ts";
 import { readTar } from "../bundle/tar-reader.ts";
 import { ArchiveError, BundleError, PayloadError, ToolMissingError, VaError } from "../errors/errors.ts";
@@ -28,6 +28,8 @@ export interface ArchiveMember {
   type: TarEntryType;
   linkName: string;
   size: number;
+  /** Read only for the members the caller asks for (the payload's etc/fstab). */
+  body?: Buffer;
 }
 
 export interface ArchiveFinding {
@@ -39,6 +41,8 @@ export interface ArchiveLintResult {
   members: number;
   /** Kernel versions with both boot/vmlinuz-KVER and (usr/)lib/modules/KVER. */
   kernels: string[];
+  /** The payload's etc/fstab, for stage's pre-flight (undefined: the archive has none). */
+  fstab?: string;
 }
 
 const REBUILD = "Rebuild the payload from a clean root directory (`tar -C ROOT -cf - .`) with `build.ts bundle`, or get a fixed bundle from the vendor; nothing was changed.";
@@ -216,11 +220,22 @@ class StreamReader implements TarSource {
   }
 }
 
-/** Members of a tar stream in order, as GNU tar extracts them (tar-entries.ts); bodies skipped, never held. */
-export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string): AsyncGenerator<ArchiveMember> {
+/**
+ * Members of a tar stream in order, as GNU tar extracts them (tar-entries.ts); bodies skipped, never
+ * held, except small regular files `keepBody` asks for (the payload's /etc/fstab).
+ */
+export async function* tarHeaders(stream: AsyncIterable<Buffer>, archive: string, keepBody: (member: ArchiveMember) => boolean = () => false): AsyncGenerator<ArchiveMember> {
+  const reader = new StreamReader(stream[Symbol.asyncIterator]());
   try {
-    for await (const entry of tarEntries(new StreamReader(stream[Symbol.asyncIterator]()), "optional")) {
-      yield { name: entry.name, type: entry.type, linkName: entry.linkName, size: entry.size };
+    for await (const entry of tarEntries(reader, "optional")) {
+      const member: ArchiveMember = { name: entry.name, type: entry.type, linkName: entry.linkName, size: entry.size };
+      if (entry.sparse || entry.dataBytes > META_LIMIT_BYTES || !keepBody(member)) {
+        yield member;
+        continue;
+      }
+      const body = await reader.read(entry.dataBytes);
+      if (body.length < entry.dataBytes) throw notTar(archive, `member ${entry.name} is cut off`);
+      yield { ...member, body };
     }
   } catch (error) {
     throw error instanceof TarFormatProblem ? notTar(archive, `${error.message} of the decompressed stream`) : error;
@@ -282,11 +297,15 @@ export async function lintCompressedArchive(run: Runner, source: AsyncIterable<U
     (error: unknown) => error ?? new Error("reading the payload failed"),
   );
   const linter = new ArchiveLinter(archive);
+  let fstab: string | undefined;
   // one iterator for the headers and the drain after them (a second one would never see the end)
   const output = decompressor.output[Symbol.asyncIterator]();
   let failure: unknown;
   try {
-    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive)) linter.add(member);
+    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive, isFstab)) {
+      linter.add(member);
+      if (member.body) fstab = member.body.toString("utf8");
+    }
   } catch (error) {
     failure = error;
   }
@@ -301,8 +320,10 @@ export async function lintCompressedArchive(run: Runner, source: AsyncIterable<U
     throw new ArchiveError(`payload ${archive} cannot be decompressed: ${decompressor.name}: ${problem}`, REBUILD, { archive, member: null });
   }
   if (failure !== undefined) throw failure;
-  return linter.finish();
+  return { ...linter.finish(), ...(fstab !== undefined ? { fstab } : {}) };
 }
+
+const isFstab = (member: ArchiveMember): boolean => member.type === "file" && components(member.name).join("/") === "etc/fstab";
 
 async function drain(output: AsyncIterator<Buffer>): Promise<void> {
   try {

@@ -11,18 +11,21 @@ import type { Runner } from "../runner/runner.ts";
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** Copies a payload member while hashing it: the source is read exactly once. */
-export async function copyVerified(source: string, destination: string, ref: FileRef, progress?: Progress): Promise<void> {
-  if (!existsSync(source)) {
-    throw new PayloadError(
-      `payload member ${ref.file} is missing from ${source}`,
-      "Stage the bundle again (`va-agent stage BUNDLE`); the old system was not changed.",
-      { member: ref.file },
-    );
-  }
+/** What to do about a missing or damaged copy before the point of no return (the old system still boots). */
+export const RESTAGE_REMEDY = "Stage the bundle again (`va-agent stage BUNDLE`), downloaded anew if it is damaged; the old system was not changed.";
+
+/** The same after the point of no return, for a copy made from RAM (the caller's error says where the disk stands). */
+export const RAM_COPY_REMEDY = "The tiny system's copy in RAM is damaged (memory or tmpfs trouble); where a reboot is safe (see above), the rebooted tiny system reads it again from the disk.";
+
+/**
+ * Copies a payload member while hashing it: the source is read exactly once. `remedy` is the hint
+ * of a refusal: the caller knows where the disk stands (before or after the point of no return).
+ */
+export async function copyVerified(source: string, destination: string, ref: FileRef, remedy: string, progress?: Progress): Promise<void> {
+  if (!existsSync(source)) throw new PayloadError(`payload member ${ref.file} is missing from ${source}`, remedy, { member: ref.file });
   const total = statSync(source).size;
-  checkSize(ref, total);
-  await writeVerified(createReadStream(source, { highWaterMark: CHUNK_BYTES }), total, destination, ref, progress);
+  checkSize(ref, total, remedy);
+  await writeVerified(createReadStream(source, { highWaterMark: CHUNK_BYTES }), total, destination, ref, remedy, progress);
 }
 
 /**
@@ -35,9 +38,10 @@ export async function copyRangesVerified(
   ranges: readonly FilePiece[],
   destination: string,
   ref: FileRef & { bytes: number },
+  remedy: string,
   progress?: Progress,
 ): Promise<void> {
-  await writeVerified(readRanges(run, disk, ranges, ref.bytes), ref.bytes, destination, ref, progress);
+  await writeVerified(readRanges(run, disk, ranges, ref.bytes), ref.bytes, destination, ref, remedy, progress);
 }
 
 async function* readRanges(run: Runner, disk: string, ranges: readonly FilePiece[], bytes: number): AsyncGenerator<Buffer> {
@@ -54,7 +58,7 @@ async function* readRanges(run: Runner, disk: string, ranges: readonly FilePiece
 }
 
 /** Into a temp file with the final mode, renamed into place only once the digest matches. */
-async function writeVerified(chunks: AsyncIterable<Buffer | string>, total: number, destination: string, ref: FileRef, progress?: Progress): Promise<void> {
+async function writeVerified(chunks: AsyncIterable<Buffer | string>, total: number, destination: string, ref: FileRef, remedy: string, progress?: Progress): Promise<void> {
   const hash = createHash("sha256");
   const temp = openTemp(destination, { mode: payloadFileMode(destination) });
   try {
@@ -69,7 +73,7 @@ async function writeVerified(chunks: AsyncIterable<Buffer | string>, total: numb
     output.end();
     await once(output, "finish");
     progress?.finish();
-    checkDigest(ref, hash.digest("hex"));
+    checkDigest(ref, hash.digest("hex"), remedy);
   } catch (error) {
     temp.discard();
     throw error;
@@ -99,21 +103,21 @@ export async function isIntact(path: string, ref: FileRef): Promise<boolean> {
   return (await sha256File(path)) === ref.sha256;
 }
 
-function checkSize(ref: FileRef, actual: number): void {
+function checkSize(ref: FileRef, actual: number, remedy: string): void {
   if (ref.bytes !== undefined && actual !== ref.bytes) {
     throw new PayloadError(
       `payload member ${ref.file} has ${actual} bytes, the manifest says ${ref.bytes} (truncated or replaced)`,
-      "Download and stage the bundle again; the old system was not changed.",
+      remedy,
       { member: ref.file, expectedBytes: ref.bytes, actualBytes: actual },
     );
   }
 }
 
-function checkDigest(ref: FileRef, actual: string): void {
+function checkDigest(ref: FileRef, actual: string, remedy: string): void {
   if (actual !== ref.sha256) {
     throw new PayloadError(
       `payload member ${ref.file} is corrupt: SHA-256 ${actual}, the manifest says ${ref.sha256}`,
-      "Download and stage the bundle again; the old system was not changed.",
+      remedy,
       { member: ref.file, expected: ref.sha256, actual },
     );
   }

@@ -24,13 +24,19 @@ export function renderReport(checks: readonly PreflightCheck[]): string {
   const lines = [
     `Pre-flight: ${plural(inhibitors.length, "inhibitor")}, ${plural(warnings.length, "warning")}, ${ok.length} passed — ${verdict}`,
   ];
-  for (const check of [...inhibitors, ...warnings]) {
-    lines.push("", `${check.severity === "inhibitor" ? "INHIBITOR" : "WARNING"} [${check.id}] ${check.title}`);
-    lines.push(`  finding: ${check.finding}`, `  remedy:  ${check.remedy}`);
-  }
+  for (const check of [...inhibitors, ...warnings]) lines.push("", ...findingLines(check));
   if (ok.length > 0) lines.push("");
   for (const check of ok) lines.push(`ok [${check.id}] ${check.title}: ${check.finding}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** Inhibitors and warnings found after the report was printed (while staging), in the report's form. */
+export function renderFindings(checks: readonly PreflightCheck[]): string {
+  return `${checks.flatMap((check) => ["", ...findingLines(check)]).join("\n")}\n`;
+}
+
+function findingLines(check: PreflightCheck): string[] {
+  return [`${check.severity === "inhibitor" ? "INHIBITOR" : "WARNING"} [${check.id}] ${check.title}`, `  finding: ${check.finding}`, `  remedy:  ${check.remedy}`];
 }
 
 function count(checks: readonly PreflightCheck[], severity: PreflightCheck["severity"]): number {

@@ -17,6 +17,8 @@ import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";
 import { hasInhibitors } from "../preflight/report.ts";
+import { checkPayloadFstab } from "../preflight/payload-fstab-check.ts";
+import { ACCEPT_OPEN_WINDOW_FLAG, openWindowCheck } from "../preflight/staged-kernel-check.ts";
 import type { Runner } from "../runner/runner.ts";
 import { makeKernelContiguous } from "./contiguous-kernel.ts";
 import { installTinySystem } from "./install-tiny-system.ts";
@@ -28,6 +30,8 @@ export interface StageOptions extends BundleOptions {
   root: string;
   /** Called with the pre-flight report before anything is changed. */
   onReport: (checks: PreflightCheck[]) => void;
+  /** Arm the migration even when the staged kernel cannot be booted by sectors (window A open). */
+  acceptOpenWindow?: boolean;
 }
 
 export interface StageResult {
@@ -56,15 +60,16 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   // Streamed from the bundle before anything is written: a refused payload leaves the old system as it was.
   const lint = await lintBundledRootfs(run, options.bundle, options);
   log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
+  requireResolvableFstab(log, checkPayloadFstab(lint.fstab, manifest), checks);
   log.info(`writing the verified bundle to ${stagingDir}`);
   const stagingExisted = existsSync(stagingDir);
   await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) }).catch((error: unknown) => {
     if (!stagingExisted) rmSync(stagingDir, { recursive: true, force: true });
     throw error;
   });
-  await makeKernelContiguous(run, log, join(stagingDir, manifest.tinySystem!.kernel.file));
   const undo = undoRecord(options.root, boot, stagingExisted ? undefined : stagingDir);
   try {
+    await requireBootableStagedKernel(run, log, join(stagingDir, manifest.tinySystem!.kernel.file), checks, options.acceptOpenWindow ?? false);
     await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
     await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
   } catch (error) {
@@ -74,6 +79,30 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   }
   recordStaged(options.root, manifest);
   return { manifest, stagingDir, checks };
+}
+
+/**
+ * The staged boot needs the tiny kernel in one piece. Still in pieces after the rewrites: refuse
+ * to arm (the caller undoes the staging), or, when the operator accepted it, say so in the report.
+ */
+async function requireBootableStagedKernel(run: Runner, log: Log, kernel: string, checks: PreflightCheck[], accepted: boolean): Promise<void> {
+  const pieces = await makeKernelContiguous(run, log, kernel);
+  if (pieces === undefined || pieces <= 1) return;
+  const check = openWindowCheck(pieces, accepted);
+  checks.push(check);
+  if (accepted) {
+    log.warn(`${check.finding}; accepted with ${ACCEPT_OPEN_WINDOW_FLAG}`);
+    return;
+  }
+  throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, `${check.remedy} The staging was undone: nothing was changed.`, { inhibitors: [check.id] });
+}
+
+/** Read from the archive after the report was printed: a late finding, refused before anything is written. */
+function requireResolvableFstab(log: Log, check: PreflightCheck, checks: PreflightCheck[]): void {
+  if (check.severity === "ok") return;
+  checks.push(check);
+  if (check.severity === "inhibitor") throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, check.remedy, { inhibitors: [check.id] });
+  log.warn(`${check.title}: ${check.finding}`);
 }
 
 interface UndoRecord {

@@ -4,7 +4,7 @@ import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-bo
 import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
-import { copyVerified, isIntact } from "../payload/copy-verified.ts";
+import { copyVerified, isIntact, RAM_COPY_REMEDY } from "../payload/copy-verified.ts";
 import { installedName } from "../preflight/tiny-tools.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 import { coreLbaOf, grubBootSector, placedCoreImage } from "../bootloader/staged-boot-image.ts";
@@ -24,6 +24,7 @@ export const armResumeBoot: Step = {
   name: "arm-resume-boot",
   summary: "install the tiny kernel, initramfs and a GRUB resume entry on the new disk",
   destructive: true,
+  reads: (manifest) => (manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
   commands: (ctx: PlanContext) =>
     ctx.manifest.tinySystem ? [bootHolderMountCommand(ctx), grubInstallCommand(ctx, "grub-install"), ["sync"], ["umount", bootHolderMount(ctx)]] : [],
   async run(ctx) {
@@ -37,7 +38,7 @@ export const armResumeBoot: Step = {
     mkdirSync(join(dir, "grub"), { recursive: true });
     for (const [ref, name] of [[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const) {
       const destination = join(dir, name);
-      if (!(await isIntact(destination, ref))) await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref);
+      if (!(await isIntact(destination, ref))) await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref, RAM_COPY_REMEDY);
     }
     const cfg = join(dir, "grub/grub.cfg");
     writeFileAtomically(cfg, resumeGrubCfg(resumeBoot(ctx, runningCmdline())), { mode: 0o644 });

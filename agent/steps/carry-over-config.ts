@@ -12,6 +12,7 @@ import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomical
 import { detectDistro } from "../distro/adapter.ts";
 import { PayloadError } from "../errors/errors.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
+import { storeDir } from "../workflow/resume-store.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Applies the configuration captured on the old system, when `stage` captured one. */
@@ -20,6 +21,7 @@ export const carryOverConfig: Step = {
   summary: "render the captured network, DNS and hostname natively, merge password hashes, restore extra paths",
   destructive: true,
   requires: ["target"],
+  reads: () => [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE],
   commands: (ctx) => (ctx.manifest.carryOver.paths.length > 0 ? [restoreCommand(ctx)] : []),
   async run(ctx) {
     const config = readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
@@ -80,7 +82,7 @@ async function restorePaths(ctx: StepContext): Promise<void> {
   if (!existsSync(archive)) {
     throw new PayloadError(
       `${archive} is missing: the captured configuration lists extra paths but their archive was not loaded`,
-      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the staging directory into ${ctx.paths.payloadDir}, then run \`va-agent step carry-over-config\`.`,
+      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the resume store (${storeDir(ctx.paths)}, mounted) into ${ctx.paths.payloadDir}, then run \`va-agent migrate\`.`,
     );
   }
   await ctx.run.run(restoreCommand(ctx));

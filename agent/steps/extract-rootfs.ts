@@ -12,6 +12,7 @@ export const extractRootfs: Step = {
   summary: "extract the new root filesystem with owners, ACLs, xattrs and SELinux labels",
   destructive: true,
   requires: ["target"],
+  reads: (manifest) => [manifest.payload.rootfs.file],
   commands: (ctx: PlanContext) => [tarCommand(ctx)],
   async run(ctx) {
     const archive = join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file);

@@ -6,7 +6,7 @@ import { copyFileAtomically } from "../disk/write-file-atomically.ts";
 import type { FileRef } from "../manifest/manifest.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
-import { copyRangesVerified, copyVerified, isIntact } from "../payload/copy-verified.ts";
+import { copyRangesVerified, copyVerified, isIntact, RESTAGE_REMEDY } from "../payload/copy-verified.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 import { tmpfsSizeCommand } from "../plan/memory.ts";
 import type { StagedBoot } from "../plan/staged-boot.ts";
@@ -39,7 +39,7 @@ export const loadPayload: Step = {
     try {
       const staged = join(ctx.paths.oldRootMount, stagingDirOf(ctx.manifest));
       for (const ref of missing) {
-        await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, ctx.log.progress(`loading ${ref.file}`));
+        await copyVerified(join(staged, ref.file), join(ctx.paths.payloadDir, ref.file), ref, RESTAGE_REMEDY, ctx.log.progress(`loading ${ref.file}`));
       }
       copyCapturedConfig(staged, ctx);
     } finally {
@@ -57,7 +57,7 @@ async function loadThroughSectors(ctx: StepContext, staged: StagedBoot): Promise
     const destination = join(ctx.paths.payloadDir, file.file);
     if (await isIntact(destination, file)) continue;
     // A mismatch is a damaged staged file or a wrong map: either way PayloadError, nothing changed.
-    await copyRangesVerified(ctx.run, ctx.plan.disk.path, file.ranges, destination, file, ctx.log.progress(`loading ${file.file}`));
+    await copyRangesVerified(ctx.run, ctx.plan.disk.path, file.ranges, destination, file, RESTAGE_REMEDY, ctx.log.progress(`loading ${file.file}`));
   }
 }
 

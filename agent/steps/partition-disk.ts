@@ -17,6 +17,7 @@ export const partitionDisk: Step = {
   name: "partition-disk",
   summary: "write the new GPT from the layout, fit it to this disk, re-read partitions",
   destructive: true,
+  reads: (manifest) => [manifest.target.partitionTable.file],
   commands: (ctx: PlanContext) => {
     const { disk, partitions, moveBackupHeader, growLvmPartition } = ctx.plan;
     const layoutFile = join(ctx.paths.payloadDir, ctx.manifest.target.partitionTable.file);

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import { LayoutError } from "../errors/errors.ts";
-import type { FileRef } from "../manifest/manifest.ts";
+import type { FileRef, Manifest } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE } from "../paths.ts";
-import { copyVerified, isIntact, sha256File } from "../payload/copy-verified.ts";
+import { copyVerified, isIntact, RAM_COPY_REMEDY, sha256File } from "../payload/copy-verified.ts";
 import { PERSIST_STEP, readStoreMeta, type StoreMeta, storeDir, storeMountCommand, writeStoreMeta } from "../workflow/resume-store.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
@@ -19,6 +19,7 @@ export const persistForResume: Step = {
   name: PERSIST_STEP,
   summary: "persist payload, plan, manifest and journal on the resume LV of the new disk",
   destructive: true,
+  reads: (manifest) => storedFiles(manifest),
   commands: (ctx: PlanContext) => (ctx.plan.resume ? [storeMountCommand(ctx), ["sync"]] : []),
   async run(ctx) {
     if (!ctx.plan.resume) {
@@ -35,7 +36,7 @@ export const persistForResume: Step = {
       const ref = member.ref ?? (await refOf(member.source));
       const destination = join(dir, member.name);
       if (!(await isIntact(destination, ref))) {
-        await copyVerified(member.source, destination, ref, ref.bytes > 64 * 1024 ** 2 ? ctx.log.progress(`persisting ${member.name}`) : undefined);
+        await copyVerified(member.source, destination, ref, RAM_COPY_REMEDY, ref.bytes > 64 * 1024 ** 2 ? ctx.log.progress(`persisting ${member.name}`) : undefined);
       }
       files.push({ file: member.name, bytes: ref.bytes, sha256: ref.sha256 });
     }
@@ -45,6 +46,12 @@ export const persistForResume: Step = {
     ctx.log.info(`resume store on ${ctx.plan.resume.device}: ${files.map((f) => f.file).join(", ")}`);
   },
 };
+
+/** The payload files the store holds (besides manifest and plan), whether or not this run has each. */
+function storedFiles(manifest: Readonly<Manifest>): string[] {
+  const tiny = manifest.tinySystem;
+  return [manifest.payload.rootfs.file, manifest.target.partitionTable.file, ...(tiny ? [tiny.kernel.file, tiny.initramfs.file] : []), CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE];
+}
 
 interface Member {
   name: string;

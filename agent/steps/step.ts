@@ -31,6 +31,8 @@ export interface Step {
   destructive: boolean;
   /** Mounts that must be in place before the step runs (re-established when resuming after a reboot). */
   requires?: Requirement[];
+  /** Files of the payload directory (in RAM) the step reads: a resume restores only what the remaining steps read. */
+  reads?(manifest: Readonly<Manifest>): string[];
   /** The external commands the step runs, in order; `<…>` marks values only known at run time. */
   commands(ctx: PlanContext): string[][];
   run(ctx: StepContext): Promise<void>;

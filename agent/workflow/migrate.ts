@@ -8,7 +8,8 @@ import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import { extractRootfs } from "../steps/extract-rootfs.ts";
 import { targetMountCommands } from "../steps/mount-target.ts";
-import { type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
+import { type PlanContext, type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
+import { doneSteps, midMigrationHint } from "./disk-state.ts";
 import { reconcileResumeStore } from "./resume-store.ts";
 
 /**
@@ -49,7 +50,7 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
     journal.finish(entry, "done");
     log.info(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   } catch (error) {
-    const failure = new StepFailedError(step.name, error);
+    const failure = new StepFailedError(step.name, error, isAfterPointOfNoReturn(step) ? midMigrationHint(step.name, ctx, doneSteps(journal)) : undefined);
     const exitCode = exitCodeOf(error);
     journal.finish(entry, "failed", { message: failure.message, exitCode, hint: failure.hint });
     journal.setResult({ outcome: "failed", at: new Date().toISOString(), step: step.name, message: failure.message, exitCode });
@@ -57,7 +58,7 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
   }
 }
 
-export function inputsDigest(ctx: StepContext, step: Step): string {
+export function inputsDigest(ctx: Pick<PlanContext, "manifest" | "plan">, step: Step): string {
   const { manifest, plan } = ctx;
   const inputs = { step: step.name, manifest, disk: plan.disk, partitions: plan.partitions, lvm: plan.lvm, filesystems: plan.filesystems };
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
@@ -65,6 +66,13 @@ export function inputsDigest(ctx: StepContext, step: Step): string {
 
 function firstDestructive(): Step | undefined {
   return MIGRATION_STEPS.find((step) => step.destructive);
+}
+
+/** The first destructive step's first write is the point of no return: it and every later step fail past it. */
+function isAfterPointOfNoReturn(step: Step): boolean {
+  const first = firstDestructive();
+  const at = (name: string) => MIGRATION_STEPS.findIndex((s) => s.name === name);
+  return first !== undefined && at(step.name) >= at(first.name);
 }
 
 async function ensureRequirement(ctx: StepContext, requirement: Requirement): Promise<void> {

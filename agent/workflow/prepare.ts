@@ -12,10 +12,11 @@ import { loadManifest, type Manifest } from "../manifest/manifest.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import { checkStagedWhereManifestSays } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
-import { copyVerified } from "../payload/copy-verified.ts";
+import { copyVerified, RESTAGE_REMEDY } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import { findResumeStore, resumeFromStore } from "./resume-store.ts";
+import { restorePayloadFromStore } from "./restore-from-store.ts";
 import { restoreFromStagedMap } from "./staged-map.ts";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
 
@@ -42,7 +43,11 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
     log.info("resuming with the plan saved by an earlier run");
     return { manifest: loadManifest(stagedManifest), plan: JSON.parse(readFileSync(savedPlan, "utf8")), resumed: true };
   }
-  if (await findResumeStore(run, log, paths)) return { ...(await resumeFromStore(run, log, paths)), resumed: true };
+  if (await findResumeStore(run, log, paths)) {
+    const stored = await resumeFromStore(run, log, paths);
+    if (!run.dryRun) await restorePayloadFromStore(log, paths, stored);
+    return { manifest: stored.manifest, plan: stored.plan, resumed: true };
+  }
   const machine = await probeMachine(run, log, { stagingDir, mountpoint: paths.probeMount });
   const oldSystem = findOldSystem(machine);
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
@@ -70,7 +75,7 @@ async function readStagedFiles(
     const manifest = loadManifest(join(staged, MANIFEST_FILE));
     checkStagedWhereManifestSays(manifest, stagingDir);
     const table = manifest.target.partitionTable;
-    await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table);
+    await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table, RESTAGE_REMEDY);
     copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));
     return { manifest, stagedFiles: await probeStagedFiles(run, log, manifest, oldSystem, staged), carriedBytes: carriedBytesIn(staged) };
   } finally {

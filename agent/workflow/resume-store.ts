@@ -104,17 +104,18 @@ export async function findResumeStore(run: Runner, log: Log, paths: Paths): Prom
 }
 
 /**
- * Continues a migration from the store after a reboot: every file is verified against the digests
- * the store recorded while it is copied back to RAM, the journal comes back too, and the store is
- * remounted read-write for the journal's later saves. In dry-run mode (`va-agent plan`) only the
- * manifest and plan are read, and the store is unmounted again.
+ * Continues a migration from the store after a reboot: manifest and plan are verified against the
+ * digests the store recorded while they are copied back to RAM, the journal comes back too, and
+ * the store is remounted read-write for the journal's later saves (and for a file an operator puts
+ * back). The payload files are restored by the caller: only those the remaining steps read. In
+ * dry-run mode (`va-agent plan`) only the manifest and plan are read, and the store is unmounted again.
  */
-export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Promise<{ manifest: Readonly<Manifest>; plan: MigrationPlan }> {
+export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Promise<{ manifest: Readonly<Manifest>; plan: MigrationPlan; meta: StoreMeta }> {
   const dir = storeDir(paths);
   const meta = readStoreMeta(dir)!;
   if (run.dryRun) {
     try {
-      return { manifest: loadManifest(join(dir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8")) };
+      return { manifest: loadManifest(join(dir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8")), meta };
     } finally {
       await run.run(["umount", paths.resumeDir], { readOnly: true, allowFailure: true });
     }
@@ -123,20 +124,34 @@ export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Prom
   const storedPlan: MigrationPlan = JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8"));
   await run.run(tmpfsSizeCommand(storedPlan.memory));
   mkdirSync(paths.payloadDir, { recursive: true });
-  for (const file of meta.files) {
-    const destination = file.file === PLAN_FILE ? join(paths.workDir, PLAN_FILE) : join(paths.payloadDir, file.file);
-    await copyVerified(join(dir, file.file), destination, file, file.bytes > 64 * 1024 ** 2 ? log.progress(`restoring ${file.file}`) : undefined);
+  for (const file of meta.files.filter((f) => f.file === MANIFEST_FILE || f.file === PLAN_FILE)) {
+    await copyVerified(join(dir, file.file), storeFileInRam(paths, file.file), file, damagedStoreRemedy(meta, paths, file.file, "the agent cannot know the plan without it"));
   }
   const journal = join(dir, STORE_JOURNAL_FILE);
   if (!existsSync(journal)) {
     throw new JournalError(
       `the resume store on ${meta.device} has no journal`,
-      "Inspect the store (mounted at " + paths.resumeDir + ") by hand; without a journal the agent cannot know which steps are finished.",
+      `The disk is mid-migration: the point of no return is passed and the old system cannot boot again; the resume store is mounted at ${paths.resumeDir}. ` +
+        "Without its journal the agent cannot know which steps are finished: finish by hand with `va-agent step NAME` for each step the log does not show done, or reinstall the box from installation media.",
     );
   }
   copyFileSync(journal, paths.journalFile);
-  log.info(`resuming from the store on ${meta.device} (created ${meta.createdAt}); payload verified and back in RAM`);
-  return { manifest: loadManifest(join(paths.payloadDir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(paths.workDir, PLAN_FILE), "utf8")) };
+  log.info(`resuming from the store on ${meta.device} (created ${meta.createdAt})`);
+  return { manifest: loadManifest(join(paths.payloadDir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(paths.workDir, PLAN_FILE), "utf8")), meta };
+}
+
+/** Where a store file goes in RAM: the plan to the work dir, everything else to the payload dir. */
+export function storeFileInRam(paths: Paths, file: string): string {
+  return file === PLAN_FILE ? join(paths.workDir, PLAN_FILE) : join(paths.payloadDir, file);
+}
+
+/** A store file is damaged after the point of no return: what is intact, and how to put the file back. */
+export function damagedStoreRemedy(meta: StoreMeta, paths: Paths, file: string, why: string): string {
+  return (
+    `The disk is mid-migration: the point of no return is passed and the old system cannot boot again; the new layout and the resume store on ${meta.device} are in place, ` +
+    `but the store's copy of ${file} is damaged and ${why}. Copy an intact ${file} (from the bundle: \`tar -xf BUNDLE ${file}\`, on removable media) ` +
+    `to ${join(storeDir(paths), file)} (mounted read-write), then run \`va-agent migrate\` or reboot; or reinstall the box from installation media.`
+  );
 }
 
 /**

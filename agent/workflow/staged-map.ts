@@ -68,9 +68,19 @@ export async function restoreFromStagedMap(run: Runner, log: Log, paths: Paths, 
   for (const file of plan.stagedBoot.plan.files) {
     const destination = join(paths.payloadDir, file.file);
     if (await isIntact(destination, file)) continue;
-    await copyRangesVerified(run, location.disk, file.ranges, destination, file, log.progress(`reading staged ${file.file}`));
+    await copyRangesVerified(run, location.disk, file.ranges, destination, file, stagedFileRemedy(location.disk, file.file, paths), log.progress(`reading staged ${file.file}`));
   }
   writeFileSync(join(paths.payloadDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
   writeFileSync(join(paths.workDir, PLAN_FILE), JSON.stringify(plan, null, 2));
   return true;
+}
+
+/** Booted by the staged boot code, so past the point of no return: the old system cannot come back. */
+function stagedFileRemedy(disk: string, file: string, paths: Paths): string {
+  return (
+    `The disk ${disk} is mid-migration: the point of no return is passed, the old system cannot boot again, and the migration ` +
+    `cannot start over from the staged files while ${file} read from its sectors is damaged. Copy an intact ${file} (from the bundle: ` +
+    `\`tar -xf BUNDLE ${file}\`, on removable media) to ${join(paths.payloadDir, file)} from this shell, then run \`va-agent migrate\`; ` +
+    "or reinstall the box from installation media."
+  );
 }

@@ -9,6 +9,7 @@ import { createHash, createPrivateKey } from "node:crypto";
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { signManifest } from "../../agent/bundle/signature.ts";
 import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
 import { Journal } from "../../agent/journal/journal.ts";
@@ -126,6 +127,8 @@ const xz = (tar: Buffer): Buffer => {
   return Buffer.from(result.stdout);
 };
 
+const GOOD_FSTAB = "/dev/mapper/VA-root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n/dev/mapper/VA-data /data ext4 defaults 0 2\nproc /proc proc defaults 0 0\n";
+
 /** A small but bootable-looking root: merged /usr, kernel + modules, an absolute symlink, /dev/null. */
 function goodRoot(): RawEntry[] {
   const filler = Buffer.alloc(256 * 1024);
@@ -140,6 +143,7 @@ function goodRoot(): RawEntry[] {
     { name: `./usr/lib/modules/${KVER}/modules.dep`, body: Buffer.from("\n") },
     { name: "./etc/localtime", type: "symlink", linkName: "/usr/share/zoneinfo/UTC" },
     { name: "./etc/os-release", body: Buffer.from('ID=debian\nVERSION_ID="13"\n') },
+    { name: "./etc/fstab", body: Buffer.from(GOOD_FSTAB) },
     { name: "./etc/os-release.link", type: "hardlink", linkName: "./etc/os-release" },
     { name: "./dev/null", type: "character-device" },
   ];
@@ -245,7 +249,8 @@ describe("bad-input matrix: refused before any destructive step, the old system 
     const error = await migrationRefusal(world);
     expect(error.message).toContain("payload member va.tar.xz has 10 bytes, the manifest says");
     expect(error.message).toContain("truncated");
-    expect(error.hint).toContain("stage the bundle again");
+    expect(error.hint).toContain("Stage the bundle again");
+    expect(error.hint).toContain("the old system was not changed");
   });
 
   test("truncated bundle", async () => {
@@ -472,3 +477,71 @@ describe("the archive lint lets a real-shaped root through", () => {
     expect(result.members).toBe(goodRoot().length);
   });
 });
+
+describe("issue 13 item 14: window A stays open when the staged tiny kernel ends up in two pieces on disk", () => {
+  const TWO_PIECES = "   0:        0..       3:     1000..     1003:      4:\n   1:        4..       7:     5000..     5003:      4:             last,eof\n";
+
+  /** The old box's filesystem never finds one free run for the kernel: every extents answer is two pieces. */
+  function fragmentingBox(): OldBox {
+    const box = oldBox();
+    box.run
+      .respond((argv) => (argv[0] === "filefrag" ? { stdout: TWO_PIECES } : undefined))
+      .respond((argv) => (argv[0] === "fallocate" ? (writeFileSync(argv.at(-1)!, Buffer.alloc(Number(argv[2]))), {}) : undefined))
+      .respond((argv) => {
+        if (!/^grub2?-reboot$/.test(argv[0]!)) return undefined;
+        writeFileSync(join(box.root, "boot/grub2/grubenv"), renderGrubenv(new Map([["next_entry", argv[1]!]]), 1024));
+        return {};
+      });
+    return box;
+  }
+
+  test("still in pieces after the rewrites: stage refuses to arm the migration boot, says how long the window would be, and undoes everything", async () => {
+    const ws = workspaceWithRoot();
+    const box = fragmentingBox();
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toStartWith("pre-flight found 1 inhibitor(s): staged-kernel");
+    expect(error.message).toMatch(/unsafe window of about \d+ s/);
+    expect(error.hint).toContain("--accept-open-window");
+    expect(error.hint).toContain("nothing was changed");
+    expect(box.checks.find((c) => c.id === "staged-kernel")?.severity).toBe("inhibitor");
+    expect(box.run.calls.filter((argv) => argv[0] === "fallocate").length).toBeGreaterThan(1);
+    expectUntouched(box);
+  });
+
+  test("accepted explicitly: the migration boot is armed and the report carries the window as a warning", async () => {
+    const ws = workspaceWithRoot();
+    const box = fragmentingBox();
+    const result = await stageBundle(box.run, silentLog(), { bundle: await buildTestBundle(ws), root: box.root, keyring: ws.keyring, acceptOpenWindow: true, onReport: (checks) => (box.checks = checks) });
+    const window = result.checks.find((c) => c.id === "staged-kernel")!;
+    expect(window.severity).toBe("warning");
+    expect(window.finding).toContain("no bootable path");
+    expect(box.checks).toContain(window);
+    expect(readFileSync(join(box.root, "boot/grub2/grubenv"), "latin1")).toContain("next_entry=");
+  });
+});
+
+describe("issue 13 item 5: the payload's fstab is checked at stage, before anything is written", () => {
+  const withFstab = (fstab: string) => workspaceWithRoot([...goodRoot().filter((e) => e.name !== "./etc/fstab"), { name: "./etc/fstab", body: Buffer.from(fstab) }]);
+
+  test("an entry the new system needs that nothing creates: refused (exit 5), the old system intact", async () => {
+    const ws = withFstab(`${GOOD_FSTAB}LABEL=appdata /srv/app xfs defaults 0 2\n/swapfile none swap sw 0 0\n`);
+    const box = oldBox();
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toContain("payload-fstab");
+    expect(error.message).toContain("LABEL=appdata (/srv/app");
+    expect(error.message).toContain("/swapfile (none: swap file)");
+    expect(box.checks.find((c) => c.id === "payload-fstab")?.severity).toBe("inhibitor");
+    expectUntouched(box);
+  });
+
+  test("entries the new system boots without (network, noauto, nofail, swap file): a warning in the report, staging goes on", async () => {
+    const ws = withFstab(`${GOOD_FSTAB}nas:/export /mnt/nas nfs defaults 0 0\n/dev/sr0 /media/cdrom iso9660 noauto,ro 0 0\nUUID=1234-ABCD /media/usb vfat nofail 0 0\n/swapfile none swap sw 0 0\n`);
+    const box = oldBox();
+    // goes on past the archive check to the one-time entry, which this fake box cannot arm
+    await refusal(VerificationError, ExitCode.verification, async () => stage(box, await buildTestBundle(ws), ws));
+    const check = box.checks.find((c) => c.id === "payload-fstab")!;
+    expect(check.severity).toBe("warning");
+    for (const spec of ["nas:/export", "/dev/sr0", "UUID=1234-ABCD", "/swapfile"]) expect(check.finding).toContain(spec);
+  });
+});
+

@@ -73,6 +73,7 @@ export function workspaceWithBootableRoot(): Workspace {
     { name: `./boot/vmlinuz-${kver}`, body: Buffer.alloc(64 * 1024, 7) },
     { name: `./usr/lib/modules/${kver}/modules.dep`, body: Buffer.from("\n") },
     { name: "./etc/os-release", body: Buffer.from('ID=debian\nVERSION_ID="13"\n') },
+    { name: "./etc/fstab", body: Buffer.from("/dev/mapper/VA-root / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n/dev/mapper/VA-data /data ext4 defaults 0 2\n") },
   ];
   return makeWorkspace({
     rootfs: (path) => {

@@ -4,6 +4,7 @@ import { cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resumeGrubCfg } from "../../agent/bootloader/resume-entry.ts";
+import { PayloadError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
 import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
@@ -16,6 +17,7 @@ import { removeResumeEntry } from "../../agent/steps/remove-resume-entry.ts";
 import type { Step, StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { prepare } from "../../agent/workflow/prepare.ts";
+import { encodeStagedMap, restoreFromStagedMap, stagedMapArg } from "../../agent/workflow/staged-map.ts";
 import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/workflow/resume-store.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { fakeGrubInstall } from "./fixtures/grub.ts";
@@ -249,7 +251,9 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
       expect(prepared.resumed).toBe(true);
       expect(run.calls).toContainEqual(["mount", "-o", "ro", "-t", "ext4", "/dev/mapper/VA-back", paths.resumeDir]);
       expect(run.calls).toContainEqual(["mount", "-o", "remount,rw", paths.resumeDir]);
-      expect(readFileSync(join(paths.payloadDir, "va.tar.xz"), "utf8")).toBe("pretend this is va.tar.xz");
+      // Only what the remaining steps read comes back to RAM: the archive until extract-rootfs is done.
+      if (index <= stepNames.indexOf("extract-rootfs")) expect(readFileSync(join(paths.payloadDir, "va.tar.xz"), "utf8")).toBe("pretend this is va.tar.xz");
+      else expect(existsSync(join(paths.payloadDir, "va.tar.xz"))).toBe(false);
 
       const journal = Journal.open(paths.journalFile);
       const before = journal.entries.length;
@@ -322,4 +326,138 @@ describe("finding the resume store without a manifest", () => {
     expect(await findResumeStore(run, silentLog(), paths)).toBeUndefined();
     expect(run.calls.some((argv) => argv[0] === "mount")).toBe(false);
   });
+});
+
+/** What no hint may say once the point of no return is passed: the old system is gone. */
+const FALSE_CLAIMS = /not changed|unchanged|nothing (was|is|has been) changed|old system (is|was|stays) (intact|untouched|as it was)|stage (the bundle )?again|va-agent stage/i;
+
+function expectTruthfulAfterPointOfNoReturn(hint: string): void {
+  expect(hint).not.toMatch(FALSE_CLAIMS);
+  expect(hint).toContain("mid-migration");
+  expect(hint).toContain("cannot boot again");
+}
+
+describe("issue 13 item 6: one damaged file in the resume store blocks every resume, with a hint that is false after the point of no return", () => {
+  async function cutAndReboot(stepName: string) {
+    const m = machine();
+    const { ctx } = firstBoot(m);
+    const cut = cutPowerIn(MIGRATION_STEPS.find((s) => s.name === stepName)!, ctx.paths);
+    await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
+    cut.restoreDisk();
+    return reboot(m, ctx.paths);
+  }
+
+  test("the payload archive damaged in the store after extract-rootfs is done: the resume goes on and the migration finishes", async () => {
+    const { paths, run } = await cutAndReboot("fix-filesystem-uuids");
+    writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    expect(prepared.resumed).toBe(true);
+    expect(existsSync(join(paths.payloadDir, "va.tar.xz"))).toBe(false);
+    const journal = Journal.open(paths.journalFile);
+    await runMigration({ ...prepared, paths, run, log: silentLog()}, journal);
+    expect(Journal.open(paths.journalFile).result?.outcome).toBe("migrated");
+  });
+
+  test("the tiny kernel damaged in the store after arm-resume-boot is done: not read, the resume goes on", async () => {
+    const { paths, run } = await cutAndReboot("mount-target");
+    writeFileSync(join(storeDir(paths), "vmlinuz"), "tiny kernex");
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    expect(readFileSync(join(paths.payloadDir, "va.tar.xz"), "utf8")).toBe("pretend this is va.tar.xz");
+    expect(existsSync(join(paths.payloadDir, "vmlinuz"))).toBe(false);
+    await runMigration({ ...prepared, paths, run, log: silentLog()}, Journal.open(paths.journalFile));
+    expect(Journal.open(paths.journalFile).result?.outcome).toBe("migrated");
+  });
+
+  test("the payload archive damaged before extract-rootfs: refused with a hint that says where the disk stands and names the file to put back", async () => {
+    const { paths, run } = await cutAndReboot("extract-rootfs");
+    writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
+    const error = await prepare(run, silentLog(), paths, "/etc/upd").then(
+      () => undefined,
+      (e: unknown) => e as PayloadError,
+    );
+    expect(error).toBeInstanceOf(PayloadError);
+    expect(error!.message).toContain("va.tar.xz is corrupt");
+    expectTruthfulAfterPointOfNoReturn(error!.hint);
+    expect(error!.hint).toContain(join(storeDir(paths), "va.tar.xz"));
+    expect(error!.hint).toContain("extract-rootfs still reads it");
+    expect(error!.hint).toContain("reinstall");
+  });
+
+  test("the store without its journal: the hint does not claim the old system is intact", async () => {
+    const { paths, run } = await cutAndReboot("extract-rootfs");
+    rmSync(storeJournalPath(paths));
+    const error = await prepare(run, silentLog(), paths, "/etc/upd").then(
+      () => undefined,
+      (e: unknown) => e as VaError,
+    );
+    expect(error?.message).toContain("has no journal");
+    expectTruthfulAfterPointOfNoReturn(error!.hint);
+  });
+
+  test("a staged file damaged on the disk when the staged boot code booted: the hint says the disk is mid-migration", async () => {
+    const m = machine();
+    const { ctx } = firstBoot(m);
+    const bytes = Buffer.from("pretend this is va.tar.xz");
+    const file = { file: "va.tar.xz", bytes: bytes.length, sha256: createHash("sha256").update("something else").digest("hex"), role: "payload" as const, ranges: [{ start: 5000, count: 1 }] };
+    const plan = { ...ctx.plan, stagedBoot: { plan: { files: [file] } } } as unknown as MigrationPlan;
+    const map = encodeStagedMap(plan, ctx.manifest);
+    await ctx.run.writeSectors("/dev/vda", 4000, Buffer.concat([map, Buffer.alloc(512 - (map.length % 512))]), "staged map");
+    await ctx.run.writeSectors("/dev/vda", 5000, Buffer.concat([bytes, Buffer.alloc(512 - bytes.length)]), "staged file");
+    const cmdline = stagedMapArg({ disk: "/dev/vda", lba: 4000, bytes: map.length, sha256: createHash("sha256").update(map).digest("hex") });
+    const error = await restoreFromStagedMap(ctx.run, silentLog(), ctx.paths, cmdline).then(
+      () => undefined,
+      (e: unknown) => e as VaError,
+    );
+    expect(error).toBeInstanceOf(PayloadError);
+    expectTruthfulAfterPointOfNoReturn(error!.hint);
+  });
+
+  test("every error hint produced after the point of no return says where the disk stands, never that the old system is unchanged", async () => {
+    const ponr = stepNames.indexOf("wipe-old-system");
+    const hints: Array<{ step: string; how: string; hint: string }> = [];
+    // inner hints of every kind: CommandError, ToolMissingError, PayloadError, and a plain crash
+    type How = "command fails" | "tool missing" | "internal error" | "payload gone from RAM" | "captured config unreadable";
+    const failIn = async (step: Step, how: How): Promise<boolean> => {
+      const m = machine();
+      const { ctx, run } = firstBoot(m);
+      let failing = false;
+      run.respond((argv) => (failing && how === "command fails" ? { status: 1, stderr: `${argv[0]}: failed` } : failing && how === "tool missing" ? { status: 127 } : undefined));
+      const steps = MIGRATION_STEPS.map((s) =>
+        s !== step
+          ? s
+          : {
+              ...s,
+              async run(c: StepContext) {
+                failing = true;
+                if (how === "internal error") throw new Error("unexpected");
+                if (how === "payload gone from RAM") rmSync(c.paths.payloadDir, { recursive: true, force: true });
+                if (how === "captured config unreadable") writeFileSync(join(c.paths.payloadDir, "captured-config.json"), "{ not json");
+                await s.run(c);
+              },
+            },
+      );
+      const error = await runMigration(ctx, Journal.open(ctx.paths.journalFile), steps).then(
+        () => undefined,
+        (e: unknown) => e as VaError,
+      );
+      if (!error) return false; // the step ran no command that may fail
+      expect(error).toBeInstanceOf(StepFailedError);
+      // (a payload removed from RAM may only stop a later step that reads it)
+      const failed = (error as StepFailedError).step;
+      hints.push({ step: failed, how, hint: error.hint });
+      expect(Journal.open(ctx.paths.journalFile).latest(failed)?.error?.hint).toBe(error.hint);
+      return true;
+    };
+    for (const [i, step] of MIGRATION_STEPS.slice(ponr).entries()) {
+      if (!(await failIn(step, "command fails"))) await failIn(step, "internal error");
+      if (i % 6 === 0) await failIn(step, "tool missing");
+      if (step.reads) await failIn(step, "payload gone from RAM");
+    }
+    await failIn(MIGRATION_STEPS[ponr]!, "internal error");
+    await failIn(MIGRATION_STEPS.find((s) => s.name === "carry-over-config")!, "captured config unreadable");
+    // every step past the point of no return failed at least one way
+    expect(new Set(hints.map((h) => h.step))).toEqual(new Set(stepNames.slice(ponr)));
+    expect(new Set(hints.map((h) => h.how))).toEqual(new Set(["command fails", "tool missing", "internal error", "payload gone from RAM", "captured config unreadable"]));
+    for (const { hint } of hints) expectTruthfulAfterPointOfNoReturn(hint);
+  }, 60_000);
 });

@@ -10,7 +10,7 @@ import { mergeShadowFile } from "../../agent/carry-over/shadow.ts";
 import { writeFileAtomically } from "../../agent/disk/write-file-atomically.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { CAPTURED_CONFIG_FILE } from "../../agent/paths.ts";
-import { copyVerified } from "../../agent/payload/copy-verified.ts";
+import { copyVerified, RESTAGE_REMEDY } from "../../agent/payload/copy-verified.ts";
 import { FakeRunner } from "./fake-runner.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures/carry-over");
@@ -177,7 +177,7 @@ describe("issue 13 item 11: secrets and system files are written atomically with
       fs.mkdirSync(join(dir, "store"), { recursive: true });
       const destination = join(dir, "store", name);
       const seen = modesAtWrite();
-      await copyVerified(source, destination, ref);
+      await copyVerified(source, destination, ref, RESTAGE_REMEDY);
       restoreSpies();
       expect(seen.length).toBeGreaterThan(0);
       for (const write of seen) expect(write.mode).toBe(mode);
