@@ -11,6 +11,8 @@ PACKAGES=(
   e2fsprogs xfsprogs           # filesystem images (command disks, builder image)
   cpio zstd xz-utils           # initramfs inspection, payload compression
   dracut-core                  # lsinitrd / skipcpio to inspect initramfs images in tests
+  grub-common                  # grub-script-check: the GRUB scripts the agent writes are syntax-checked in unit tests
+  busybox-static               # the guest of test/bench/tcg-text-poke.ts (docs/QEMU.md)
   ca-certificates git
 )
 missing=()
