@@ -22,9 +22,9 @@ import type { StepContext } from "./steps/step.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { ACCEPT_OPEN_WINDOW_FLAG } from "./preflight/staged-kernel-check.ts";
 import { checkTinyTools, onPath, TINY_RUNTIME_TOOLS } from "./preflight/tiny-tools.ts";
-import { handBackToOldSystem, pointOfNoReturnPassed } from "./workflow/hand-back.ts";
+import { migrateOrHandBack } from "./workflow/migrate-or-hand-back.ts";
 import { prepare } from "./workflow/prepare.ts";
-import { runMigration, runStep } from "./workflow/migrate.ts";
+import { runStep } from "./workflow/migrate.ts";
 
 const HELP = `va-agent ${AGENT_VERSION} — migrate an appliance disk to a new OS from the tiny system
 
@@ -113,17 +113,14 @@ async function planCommand(args: CliArgs, paths: Paths): Promise<number> {
 async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   assertRunningFromRam();
   const after = afterMigration(stringFlag(args, "--after"));
-  const { ctx, journal } = await stepContext(args, paths);
-  checkTinyTools(MIGRATION_STEPS.flatMap((step) => step.commands(ctx)), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
-  ctx.log.info(`migrating ${ctx.plan.disk.path}; log: ${paths.logFile}`);
-  try {
-    await runMigration(ctx, journal);
-  } catch (error) {
-    if (!pointOfNoReturnPassed(journal)) await handBackToOldSystem(ctx, journal).catch((e) => ctx.log.error(`could not hand back to the old system: ${(e as Error).message}`));
-    throw error;
-  }
-  ctx.log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
-  if (after !== "none") await ctx.run.run([after, "-f"]);
+  const log = createLog({ file: paths.logFile });
+  announce(log, args.command);
+  const env = { run: new ZxRunner(log), log, paths };
+  const checkTools = (ctx: StepContext) =>
+    checkTinyTools(MIGRATION_STEPS.flatMap((step) => step.commands(ctx)), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
+  await migrateOrHandBack(env, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), checkTools);
+  log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
+  if (after !== "none") await env.run.run([after, "-f"]);
   return 0;
 }
 

@@ -118,6 +118,13 @@ function formatDuration(seconds: number): string {
   return seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 }
 
+/** After the point of no return, no disk (or more than one) of this boot is the disk being migrated. */
+export class TargetDiskError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("probe", message, hint, details);
+  }
+}
+
 export class ToolMissingError extends VaError {
   constructor(readonly tool: string) {
     super(

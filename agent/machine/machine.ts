@@ -12,6 +12,10 @@ export interface BlockDevice {
   transport?: string;
   uuid?: string;
   label?: string;
+  /** Disks: lsblk WWN, SERIAL and PTUUID (GPT disk GUID, or MBR signature), what identifies the disk across boots. */
+  wwn?: string;
+  serial?: string;
+  ptuuid?: string;
 }
 
 /** A filesystem that was mounted read-only during probing and looked like a system root. */

@@ -7,7 +7,7 @@ import type { BlockDevice, Machine, RootCandidate } from "./machine.ts";
 import { parseOsRelease } from "./os-release.ts";
 
 const ROOT_FILESYSTEMS = new Set(["ext4", "xfs", "ext3"]);
-const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,TRAN,UUID,LABEL";
+const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID";
 
 export interface ProbeOptions {
   /** Where the payload is staged on the old root (relative to it), e.g. /etc/upd. */
@@ -62,6 +62,9 @@ export function parseLsblk(json: string): BlockDevice[] {
       ...optional("transport", row.tran),
       ...optional("uuid", row.uuid),
       ...optional("label", row.label),
+      ...optional("wwn", row.wwn),
+      ...optional("serial", row.serial),
+      ...optional("ptuuid", row.ptuuid),
     });
   }
   return [...devices.values()];

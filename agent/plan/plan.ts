@@ -1,5 +1,6 @@
 import { LayoutError, PreflightError } from "../errors/errors.ts";
 import { type GptLayout, type LayoutPartition, lastUsableLbaFor, SECTOR_BYTES } from "../disk/gpt-backup.ts";
+import { type DiskIdentity, diskIdentity } from "../disk/disk-identity.ts";
 import { partitionDevice } from "../disk/partition-device.ts";
 import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.ts";
 import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
@@ -29,7 +30,8 @@ export interface PlannedFilesystem {
 
 /** What to do to which disk: computed from the manifest, the layout and the probed machine only. */
 export interface MigrationPlan {
-  disk: { path: string; sizeBytes: number; sectors: number; transport?: string };
+  /** `identity`: what finds this disk again after a reboot, whatever its kernel name then (agent/workflow/target-disk.ts). */
+  disk: { path: string; sizeBytes: number; sectors: number; transport?: string; identity: DiskIdentity };
   oldSystem: OldSystem;
   layout: GptLayout;
   partitions: PlannedPartition[];
@@ -91,7 +93,7 @@ export function planMigration(
   const filesystems = manifest.filesystems.map((fs) => plannedFilesystem(fs, manifest.lvm.vg, disk.path));
   const resume = resumeVolume(manifest);
   return {
-    disk: { path: disk.path, sizeBytes: disk.sizeBytes, sectors, ...(disk.transport ? { transport: disk.transport } : {}) },
+    disk: { path: disk.path, sizeBytes: disk.sizeBytes, sectors, ...(disk.transport ? { transport: disk.transport } : {}), identity: diskIdentity(disk, layout.diskGuid) },
     oldSystem,
     layout,
     partitions,

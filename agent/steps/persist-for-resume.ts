@@ -41,7 +41,8 @@ export const persistForResume: Step = {
       files.push({ file: member.name, bytes: ref.bytes, sha256: ref.sha256 });
     }
     await ctx.run.run(["sync"]);
-    writeStoreMeta(dir, { format: 1, createdAt: readStoreMeta(dir)?.createdAt ?? new Date().toISOString(), device: ctx.plan.resume.device, files });
+    const disk = { path: ctx.plan.disk.path, identity: { ...ctx.plan.disk.identity, partitionTableIds: [ctx.plan.layout.diskGuid] } };
+    writeStoreMeta(dir, { format: 1, createdAt: readStoreMeta(dir)?.createdAt ?? new Date().toISOString(), device: ctx.plan.resume.device, disk, files });
     await ctx.run.run(["sync"]);
     ctx.log.info(`resume store on ${ctx.plan.resume.device}: ${files.map((f) => f.file).join(", ")}`);
   },

@@ -7,6 +7,7 @@ import { parseFstab } from "../disk/fstab.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import type { StepContext } from "../steps/step.ts";
+import type { RootCandidate } from "../machine/machine.ts";
 
 /** Written when the old system is known intact, so the tiny system's wrapper reboots into it. */
 export const OLD_SYSTEM_INTACT_MARKER = "old-system-intact";
@@ -24,11 +25,26 @@ export function firstDestructiveStep(journal: Journal): string | undefined {
 /**
  * A failure before the point of no return: leave the journal and log on the old root, where
  * `va-agent status` finds them, make sure GRUB boots the old default entry next, take the tiny
- * system off the old /boot, and mark it safe to reboot into the old system.
+ * system off the old /boot, and mark it safe to reboot into the old system. Nothing was written to
+ * the disk, so the box hands back even when the old root is unknown (the probe failed) or cannot be
+ * mounted: GRUB's one-time entry is spent, only the journal and log cannot be kept.
  */
-export async function handBackToOldSystem(ctx: StepContext, journal: Journal): Promise<void> {
+export async function handBackToOldSystem(env: Pick<StepContext, "run" | "log" | "paths">, oldRoot: Pick<RootCandidate, "device" | "fstype"> | undefined, journal: Journal): Promise<void> {
+  try {
+    if (!oldRoot) throw new Error("the probe did not find it");
+    await saveOnOldRoot(env, oldRoot, journal);
+    env.log.info("the old system is intact; its journal and log are in /var/lib/va-agent and /var/log/va-agent");
+  } catch (error) {
+    env.log.warn(
+      `the old system is intact, but its root could not be mounted (${(error as Error).message}): the journal and log stay in this tiny system (${env.paths.logFile}) and are lost at the reboot. ` +
+        "GRUB spent its one-time entry, so the reboot boots the old default entry (where GRUB cannot clear next_entry itself, /boot on xfs or LVM, the migration entry comes up again; `va-agent stage --undo` on the old system disarms it).",
+    );
+  }
+  writeFileSync(join(env.paths.workDir, OLD_SYSTEM_INTACT_MARKER), "");
+}
+
+async function saveOnOldRoot(ctx: Pick<StepContext, "run" | "log" | "paths">, old: Pick<RootCandidate, "device" | "fstype">, journal: Journal): Promise<void> {
   const root = ctx.paths.oldRootMount;
-  const old = ctx.plan.oldSystem.root;
   await ctx.run.run(["umount", root], { allowFailure: true });
   await ensureMounted(ctx.run, ["mount", "-o", "rw", "-t", old.fstype, old.device, root]);
   try {
@@ -40,8 +56,6 @@ export async function handBackToOldSystem(ctx: StepContext, journal: Journal): P
     await ctx.run.run(["umount", root], { allowFailure: true });
     await ctx.run.run(["sync"]);
   }
-  writeFileSync(join(ctx.paths.workDir, OLD_SYSTEM_INTACT_MARKER), "");
-  ctx.log.info("the old system is intact; its journal and log are in /var/lib/va-agent and /var/log/va-agent");
 }
 
 /**
@@ -51,7 +65,7 @@ export async function handBackToOldSystem(ctx: StepContext, journal: Journal): P
  * cut or a panic before this point leaves them for `va-agent stage --undo`; in their own directory
  * they never become a menu entry of the old system).
  */
-async function restoreOldBoot(ctx: StepContext, oldRoot: string): Promise<void> {
+async function restoreOldBoot(ctx: Pick<StepContext, "run" | "log" | "paths">, oldRoot: string): Promise<void> {
   const bootEntry = parseFstab(readFileSync(join(oldRoot, "etc/fstab"), "utf8")).find((entry) => entry.mountpoint === "/boot");
   const bootMount = join(ctx.paths.workDir, "old-boot");
   let bootDir = join(oldRoot, "boot");
@@ -69,7 +83,7 @@ async function restoreOldBoot(ctx: StepContext, oldRoot: string): Promise<void> 
 }
 
 /** Best effort: the old system boots as well with the files left (nothing lists them), so a failure here must not stop the hand-back. */
-function removeTinySystem(ctx: StepContext, bootDir: string): void {
+function removeTinySystem(ctx: Pick<StepContext, "log">, bootDir: string): void {
   try {
     const removed = removeTinySystemFromBoot(bootDir);
     if (removed.length > 0) ctx.log.info(`removed the tiny system from the old /boot: ${removed.join(", ")}`);
@@ -78,7 +92,7 @@ function removeTinySystem(ctx: StepContext, bootDir: string): void {
   }
 }
 
-async function resolveSpec(ctx: StepContext, spec: string): Promise<string> {
+async function resolveSpec(ctx: Pick<StepContext, "run">, spec: string): Promise<string> {
   if (!spec.includes("=")) return spec;
   const result = await ctx.run.run(["blkid", "--match-token", spec, "--output", "device"], { readOnly: true });
   return result.stdout.trim().split("\n")[0]!;

@@ -11,6 +11,7 @@ import { targetMountCommands } from "../steps/mount-target.ts";
 import { type PlanContext, type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
 import { doneSteps, midMigrationHint } from "./disk-state.ts";
 import { reconcileResumeStore } from "./resume-store.ts";
+import { renameDeep } from "./target-disk.ts";
 
 /**
  * Runs the steps in order, skipping those the journal records as done with the same inputs:
@@ -60,7 +61,9 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
 
 export function inputsDigest(ctx: Pick<PlanContext, "manifest" | "plan">, step: Step): string {
   const { manifest, plan } = ctx;
-  const inputs = { step: step.name, manifest, disk: plan.disk, partitions: plan.partitions, lvm: plan.lvm, filesystems: plan.filesystems };
+  // Under one name for the disk: a resume that finds it renamed (sda → sdb) must skip what is done.
+  const planned = renameDeep({ disk: plan.disk, partitions: plan.partitions, lvm: plan.lvm, filesystems: plan.filesystems }, plan.disk.path, "/dev/target-disk");
+  const inputs = { step: step.name, manifest, ...planned };
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 

@@ -4,7 +4,7 @@ import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ensureMounted } from "../disk/mounts.ts";
 import type { Log } from "../log/logger.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
-import type { OldSystem } from "../machine/machine.ts";
+import type { OldSystem, RootCandidate } from "../machine/machine.ts";
 import { probeStagedFiles } from "../machine/probe-staged-files.ts";
 import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
@@ -17,7 +17,7 @@ import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import { findResumeStore, resumeFromStore } from "./resume-store.ts";
 import { restorePayloadFromStore } from "./restore-from-store.ts";
-import { restoreFromStagedMap } from "./staged-map.ts";
+import { parseStagedMapArg, restoreFromStagedMap } from "./staged-map.ts";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
 
 export interface Prepared {
@@ -34,22 +34,37 @@ export interface Prepared {
  * it is looked for before probing, since the probe would take the new root for an old system.
  * Booted by the staged boot code (window A), plan and payload come from the staged map first.
  */
+/**
+ * How far prepare got, for a failure's caller (agent/workflow/migrate-or-hand-back.ts): whether it was
+ * resuming (a staged-boot resume, a saved plan, the store: past the point of no return), and the old
+ * root once the probe found it (where a hand-back saves the journal).
+ */
+export interface PrepareProgress {
+  resuming: boolean;
+  oldRoot?: RootCandidate;
+}
+
 /** `stagingDir`: where to look for the staged manifest on the old root (stagingDirToSearch); the steps then use the manifest's. */
-export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string): Promise<Prepared> {
+export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string, progress: PrepareProgress = { resuming: false }): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
   const stagedManifest = join(paths.payloadDir, MANIFEST_FILE);
-  await restoreFromStagedMap(run, log, paths, runningCmdline());
+  const cmdline = runningCmdline();
+  progress.resuming = parseStagedMapArg(cmdline) !== undefined;
+  await restoreFromStagedMap(run, log, paths, cmdline);
   if (existsSync(savedPlan) && existsSync(stagedManifest)) {
+    progress.resuming = true;
     log.info("resuming with the plan saved by an earlier run");
     return { manifest: loadManifest(stagedManifest), plan: JSON.parse(readFileSync(savedPlan, "utf8")), resumed: true };
   }
   if (await findResumeStore(run, log, paths)) {
+    progress.resuming = true;
     const stored = await resumeFromStore(run, log, paths);
     if (!run.dryRun) await restorePayloadFromStore(log, paths, stored);
     return { manifest: stored.manifest, plan: stored.plan, resumed: true };
   }
   const machine = await probeMachine(run, log, { stagingDir, mountpoint: paths.probeMount });
   const oldSystem = findOldSystem(machine);
+  progress.oldRoot = oldSystem.root;
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
   const { manifest, stagedFiles, carriedBytes } = await readStagedFiles(run, log, paths, stagingDir, oldSystem);
   const layout = parseSgdiskBackup(readFileSync(join(paths.payloadDir, manifest.target.partitionTable.file)));

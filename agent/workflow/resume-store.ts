@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureMounted } from "../disk/mounts.ts";
 import { JournalError } from "../errors/errors.ts";
@@ -12,6 +12,7 @@ import { logicalVolumeDevice, type MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import type { PlanContext, StepContext } from "../steps/step.ts";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
+import { findTargetDisk, type RecordedDisk, retargetPlan } from "./target-disk.ts";
 
 // The resume store: a directory on the resume LV of the NEW disk (docs/RESUME.md) holding what a
 // run needs when the tiny system boots again after a power cut and RAM is gone: manifest, plan,
@@ -28,6 +29,8 @@ export interface StoreMeta {
   createdAt: string;
   /** The LV the store lives on, as planned. */
   device: string;
+  /** The disk being migrated, with the GPT disk GUID partition-disk wrote: a resume finds it by this, whatever its name. */
+  disk: RecordedDisk;
   /** Every file of the store except the journal (which changes), with size and digest. */
   files: (FileRef & { bytes: number })[];
 }
@@ -113,9 +116,11 @@ export async function findResumeStore(run: Runner, log: Log, paths: Paths): Prom
 export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Promise<{ manifest: Readonly<Manifest>; plan: MigrationPlan; meta: StoreMeta }> {
   const dir = storeDir(paths);
   const meta = readStoreMeta(dir)!;
+  // Before anything is written: the disk may have another kernel name in this boot, or be missing.
+  const disk = await findTargetDisk(run, log, meta.disk);
   if (run.dryRun) {
     try {
-      return { manifest: loadManifest(join(dir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8")), meta };
+      return { manifest: loadManifest(join(dir, MANIFEST_FILE)), plan: retargetPlan(JSON.parse(readFileSync(join(dir, PLAN_FILE), "utf8")), disk), meta };
     } finally {
       await run.run(["umount", paths.resumeDir], { readOnly: true, allowFailure: true });
     }
@@ -137,7 +142,9 @@ export async function resumeFromStore(run: Runner, log: Log, paths: Paths): Prom
   }
   copyFileSync(journal, paths.journalFile);
   log.info(`resuming from the store on ${meta.device} (created ${meta.createdAt})`);
-  return { manifest: loadManifest(join(paths.payloadDir, MANIFEST_FILE)), plan: JSON.parse(readFileSync(join(paths.workDir, PLAN_FILE), "utf8")), meta };
+  const plan = retargetPlan(JSON.parse(readFileSync(join(paths.workDir, PLAN_FILE), "utf8")), disk);
+  writeFileSync(join(paths.workDir, PLAN_FILE), JSON.stringify(plan, null, 2));
+  return { manifest: loadManifest(join(paths.payloadDir, MANIFEST_FILE)), plan, meta };
 }
 
 /** Where a store file goes in RAM: the plan to the work dir, everything else to the payload dir. */

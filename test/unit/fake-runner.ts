@@ -45,6 +45,13 @@ export class FakeRunner implements Runner {
     return { input: pipe, output: pipe, finished, stop: () => pipe.destroy() };
   }
 
+  /** A reboot enumerated the disk under another name: its sectors go with it. */
+  renameDevice(from: string, to: string): void {
+    const disk = this.sectors.get(from);
+    this.sectors.delete(from);
+    if (disk) this.sectors.set(to, disk);
+  }
+
   async readSectors(device: string, lba: number, count: number): Promise<Buffer> {
     const disk = this.sectors.get(device);
     return Buffer.concat(Array.from({ length: count }, (_, i) => disk?.get(lba + i) ?? Buffer.alloc(512)));

@@ -22,7 +22,8 @@ import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../.
 import { FakeRunner } from "./fake-runner.ts";
 import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { BOOT_UUID, layDownNewRoot } from "./fixtures/new-root.ts";
-import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+import { lsblkJson, manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+import type { BlockDevice } from "../../agent/machine/machine.ts";
 
 const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
 const NVME = SHAPES["NVMe, MBR+LVM centos, xfs root, disk 3x the layout"]!;
@@ -41,8 +42,13 @@ function stagedPayload() {
   return { manifest: parseManifest(document), members };
 }
 
+/** The virtio disk after partition-disk: the layout's GPT disk GUID is its partition table id. */
+function migratedDisk(path: string, extra: Partial<BlockDevice> = {}): BlockDevice {
+  return { path, type: "disk", sizeBytes: VIRTIO.diskBytes, transport: "virtio", ptuuid: referenceLayout().diskGuid, ...extra };
+}
+
 /** The disk (new root and the store's LV) outlives a power cut; the tiny system's RAM (workDir) does not. */
-function machine() {
+function machine(disks: () => BlockDevice[] = () => [migratedDisk("/dev/vda")]) {
   const dir = mkdtempSync(join(tmpdir(), "va-power-cut-"));
   const targetRoot = join(dir, "sysimage");
   let boot = 0;
@@ -59,7 +65,8 @@ function machine() {
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "vgs" ? { status: 5 } : undefined))
       .respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" ? { stdout: "  VA|root\n  VA|back\n  VA|data\n" } : undefined))
       .respond((argv) => (argv[0] === "blkid" && argv[2] === "TYPE" ? { stdout: "ext4\n" } : undefined))
-      .respond((argv) => (argv[0] === "blkid" && argv[1] === "-s" ? { stdout: `${BOOT_UUID}\n` } : undefined));
+      .respond((argv) => (argv[0] === "blkid" && argv[1] === "-s" ? { stdout: `${BOOT_UUID}\n` } : undefined))
+      .respond((argv) => (argv[0] === "lsblk" ? { stdout: lsblkJson(disks()) } : undefined));
     return { paths, run };
   };
   return { dir, targetRoot, tinySystem };
@@ -460,4 +467,59 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
     expect(new Set(hints.map((h) => h.how))).toEqual(new Set(["command fails", "tool missing", "internal error", "payload gone from RAM", "captured config unreadable"]));
     for (const { hint } of hints) expectTruthfulAfterPointOfNoReturn(hint);
   }, 60_000);
+});
+
+describe("issue 13 item 3: resume writes to the disk by its kernel name from the previous boot", () => {
+  const extract = MIGRATION_STEPS.find((s) => s.name === "extract-rootfs")!;
+  // Another disk of the same size, without the layout's GPT: after the cut it enumerates first.
+  const otherDisk = migratedDisk("/dev/vda", { ptuuid: "5d4c3b2a" });
+
+  test("a store resume where lsblk now lists the target as /dev/vdb and another disk as /dev/vda: every command names /dev/vdb", async () => {
+    let swapped = false;
+    const m = machine(() => (swapped ? [otherDisk, migratedDisk("/dev/vdb")] : [migratedDisk("/dev/vda")]));
+    const { ctx } = firstBoot(m);
+    const cut = cutPowerIn(extract, ctx.paths);
+    await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
+    cut.restoreDisk();
+    expect(readStoreMeta(storeDir(ctx.paths))?.disk).toEqual({ path: "/dev/vda", identity: { sizeBytes: VIRTIO.diskBytes, partitionTableIds: [referenceLayout().diskGuid] } });
+
+    swapped = true;
+    const { paths, run } = reboot(m, ctx.paths);
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    expect(prepared.plan.disk.path).toBe("/dev/vdb");
+    expect(JSON.parse(readFileSync(join(paths.workDir, "plan.json"), "utf8")).disk.path).toBe("/dev/vdb");
+    const journal = Journal.open(paths.journalFile);
+    run.calls.length = 0;
+    await runMigration({ ...prepared, paths, run, log: silentLog() }, journal);
+    // The steps done before the cut are still skipped under the new name: the journal's digests do not depend on it.
+    expect(journal.entries.filter((e) => e.step === "partition-disk")).toHaveLength(1);
+    const named = [...run.calls.flat(), ...run.sectorWrites.map((w) => w.device)].filter((arg) => arg.startsWith("/dev/vd"));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((arg) => !arg.startsWith("/dev/vdb"))).toEqual([]);
+    expect(run.calls).toContainEqual(["chroot", m.targetRoot, "grub-install", "--target=i386-pc", "/dev/vdb"]);
+  });
+
+  for (const [what, disks] of [
+    ["no disk matches (the target disk is not attached)", [otherDisk]],
+    ["two disks match (a clone of it)", [migratedDisk("/dev/vda"), migratedDisk("/dev/vdb")]],
+  ] as const) {
+    test(`${what}: refused before any command that writes`, async () => {
+      let rebooted = false;
+      const m = machine(() => (rebooted ? [...disks] : [migratedDisk("/dev/vda")]));
+      const { ctx } = firstBoot(m);
+      const cut = cutPowerIn(extract, ctx.paths);
+      await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
+      rebooted = true;
+      const { paths, run } = reboot(m, ctx.paths);
+      const error = await prepare(run, silentLog(), paths, "/etc/upd").then(() => undefined, (e: unknown) => e as VaError);
+      expect(error?.name).toBe("TargetDiskError");
+      expect(error?.message).toContain("it was /dev/vda");
+      expectTruthfulAfterPointOfNoReturn(error!.hint);
+      // Only the store search (read-only mounts, LV activation) and lsblk ran: no remount rw, no tmpfs resize, no sector.
+      const readOnly = (argv: string[]) => argv[0] === "lsblk" || argv[0] === "blkid" || argv[0] === "umount" || (argv[0] === "lvm" && ["vgchange", "lvs"].includes(argv[1]!)) || (argv[0] === "mount" && argv[2] === "ro");
+      expect(run.calls.filter((argv) => !readOnly(argv))).toEqual([]);
+      expect(run.sectorWrites).toEqual([]);
+      expect(existsSync(paths.journalFile)).toBe(false);
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coreLbaOf } from "../../agent/bootloader/staged-boot-image.ts";
@@ -16,7 +16,7 @@ import { runMigration } from "../../agent/workflow/migrate.ts";
 import { armResumeBoot } from "../../agent/steps/arm-resume-boot.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { fakeGrubInstall } from "./fixtures/grub.ts";
-import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+import { lsblkJson, manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
 
 const DISK = "/dev/vda";
@@ -55,6 +55,8 @@ function fakeSgdisk(run: FakeRunner, sectors: number) {
 
 function stagedRun() {
   const run = new FakeRunner();
+  /** What lsblk lists: the appliance's disk as the first boot saw it, until a test reboots it under another name. */
+  const disks = { seen: oldAppliance(VIRTIO).blockDevices };
   const files = [
     place(run, "va.tar.xz", "payload", 7_000_000, 64),
     place(run, "va.sgdisk", "payload", 7_100_000, 2),
@@ -73,9 +75,10 @@ function stagedRun() {
     .respond((argv) => (argv[1] === "vgs" && argv.includes("vg_extent_size") ? { stdout: "  8192\n" } : undefined))
     .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
     .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined))
-    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv, 100), {}) : undefined));
+    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv, 100), {}) : undefined))
+    .respond((argv) => (argv[0] === "lsblk" ? { stdout: lsblkJson(disks.seen) } : undefined));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
-  return { run, ctx, files };
+  return { run, ctx, files, disks };
 }
 
 const upTo = (name: string) => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.findIndex((s) => s.name === name) + 1);
@@ -168,5 +171,28 @@ describe("a migration with the staged boot (window A closed)", () => {
     expect(plan.stagedBoot).toEqual(ctx.plan.stagedBoot);
     for (const file of files) expect(createHash("sha256").update(readFileSync(join(next.payloadDir, file.file))).digest("hex")).toBe(file.sha256);
     expect(await restoreFromStagedMap(run, silentLog(), next, cmdline)).toBe(false);
+  });
+
+  test("issue 13 item 3: after a power cut in window A the disk comes back as /dev/vdb behind another /dev/vda: the staged map is found and the plan names /dev/vdb", async () => {
+    const { run, ctx, files, disks } = stagedRun();
+    await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("wipe-old-system"));
+    const cmdline = readFileSync(join(ctx.paths.workDir, "staged-boot.cfg"), "utf8").split("\n").find((l) => l.startsWith("linux "))!;
+    expect(cmdline).toContain("va.staged-map=/dev/vda:");
+    run.renameDevice(DISK, "/dev/vdb");
+    const target = disks.seen.find((d) => d.type === "disk")!;
+    disks.seen = [{ ...target, ptuuid: "5d4c3b2a" }, { ...target, path: "/dev/vdb" }];
+    const next = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-renamed-")), "/sysimage-test");
+    run.calls.length = 0;
+    expect(await restoreFromStagedMap(run, silentLog(), next, cmdline)).toBe(true);
+    const plan = JSON.parse(readFileSync(join(next.workDir, "plan.json"), "utf8"));
+    expect(plan.disk.path).toBe("/dev/vdb");
+    expect(JSON.stringify(plan)).not.toMatch(/\/dev\/vda/);
+    for (const file of files) expect(createHash("sha256").update(readFileSync(join(next.payloadDir, file.file))).digest("hex")).toBe(file.sha256);
+
+    // Neither disk is the one the map describes: refused, nothing read into RAM.
+    const none = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-missing-")), "/sysimage-test");
+    disks.seen = [{ ...target, ptuuid: "5d4c3b2a" }];
+    await expect(restoreFromStagedMap(run, silentLog(), none, cmdline)).rejects.toThrow(/the staged map .* is on none of the disks of this boot: \/dev\/vda \(/);
+    expect(existsSync(join(none.workDir, "plan.json"))).toBe(false);
   });
 });

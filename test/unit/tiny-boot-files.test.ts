@@ -153,7 +153,7 @@ describe("issue 13 item 2: the old Debian system keeps its default boot after a 
       log: silentLog(),
       plan: { oldSystem: { root: { device: "/dev/mapper/centos-root", fstype: "xfs" } } },
     } as unknown as StepContext;
-    await handBackToOldSystem(ctx, Journal.open(join(work, "journal.json")));
+    await handBackToOldSystem(ctx, ctx.plan.oldSystem.root, Journal.open(join(work, "journal.json")));
     expect(box.added.filter((path) => !path.startsWith("/boot/grub2/") && existsSync(join(box.root, path)))).toEqual([]);
     expect(readFileSync(join(box.root, "boot/grub2/custom.cfg"), "utf8")).toBe(userEntry);
     expect(nextEntryIn(join(box.root, "boot/grub2/grubenv"))).toBeUndefined();
