@@ -44,6 +44,7 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }],
     osRelease: { ID: "centos", VERSION_ID: "7" },
     selinux: "permissive",
+    installedProduct: { found: "none" },
     ...extra,
   };
 }
@@ -58,6 +59,7 @@ describe("runChecks", () => {
   test("a box that fits passes every check, in a stable order", () => {
     const checks = runChecks(facts(), manifest(), referenceLayout());
     expect(checks.map((c) => c.id)).toEqual([
+      "product-release",
       "architecture",
       "cpu-baseline",
       "ram",
