@@ -1,9 +1,10 @@
 // Vendor-side build.
 //   bun build.ts agent [--out dist/va-agent]
 //       compile agent/main.ts into one baseline-x64 executable, VA_VERSION injected.
-//   bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level N]
+//   bun build.ts initramfs --sysroot DIR --stock STOCK.img --keyring KEYS [--agent dist/va-agent] --out OUT.img [--zstd-level N]
 //       the tiny system: stock dracut image + NUL padding to 512 + zstd newc overlay (agent, replaced
-//       dracut-emergency.service, initramfs-overlay/, tools from build/tools.ts with libraries from DIR).
+//       dracut-emergency.service, initramfs-overlay/, tools from build/tools.ts with libraries from DIR,
+//       the vendor's public keys KEYS/*.pub in /etc/va-agent/keys/: the tiny system verifies the staged manifest with them).
 //   bun build.ts keygen --out DIR
 //       an Ed25519 signing pair: DIR/va-signing.key (PKCS8 PEM, 0600) and DIR/va-signing.pub (for the keyring).
 //   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...
@@ -16,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildBundle, parseFileArgs } from "./build/bundle.ts";
 import { generateSigningKeys } from "./build/keygen.ts";
-import { buildInitramfsImage, checkKernelZstd } from "./build/overlay.ts";
+import { buildInitramfsImage, checkKernelZstd, KEYRING_PATH } from "./build/overlay.ts";
 import { TINY_CMDLINE } from "./agent/bootloader/tiny-cmdline.ts";
 import { TOOLS } from "./build/tools.ts";
 import { writeValidators } from "./build/validators.ts";
@@ -81,12 +82,13 @@ function buildInitramfs(args: string[]): void {
       sysroot: { type: "string" },
       stock: { type: "string" },
       agent: { type: "string", default: "dist/va-agent" },
+      keyring: { type: "string" },
       out: { type: "string" },
       "zstd-level": { type: "string", default: "19" },
     },
   });
-  if (!values.sysroot || !values.stock || !values.out) {
-    throw new UsageError("initramfs needs --sysroot DIR --stock STOCK.img --out OUT.img");
+  if (!values.sysroot || !values.stock || !values.keyring || !values.out) {
+    throw new UsageError("initramfs needs --sysroot DIR --stock STOCK.img --keyring KEYS --out OUT.img");
   }
   const t0 = performance.now();
   const sysroot = resolve(values.sysroot);
@@ -101,10 +103,12 @@ function buildInitramfs(args: string[]): void {
     agent: resolve(REPO, values.agent!),
     unit: join(REPO, "units/dracut-emergency.service"),
     overlayDir: join(REPO, "initramfs-overlay"),
+    keyring: resolve(values.keyring),
     tools: TOOLS,
     out,
     zstdLevel: level,
   });
+  console.log(`keyring: ${r.contents.entries.filter((e) => e.path.startsWith(`${KEYRING_PATH}/`)).map((e) => `/${e.path}`).join(" ")}`);
   console.log(`agent needs: ${r.contents.agentNeeds.join(" ") || "(not an ELF file)"}`);
   console.log(`libraries from ${sysroot}: ${r.contents.libraries.map((l) => l.path).join(" ")}`);
   console.log(
@@ -139,7 +143,7 @@ async function bundle(args: string[]): Promise<void> {
 
 const USAGE = `usage:
   bun build.ts agent [--out dist/va-agent]
-  bun build.ts initramfs --sysroot DIR --stock STOCK.img [--agent dist/va-agent] --out OUT.img [--zstd-level 19]
+  bun build.ts initramfs --sysroot DIR --stock STOCK.img --keyring KEYS [--agent dist/va-agent] --out OUT.img [--zstd-level 19]
   bun build.ts keygen --out DIR
   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...]
   bun build.ts validators`;

@@ -11,6 +11,8 @@ import { createLog, type Log } from "./log/logger.ts";
 import type { Machine } from "./machine/machine.ts";
 import { loadManifest } from "./manifest/manifest.ts";
 import { stagingDirToSearch, STAGING_DIR_ARG } from "./manifest/staging-dir.ts";
+import { stagedTrustOf } from "./manifest/staged-trust.ts";
+import { ALLOW_DOWNGRADE_FLAG } from "./preflight/product-check.ts";
 import { runningCmdline } from "./bootloader/resume-entry.ts";
 import { manifestSchema } from "./manifest/schema.ts";
 import { DEFAULT_STAGING_DIR, defaultPaths, type Paths } from "./paths.ts";
@@ -34,7 +36,7 @@ Usage:
   va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
-  va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window]
+  va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window] [--allow-downgrade]
                                                     on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
@@ -45,8 +47,9 @@ Options:
   --staging DIR      where the payload is staged on the old root (default: ${STAGING_DIR_ARG}= on the kernel command line, which stage sets from the manifest, else ${DEFAULT_STAGING_DIR})
   --work-dir DIR     the agent's state in RAM (default /run/va-agent)
   --target-root DIR  where the new root is mounted (default /sysimage)
-  --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys)
-  --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned)
+  --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys; the tiny system has there the keys "build.ts initramfs --keyring" gave it)
+  --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned; stage passes it to the tiny system)
+  --allow-downgrade  stage a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
   --accept-open-window  stage even when the staged tiny kernel stays in pieces (a power cut early in the migration then leaves no bootable path)
 
 Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
@@ -75,10 +78,12 @@ async function main(argv: string[]): Promise<number> {
       announce(log, "stage");
       const options = {
         bundle: requiredPositional(args, "stage needs the bundle's path: va-agent stage BUNDLE [--reboot]"),
+        root: "/",
         reboot: args.flags.has("--reboot"),
         json: args.flags.has("--json"),
         keyring: stringFlag(args, "--keyring"),
         insecure: args.flags.has("--insecure"),
+        allowDowngrade: args.flags.has(ALLOW_DOWNGRADE_FLAG),
         acceptOpenWindow: args.flags.has(ACCEPT_OPEN_WINDOW_FLAG),
       };
       return stageCommand(options, new ZxRunner(log), log);
@@ -106,7 +111,7 @@ async function planCommand(args: CliArgs, paths: Paths): Promise<number> {
   const log = createLog({ file: paths.logFile });
   announce(log, "plan");
   const run = new ZxRunner(log, true);
-  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()));
+  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), trustOf(args));
   return print(renderPlan({ manifest, plan, paths }));
 }
 
@@ -118,7 +123,7 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   const env = { run: new ZxRunner(log), log, paths };
   const checkTools = (ctx: StepContext) =>
     checkTinyTools(MIGRATION_STEPS.flatMap((step) => step.commands(ctx)), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
-  await migrateOrHandBack(env, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), checkTools);
+  await migrateOrHandBack(env, { dir: stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), trust: trustOf(args) }, checkTools);
   log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
   if (after !== "none") await env.run.run([after, "-f"]);
   return 0;
@@ -138,10 +143,15 @@ async function stepContext(args: CliArgs, paths: Paths): Promise<{ ctx: StepCont
   const log = createLog({ file: paths.logFile });
   announce(log, args.command);
   const run = new ZxRunner(log);
-  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()));
+  const { manifest, plan } = await prepare(run, log, paths, stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), trustOf(args));
   // After prepare: when resuming after a reboot, it brings the journal back from the resume store.
   const journal = Journal.open(paths.journalFile);
   return { ctx: { manifest, plan, paths, run, log }, journal };
+}
+
+/** The keyring and the operator's decisions: what stage put on the migration entry, and flags given by hand. */
+function trustOf(args: CliArgs) {
+  return stagedTrustOf(runningCmdline(), { keyring: stringFlag(args, "--keyring"), insecure: args.flags.has("--insecure"), allowDowngrade: args.flags.has(ALLOW_DOWNGRADE_FLAG) });
 }
 
 /** The first log line: version, command, and how long after kernel start the agent got control. */

@@ -6,13 +6,16 @@
 // into usr/; a directory entry named "lib" would replace such a symlink and break the image).
 
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { dirname, posix } from "node:path";
+import { basename, dirname, posix } from "node:path";
+import { DEFAULT_KEYRING_DIR, loadKeyring } from "../agent/bundle/keyring.ts";
 import { readCpio, writeCpio, type CpioEntry, type CpioListing } from "./cpio.ts";
 import { isElf, MissingInSysrootError, readElfDeps, resolveInSysroot, resolveLibraryClosure, type ResolvedFile } from "./elf.ts";
 import type { Tool } from "./tools.ts";
 
 export const AGENT_PATH = "usr/bin/va-agent";
 export const UNIT_PATH = "usr/lib/systemd/system/dracut-emergency.service";
+/** The tiny system verifies the staged manifest against these keys: the agent's default keyring path. */
+export const KEYRING_PATH = DEFAULT_KEYRING_DIR.replace(/^\/+/, "");
 const TOOL_DIRS = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 export interface OverlayInput {
@@ -23,6 +26,8 @@ export interface OverlayInput {
   unit: string;
   /** Host path of initramfs-overlay/. */
   overlayDir: string;
+  /** Host directory of the vendor's public keys (`*.pub`, Ed25519), the keyring `stage` trusts too. */
+  keyring: string;
   tools: readonly Tool[];
   /** Paths that are symlinks in the stock image (relative, no leading "/"): never emit a directory there. */
   stockSymlinks?: ReadonlySet<string>;
@@ -155,6 +160,8 @@ export function collectOverlay(input: OverlayInput): OverlayContents {
   set.file(AGENT_PATH, input.agent, 0o755);
   set.file(UNIT_PATH, input.unit, 0o644);
   addTree(set, input.overlayDir, "");
+  // loadKeyring refuses an empty keyring and any key that is not Ed25519, as the agent would.
+  for (const key of loadKeyring(input.keyring).keys) set.file(`${KEYRING_PATH}/${basename(key.file)}`, key.file, 0o644);
 
   const toolNames = new Set(input.tools.map((t) => t.name));
   const elfs = isElf(new Uint8Array(readFileSync(input.agent).subarray(0, 4))) ? [input.agent] : [];

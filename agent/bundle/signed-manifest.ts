@@ -43,15 +43,16 @@ export async function readBundleHead(bundle: string, tar: AsyncGenerator<TarMemb
   const second = await nextMember(tar);
   const signed = second?.name === SIGNATURE_MEMBER && second.type === "file";
   const signatureBytes = signed ? await readSmall(bundle, second, SIGNATURE_LIMIT_BYTES) : undefined;
-  const signature = checkSignature(bundle, manifestBytes, signatureBytes, options);
-  const manifest = parseBundledManifest(bundle, manifestBytes);
+  const signature = checkManifestSignature(manifestBytes, signatureBytes, options, () => unsignedError(bundle));
+  const manifest = parseManifestBytes(`${bundle}:${MANIFEST_MEMBER}`, manifestBytes);
   const warnings = signature.insecure ? [insecureWarning(signature)] : [];
   return { manifest, manifestBytes, signatureBytes, signature, warnings, rest: signed ? tar : prepend(second, tar) };
 }
 
-function checkSignature(bundle: string, manifestBytes: Buffer, signatureBytes: Buffer | undefined, options: BundleOptions): SignatureCheck {
+/** One rule for `stage` and the tiny system: a trusted key signed these bytes, or --insecure accepts them with a warning. */
+export function checkManifestSignature(manifestBytes: Buffer, signatureBytes: Buffer | undefined, options: Pick<BundleOptions, "keyring" | "insecure">, unsigned: () => SignatureError): SignatureCheck {
   try {
-    if (!signatureBytes) throw unsignedError(bundle);
+    if (!signatureBytes) throw unsigned();
     const signer = verifyManifestSignature(manifestBytes, signatureBytes, loadKeyring(options.keyring));
     return { ok: true, keyId: signer.id, keyFile: signer.file, insecure: false };
   } catch (error) {
@@ -68,12 +69,11 @@ function unsignedError(bundle: string): SignatureError {
   );
 }
 
-function insecureWarning(signature: SignatureCheck): string {
+export function insecureWarning(signature: SignatureCheck): string {
   return `INSECURE: the bundle's signature was NOT verified (--insecure): ${signature.problem}. Anyone could have made or altered this bundle; never use --insecure on a production appliance.`;
 }
 
-function parseBundledManifest(bundle: string, bytes: Buffer): Readonly<Manifest> {
-  const source = `${bundle}:${MANIFEST_MEMBER}`;
+export function parseManifestBytes(source: string, bytes: Buffer): Readonly<Manifest> {
   let document: unknown;
   try {
     document = JSON.parse(bytes.toString("utf8"));

@@ -9,32 +9,41 @@ import { undoStage } from "../stage/undo.ts";
 
 export interface StageCliOptions {
   bundle: string;
+  /** "/" on the box; a fixture tree in tests. */
+  root: string;
   reboot: boolean;
   json: boolean;
   keyring?: string;
   insecure: boolean;
+  allowDowngrade: boolean;
   acceptOpenWindow: boolean;
 }
 
 /** `va-agent stage BUNDLE [--reboot] [--json]`: the one click, on the old system. */
 export async function stageCommand(options: StageCliOptions, run: Runner, log: Log): Promise<number> {
   let checks: PreflightCheck[] = [];
+  let warnings: string[] = [];
   let reported = 0;
+  // The log shouts them on stderr in both modes; stdout carries them too, as verify's report does.
+  const onWarnings = (found: string[]) => {
+    warnings = found;
+    if (!options.json) for (const warning of found) process.stdout.write(`WARNING: ${warning}\n`);
+  };
   const onReport = (found: PreflightCheck[]) => {
     checks = found;
     reported = found.length;
     if (!options.json) process.stdout.write(renderReport(found));
   };
   try {
-    const result = await stageBundle(run, log, { bundle: options.bundle, root: "/", keyring: options.keyring, insecure: options.insecure, acceptOpenWindow: options.acceptOpenWindow, onReport });
+    const result = await stageBundle(run, log, { bundle: options.bundle, root: options.root, keyring: options.keyring, insecure: options.insecure, allowDowngrade: options.allowDowngrade, acceptOpenWindow: options.acceptOpenWindow, onReport, onWarnings });
     // Findings made while staging (after the report was printed), e.g. an accepted open window.
     const late = result.checks.slice(reported);
     if (!options.json && late.length > 0) process.stdout.write(renderFindings(late));
-    if (options.json) process.stdout.write(`${JSON.stringify({ staged: true, product: result.manifest.product, preflight: reportJson(checks) }, null, 2)}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ staged: true, product: result.manifest.product, warnings, preflight: reportJson(checks) }, null, 2)}\n`);
     else process.stdout.write(`staged ${result.manifest.product.name} ${result.manifest.product.release}; ${options.reboot ? "rebooting into the tiny system now" : "reboot to start the migration"}\n`);
   } catch (error) {
     if (!options.json) throw error;
-    process.stdout.write(`${JSON.stringify({ staged: false, preflight: reportJson(checks), error: failureJson(error) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ staged: false, warnings, preflight: reportJson(checks), error: failureJson(error) }, null, 2)}\n`);
     return exitCodeOf(error);
   }
   if (options.reboot) await run.run(["systemctl", "reboot"]);

@@ -2,7 +2,7 @@ import { DEFAULT_KEYRING_DIR } from "../bundle/keyring.ts";
 import { assertBundleIntact, type BundleReport } from "../bundle/report.ts";
 import { verifyBundle } from "../bundle/verify.ts";
 import { VaError, exitCodeOf } from "../errors/errors.ts";
-import type { Log } from "../log/logger.ts";
+import { warnLoudly, type Log } from "../log/logger.ts";
 
 export interface VerifyOptions {
   json: boolean;
@@ -19,7 +19,7 @@ export async function verifyCommand(bundlePath: string, options: VerifyOptions, 
   let report: BundleReport | undefined;
   try {
     report = await verifyBundle(bundlePath, { keyring: options.keyring ?? DEFAULT_KEYRING_DIR, insecure: options.insecure, progress: (label) => log.progress(label) });
-    for (const warning of report.warnings) shout(log, warning);
+    for (const warning of report.warnings) warnLoudly(log, warning);
     if (!options.json) process.stdout.write(renderReport(report));
     assertBundleIntact(report);
     if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -29,14 +29,6 @@ export async function verifyCommand(bundlePath: string, options: VerifyOptions, 
     process.stdout.write(`${JSON.stringify({ bundle: bundlePath, ...report, ok: false, error: describeError(error) }, null, 2)}\n`);
     return exitCodeOf(error);
   }
-}
-
-/** Loud on purpose: an unverified bundle can wipe the disk. */
-function shout(log: Log, warning: string): void {
-  const bar = "!".repeat(72);
-  log.warn(bar);
-  log.warn(warning);
-  log.warn(bar);
 }
 
 export function renderReport(report: BundleReport): string {

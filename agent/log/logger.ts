@@ -30,6 +30,14 @@ export function createLog(options: { file?: string; console?: ConsoleSink; level
   return wrap(base, options.console ?? ((line) => process.stderr.write(`${line}\n`)), options.file);
 }
 
+/** Loud on purpose, between bars: for what can cost the disk, such as a bundle whose signature was not verified. */
+export function warnLoudly(log: Log, warning: string): void {
+  const bar = "!".repeat(72);
+  log.warn(bar);
+  log.warn(warning);
+  log.warn(bar);
+}
+
 export function silentLog(): Log {
   return wrap(pino({ level: "silent" }), () => {}, undefined);
 }

@@ -4,13 +4,15 @@ import { checkOneTimeBootTool } from "./boot-tool-checks.ts";
 import type { PreflightCheck } from "./check.ts";
 import { checkDiskSize, checkTargetDisk, checkTargetDiskVolumeGroups, checkVolumeGroupName } from "./disk-checks.ts";
 import { checkArchitecture, checkCpuBaseline, checkFirmware, checkRam } from "./machine-checks.ts";
+import { checkProductAndRelease } from "./product-check.ts";
 import { checkSelinux } from "./selinux-check.ts";
 import { checkBootSpace, checkStagingSpace } from "./space-checks.ts";
 import type { StageFacts } from "./stage-facts.ts";
 
-/** Every pre-flight check, in report order; pure: the facts were probed before. */
-export function runChecks(facts: StageFacts, manifest: Readonly<Manifest>, layout: GptLayout): PreflightCheck[] {
+/** Every pre-flight check, in report order; pure: the facts were probed before, the operator's decisions given. */
+export function runChecks(facts: StageFacts, manifest: Readonly<Manifest>, layout: GptLayout, decisions: { allowDowngrade: boolean } = { allowDowngrade: false }): PreflightCheck[] {
   return [
+    checkProductAndRelease(facts.installedProduct, manifest.product, decisions.allowDowngrade),
     checkArchitecture(facts),
     checkCpuBaseline(facts),
     checkRam(facts, manifest),

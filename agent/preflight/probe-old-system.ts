@@ -8,6 +8,7 @@ import type { Runner } from "../runner/runner.ts";
 import { freeSpaceOf } from "./free-space.ts";
 import { firmwareOf, osReleaseOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
 import type { StageFacts } from "./stage-facts.ts";
+import { readInstalledProduct } from "../product/installed-product.ts";
 import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 
@@ -50,6 +51,7 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
     ...lvm,
     volumeGroups: volumeGroupsOf(lvm.physicalVolumes, rows),
     osRelease: osReleaseOf(root),
+    installedProduct: readInstalledProduct(root),
     selinux: selinuxStateOf(root),
   };
   log.debug("probed the old system for pre-flight", { facts });

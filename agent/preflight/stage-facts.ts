@@ -1,4 +1,5 @@
 import type { PhysicalVolumeListing } from "../lvm/physical-volumes.ts";
+import type { InstalledProduct } from "../product/installed-product.ts";
 import type { LsblkRow } from "./system-disks.ts";
 
 /** What the old, running system looks like to `stage`: plain data, so the checks stay pure. */
@@ -24,6 +25,8 @@ export interface StageFacts extends PhysicalVolumeListing {
   tools: string[];
   volumeGroups: VolumeGroupFact[];
   osRelease: Record<string, string>;
+  /** The vendor's record of what is installed (/etc/va-agent/installed.json). */
+  installedProduct: InstalledProduct;
   selinux: "enforcing" | "permissive" | "disabled";
 }
 

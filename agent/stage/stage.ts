@@ -9,7 +9,8 @@ import type { BundleOptions } from "../bundle/signed-manifest.ts";
 import { stageCapturedConfig } from "../carry-over/capture-config.ts";
 import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ManifestError, PreflightError } from "../errors/errors.ts";
-import type { Log } from "../log/logger.ts";
+import { warnLoudly, type Log } from "../log/logger.ts";
+import { stagedTrustArgs } from "../manifest/staged-trust.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { lintBundledRootfs } from "../payload/archive-lint.ts";
@@ -32,10 +33,15 @@ export interface StageOptions extends BundleOptions {
   onReport: (checks: PreflightCheck[]) => void;
   /** Arm the migration even when the staged kernel cannot be booted by sectors (window A open). */
   acceptOpenWindow?: boolean;
+  /** Stage a release older than the installed one (the tiny system is told on its entry). */
+  allowDowngrade?: boolean;
+  /** Called with the bundle's warnings (an unverified signature) as soon as it is read. */
+  onWarnings?: (warnings: string[]) => void;
 }
 
 export interface StageResult {
   manifest: Readonly<Manifest>;
+  warnings: string[];
   stagingDir: string;
   checks: PreflightCheck[];
 }
@@ -47,10 +53,13 @@ export interface StageResult {
 export async function stageBundle(run: Runner, log: Log, options: StageOptions): Promise<StageResult> {
   const { head, bytes } = await readSignedMember(options.bundle, (h) => h.manifest.target.partitionTable, options);
   const manifest = head.manifest;
+  for (const warning of head.warnings) warnLoudly(log, warning);
+  options.onWarnings?.(head.warnings);
   requireTinySystem(manifest);
   const stagingDir = join(options.root, stagingDirOf(manifest));
   const facts = await probeStageFacts({ run, log, root: options.root, manifest });
-  const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file));
+  const allowDowngrade = options.allowDowngrade ?? false;
+  const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file), { allowDowngrade });
   options.onReport(checks);
   if (hasInhibitors(checks)) {
     const ids = checks.filter((c) => c.severity === "inhibitor").map((c) => c.id);
@@ -71,14 +80,15 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   try {
     await requireBootableStagedKernel(run, log, join(stagingDir, manifest.tinySystem!.kernel.file), checks, options.acceptOpenWindow ?? false);
     await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
-    await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot });
+    const trustArgs = stagedTrustArgs({ insecure: head.signature.insecure, allowDowngrade });
+    await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot, trustArgs });
   } catch (error) {
     undoStaging(undo);
     log.warn("staging undone: the payload, the tiny system on /boot and the one-time entry are removed again");
     throw error;
   }
   recordStaged(options.root, manifest);
-  return { manifest, stagingDir, checks };
+  return { manifest, warnings: head.warnings, stagingDir, checks };
 }
 
 /**

@@ -1,12 +1,16 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Step, StepContext } from "./step.ts";
 import { AGENT_VERSION } from "../version.ts";
+import { installedProductPath, installedProductRecord } from "../product/installed-product.ts";
 
 export const RESULT_FILE = "result.json";
 
-/** Leaves a record the new system (and the web UI) can read: what was migrated, from what, when, by whom. */
+/**
+ * Leaves a record the new system (and the web UI) can read: what was migrated, from what, when, by
+ * whom; and the installed product and release the next `stage` compares a bundle with.
+ */
 export const recordResult: Step = {
   name: "record-result",
   summary: "write the migration result, the journal and the log into the new root",
@@ -18,12 +22,16 @@ export const recordResult: Step = {
     const logDir = join(ctx.paths.targetRoot, ctx.paths.targetLogDir);
     mkdirSync(stateDir, { recursive: true });
     mkdirSync(logDir, { recursive: true });
-    writeFileAtomically(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx), null, 2)}\n`, { mode: 0o644 });
+    const finishedAt = new Date().toISOString();
+    writeFileAtomically(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx, finishedAt), null, 2)}\n`, { mode: 0o644 });
+    const installed = installedProductPath(ctx.paths.targetRoot);
+    mkdirSync(dirname(installed), { recursive: true });
+    writeFileAtomically(installed, installedProductRecord(ctx.manifest.product, finishedAt), { mode: 0o644 });
     if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(logDir, "migration.log"));
   },
 };
 
-function resultRecord(ctx: StepContext) {
+function resultRecord(ctx: StepContext, finishedAt: string) {
   return {
     outcome: "migrated",
     product: ctx.manifest.product,
@@ -31,7 +39,7 @@ function resultRecord(ctx: StepContext) {
     to: ctx.distro?.prettyName,
     disk: ctx.plan.disk.path,
     agentVersion: AGENT_VERSION,
-    finishedAt: new Date().toISOString(),
+    finishedAt,
     journal: `${ctx.paths.targetStateDir}/journal.json`,
     log: `${ctx.paths.targetLogDir}/migration.log`,
   };

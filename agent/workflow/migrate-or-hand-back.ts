@@ -3,6 +3,7 @@ import { Journal } from "../journal/journal.ts";
 import type { StepContext } from "../steps/step.ts";
 import { handBackToOldSystem, pointOfNoReturnPassed } from "./hand-back.ts";
 import { runMigration } from "./migrate.ts";
+import type { StagedTrust } from "../manifest/staged-trust.ts";
 import { prepare, type PrepareProgress } from "./prepare.ts";
 
 /** Where a failure leaves the box: before the point of no return is when it hands back to the old system. */
@@ -25,7 +26,7 @@ export function failedBeforePointOfNoReturn(point: FailurePoint): boolean {
  */
 export async function migrateOrHandBack(
   env: Pick<StepContext, "run" | "log" | "paths">,
-  stagingDir: string,
+  staged: { dir: string; trust: StagedTrust },
   checkTools: (ctx: StepContext) => void,
 ): Promise<StepContext> {
   const progress: PrepareProgress = { resuming: false };
@@ -33,7 +34,7 @@ export async function migrateOrHandBack(
   let journal: Journal | undefined;
   let phase = "prepare";
   try {
-    const { manifest, plan } = await prepare(env.run, env.log, env.paths, stagingDir, progress);
+    const { manifest, plan } = await prepare(env.run, env.log, env.paths, staged.dir, staged.trust, progress);
     // After prepare: when resuming after a reboot, it brings the journal back from the resume store.
     journal = Journal.open(env.paths.journalFile);
     ctx = { ...env, manifest, plan };

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ensureMounted } from "../disk/mounts.ts";
@@ -9,6 +9,10 @@ import { probeStagedFiles } from "../machine/probe-staged-files.ts";
 import type { StagedFilesProbe } from "../plan/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
+import type { StagedTrust } from "../manifest/staged-trust.ts";
+import { loadSignedStagedManifest } from "../bundle/staged-manifest.ts";
+import { requireProductAndRelease } from "../preflight/product-check.ts";
+import { readInstalledProduct } from "../product/installed-product.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import { checkStagedWhereManifestSays } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
@@ -44,8 +48,14 @@ export interface PrepareProgress {
   oldRoot?: RootCandidate;
 }
 
-/** `stagingDir`: where to look for the staged manifest on the old root (stagingDirToSearch); the steps then use the manifest's. */
-export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string, progress: PrepareProgress = { resuming: false }): Promise<Prepared> {
+/**
+ * `stagingDir`: where to look for the staged manifest on the old root (stagingDirToSearch); the steps then use the manifest's.
+ * `trust`: the keyring and the operator's decisions the staged manifest is judged by on a first run.
+ * A resume trusts its own copies: the one in RAM came from a verified manifest in this boot, the
+ * store's is checked against the digests of the store's commit record, written by this agent after
+ * it had verified the signature (a refusal there, past the point of no return, would only strand the box).
+ */
+export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: string, trust: StagedTrust, progress: PrepareProgress = { resuming: false }): Promise<Prepared> {
   const savedPlan = join(paths.workDir, PLAN_FILE);
   const stagedManifest = join(paths.payloadDir, MANIFEST_FILE);
   const cmdline = runningCmdline();
@@ -66,7 +76,7 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
   const oldSystem = findOldSystem(machine);
   progress.oldRoot = oldSystem.root;
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
-  const { manifest, stagedFiles, carriedBytes } = await readStagedFiles(run, log, paths, stagingDir, oldSystem);
+  const { manifest, stagedFiles, carriedBytes } = await readStagedFiles(run, log, paths, { stagingDir, trust }, oldSystem);
   const layout = parseSgdiskBackup(readFileSync(join(paths.payloadDir, manifest.target.partitionTable.file)));
   const plan = planMigration(manifest, layout, machine, stagedFiles, carriedBytes);
   if ("openBecause" in plan.stagedBoot) log.warn(`window A stays open: ${plan.stagedBoot.openBecause}`);
@@ -74,24 +84,28 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
   return { manifest, plan, resumed: false };
 }
 
-/** Copies manifest and layout from the old root (read-only) and maps the staged files to disk sectors. */
+/**
+ * Judges the staged manifest (signature, product and release: the rules stage applied), then copies
+ * manifest and layout from the old root (read-only) and maps the staged files to disk sectors.
+ */
 async function readStagedFiles(
   run: Runner,
   log: Log,
   paths: Paths,
-  stagingDir: string,
+  { stagingDir, trust }: { stagingDir: string; trust: StagedTrust },
   oldSystem: OldSystem,
 ): Promise<{ manifest: Readonly<Manifest>; stagedFiles: StagedFilesProbe; carriedBytes: number }> {
-  mkdirSync(paths.payloadDir, { recursive: true });
   const root = oldSystem.root;
   await ensureMounted(run, ["mount", "-o", "ro", "-t", root.fstype, root.device, paths.oldRootMount], { readOnly: true });
   try {
     const staged = join(paths.oldRootMount, stagingDir);
-    const manifest = loadManifest(join(staged, MANIFEST_FILE));
+    const { manifest, bytes } = loadSignedStagedManifest(staged, trust, log);
     checkStagedWhereManifestSays(manifest, stagingDir);
+    log.info(requireProductAndRelease(readInstalledProduct(paths.oldRootMount), manifest.product, trust.allowDowngrade).finding);
     const table = manifest.target.partitionTable;
+    mkdirSync(paths.payloadDir, { recursive: true });
     await copyVerified(join(staged, table.file), join(paths.payloadDir, table.file), table, RESTAGE_REMEDY);
-    copyFileSync(join(staged, MANIFEST_FILE), join(paths.payloadDir, MANIFEST_FILE));
+    writeFileSync(join(paths.payloadDir, MANIFEST_FILE), bytes);
     return { manifest, stagedFiles: await probeStagedFiles(run, log, manifest, oldSystem, staged), carriedBytes: carriedBytesIn(staged) };
   } finally {
     await run.run(["umount", paths.oldRootMount], { readOnly: true, allowFailure: true });

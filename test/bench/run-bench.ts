@@ -17,10 +17,10 @@ import { parseArgs } from "node:util";
 import { buildNewOs } from "../assets/new-os.ts";
 import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { run } from "../assets/host.ts";
-import { writeTestPayload, type PayloadCompression } from "../e2e/payload.ts";
+import { signStagedPayload, writeTestPayload, type PayloadCompression } from "../e2e/payload.ts";
 import { type DiskBus, startVm, waitExit } from "../e2e/qemu.ts";
 import { stagePayload, stepTimings } from "../e2e/scenario.ts";
-import { buildTinySystem } from "../e2e/tiny-system.ts";
+import { buildTinySystem, vendorKeys } from "../e2e/tiny-system.ts";
 import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
 import { buildFloorInitramfs, floorScript } from "./floor.ts";
 
@@ -184,13 +184,13 @@ async function main(): Promise<number> {
   say("building or reusing assets (cache: $VA_CACHE or /var/cache/va-agent-test)");
   const newOs = await buildNewOs();
   const old = await buildOldAppliance();
-  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"));
+  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"), vendorKeys(join(artifacts, "vendor-keys")));
   say(`agent and tiny system built in ${tiny.seconds.toFixed(0)} s`);
 
   const rebuildInitramfs = values["rebuild-initramfs"]!;
   const payloadDir = join(artifacts, `staged-${compression}`);
   mkdirSync(payloadDir, { recursive: true });
-  const payload = writeTestPayload(newOs, payloadDir, compression, { bootloader: { kind: "grub-bios", rebuildInitramfs } });
+  const payload = signStagedPayload(writeTestPayload(newOs, payloadDir, compression, { bootloader: { kind: "grub-bios", rebuildInitramfs } }), tiny.keys.privateKey);
   say(`staging the ${compression} payload on the old appliance (rebuildInitramfs=${rebuildInitramfs})`);
   const staged = await stagePayload(old, payload, payloadDir);
   const manifest = JSON.parse(readFileSync(payload.manifestPath, "utf8"));

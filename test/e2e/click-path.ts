@@ -21,9 +21,8 @@ export interface SignedBundle {
   publicKey: string;
 }
 
-/** The vendor side: a key pair and the signed bundle (zstd payload), made with build.ts. */
+/** The vendor side: the signed bundle (zstd payload), made with build.ts and the key the tiny system trusts. */
 export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean } = {}): SignedBundle {
-  buildTs(["keygen", "--out", join(dir, "keys")]);
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
     // The fast path by default: the payload's generic initramfs is kept (the direct variants cover the rebuild).
@@ -32,8 +31,8 @@ export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, o
   const bundle = join(dir, "bundle.tar");
   const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };
   delete (files as Record<string, string>)["manifest.json"];
-  buildTs(["bundle", "--manifest", template.manifestPath, "--key", join(dir, "keys/va-signing.key"), "--out", bundle, ...Object.entries(files).flatMap(([name, path]) => ["--file", `${name}=${path}`])]);
-  return { bundle, publicKey: join(dir, "keys/va-signing.pub") };
+  buildTs(["bundle", "--manifest", template.manifestPath, "--key", tiny.keys.privateKey, "--out", bundle, ...Object.entries(files).flatMap(([name, path]) => ["--file", `${name}=${path}`])]);
+  return { bundle, publicKey: tiny.keys.publicKey };
 }
 
 /**

@@ -28,7 +28,7 @@ import { buildOldAppliance, makeCommandDisk, type OldAppliance, oldApplianceOver
 import { buildSignedBundle, checkCarriedConfig, type SignedBundle, stageScript } from "./click-path.ts";
 import { parseProbeFacts } from "./probe-facts.ts";
 import { startVm, type Vm, waitExit } from "./qemu.ts";
-import { buildTinySystem, type TinySystem } from "./tiny-system.ts";
+import { buildTinySystem, type TinySystem, vendorKeys } from "./tiny-system.ts";
 import { describe, measureWindows } from "./windows.ts";
 
 /** What must come up after a cut at this point. */
@@ -172,7 +172,7 @@ async function main(): Promise<number> {
 
   const newOs = await buildNewOs();
   const old = await buildOldAppliance();
-  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"));
+  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"), vendorKeys(join(artifacts, "vendor-keys")));
   const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"), { rebuildInitramfs });
   const staged = await stagedDisk(old, tiny, signed, artifacts);
 

@@ -1,11 +1,12 @@
 // The upgrade payload as the vendor would stage it on the old system (/etc/upd): manifest.json,
 // the partition table and the rootfs archive, described by the manifest with sizes and SHA-256.
 
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NewOs } from "../assets/new-os.ts";
 import { manifestDocument } from "../unit/fixtures/shapes.ts";
+import { signManifest } from "../../agent/bundle/signature.ts";
 
 export type PayloadCompression = "xz" | "zstd";
 
@@ -34,6 +35,13 @@ export function writeTestPayload(newOs: NewOs, dir: string, compression: Payload
   const manifestPath = join(dir, "manifest.json");
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifestPath, files: { "manifest.json": manifestPath, "va.sgdisk": newOs.sgdisk, [rootfsFile]: rootfsPath } };
+}
+
+/** Adds manifest.json.sig, as `stage` leaves it beside the manifest: the tiny system refuses an unsigned staged manifest. */
+export function signStagedPayload(payload: StagedPayload, privateKey: string): StagedPayload {
+  const signature = `${payload.manifestPath}.sig`;
+  writeFileSync(signature, signManifest(readFileSync(payload.manifestPath), createPrivateKey(readFileSync(privateKey))));
+  return { ...payload, files: { ...payload.files, "manifest.json.sig": signature } };
 }
 
 function sha256Of(path: string): string {

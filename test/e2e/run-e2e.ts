@@ -16,10 +16,10 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildNewOs } from "../assets/new-os.ts";
 import { buildOldAppliance } from "../assets/old-appliance.ts";
-import { type PayloadCompression, writeTestPayload } from "./payload.ts";
+import { type PayloadCompression, signStagedPayload, writeTestPayload } from "./payload.ts";
 import { failure, planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
 import { killAllVms } from "./qemu.ts";
-import { buildTinySystem } from "./tiny-system.ts";
+import { buildTinySystem, vendorKeys } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
 
@@ -57,7 +57,8 @@ async function main(): Promise<number> {
   const assetSeconds = (performance.now() - assetsStart) / 1000;
   say(`assets ready in ${assetSeconds.toFixed(0)} s`);
   if (values.sabotage) say(`SABOTAGE ${values.sabotage}: the agent under test is deliberately broken; this run must FAIL`);
-  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"), values.sabotage ? compileSabotagedAgent(values.sabotage) : undefined);
+  const keys = vendorKeys(join(artifacts, "vendor-keys"));
+  const tiny = buildTinySystem(newOs, join(artifacts, "tiny"), keys, values.sabotage ? compileSabotagedAgent(values.sabotage) : undefined);
   say(`agent and tiny system built in ${tiny.seconds.toFixed(0)} s`);
   const stagedDisks = new Map<PayloadCompression, { disk: string; timings: Timing[] }>();
   const stagedWith = async (compression: PayloadCompression) => {
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
       say(`staging the ${compression} payload on the old appliance (its own boot through SeaBIOS and GRUB)`);
       const dir = join(artifacts, `staged-${compression}`);
       mkdirSync(dir, { recursive: true });
-      stagedDisks.set(compression, await stagePayload(old, writeTestPayload(newOs, dir, compression), dir));
+      stagedDisks.set(compression, await stagePayload(old, signStagedPayload(writeTestPayload(newOs, dir, compression), keys.privateKey), dir));
     }
     return stagedDisks.get(compression)!;
   };
@@ -92,7 +93,7 @@ async function main(): Promise<number> {
   }, []);
 
   if (clickScenarios.length > 0) {
-    say("vendor side: key pair and signed bundle (build.ts keygen, build.ts bundle)");
+    say("vendor side: signed bundle (build.ts bundle, with the key the tiny system trusts)");
     const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
     const shared = { newOs, old, tiny, signed, artifacts };
     const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared) } as Record<string, () => Promise<ScenarioResult>>;

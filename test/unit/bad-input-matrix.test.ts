@@ -22,11 +22,12 @@ import { checkTinyTools } from "../../agent/preflight/tiny-tools.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { checkResult, ZxRunner } from "../../agent/runner/runner.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
+import { stageCommand } from "../../agent/cli/stage.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { generateSigningKeys } from "../../build/keygen.ts";
-import { buildTestBundle, makeWorkspace, memberEntries, removeWorkspaces, signedHead, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
+import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, removeWorkspaces, signedHead, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { LAYOUT_BYTES, manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 
@@ -545,3 +546,99 @@ describe("issue 13 item 5: the payload's fstab is checked at stage, before anyth
   });
 });
 
+
+describe("issue 13 item 9: stage refuses another product's bundle and an older release, and says --insecure loudly", () => {
+  /** The old box as a va-agent migration left it (record-result's /etc/va-agent/installed.json), its grub-reboot arming the entry. */
+  function installedBox(product?: { name: string; release: string }): OldBox {
+    const box = oldBox();
+    if (product) {
+      mkdirSync(join(box.root, "etc/va-agent"), { recursive: true });
+      writeFileSync(join(box.root, "etc/va-agent/installed.json"), JSON.stringify({ product }));
+    }
+    box.run.respond((argv) => {
+      if (!/^grub2?-reboot$/.test(argv[0]!)) return undefined;
+      writeFileSync(join(box.root, "boot/grub2/grubenv"), renderGrubenv(new Map([["next_entry", argv[1]!]]), 1024));
+      return {};
+    });
+    box.before = snapshot(box.root);
+    return box;
+  }
+  const migrationEntry = (box: OldBox) => readFileSync(join(box.root, "boot/grub2/custom.cfg"), "utf8").split("\n").find((line) => line.trim().startsWith("linux "))!;
+
+  test("a bundle for another product: refused at pre-flight (exit 5), the old system intact", async () => {
+    const ws = workspaceWithRoot();
+    const box = installedBox({ name: "other-appliance", release: "2.0" });
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toBe("pre-flight found 1 inhibitor(s): product-release");
+    const check = box.checks.find((c) => c.id === "product-release")!;
+    expect(check.finding).toBe("the bundle is for va; this appliance is other-appliance 2.0 (/etc/va-agent/installed.json)");
+    expect(check.remedy).toContain("Get the other-appliance bundle");
+    expectUntouched(box);
+  });
+
+  test("an older release (13.0 on 13.10): refused as a downgrade, the old system intact", async () => {
+    const ws = workspaceWithRoot();
+    const box = installedBox({ name: "va", release: "13.10" });
+    const error = await refusal(PreflightError, ExitCode.preflight, async () => stage(box, await buildTestBundle(ws), ws));
+    expect(error.message).toBe("pre-flight found 1 inhibitor(s): product-release");
+    expect(box.checks.find((c) => c.id === "product-release")!.finding).toBe("the bundle's release 13.0 is older than the installed va 13.10: a downgrade");
+    expect(box.checks.find((c) => c.id === "product-release")!.remedy).toContain("--allow-downgrade");
+    expectUntouched(box);
+  });
+
+  test("the downgrade with --allow-downgrade: staged, and the migration entry tells the tiny system", async () => {
+    const ws = workspaceWithRoot();
+    const box = installedBox({ name: "va", release: "13.10" });
+    await stageBundle(box.run, silentLog(), { bundle: await buildTestBundle(ws), root: box.root, keyring: ws.keyring, allowDowngrade: true, onReport: (checks) => (box.checks = checks) });
+    expect(box.checks.find((c) => c.id === "product-release")).toMatchObject({ severity: "ok", finding: "va 13.10 → 13.0: a DOWNGRADE, allowed by --allow-downgrade" });
+    expect(migrationEntry(box).split(" ")).toContain("va.allow-downgrade");
+    expect(migrationEntry(box).split(" ")).not.toContain("va.insecure");
+  });
+
+  test("the same or a newer release, and a box va-agent never installed: staged, no exception on the entry", async () => {
+    for (const installed of [{ name: "va", release: "13.0" }, { name: "va", release: "12.9" }, undefined]) {
+      const ws = workspaceWithRoot();
+      const box = installedBox(installed);
+      await stage(box, await buildTestBundle(ws), ws);
+      expect(box.checks.find((c) => c.id === "product-release")?.severity).toBe("ok");
+      expect(migrationEntry(box)).not.toMatch(/va\.(allow-downgrade|insecure)/);
+    }
+  });
+
+  test("stage --insecure on an unsigned bundle: the warning between bars on the log, on stdout, in --json; the entry carries va.insecure", async () => {
+    const ws = workspaceWithRoot();
+    const head = await signedHead(ws);
+    const bundle = writeRawTar(join(ws.dir, "unsigned.tar"), [head.entries[0]!, ...memberEntries(ws)]);
+    const box = installedBox();
+    const { log, lines } = captureLog();
+    const result = await stageBundle(box.run, log, { bundle, root: box.root, keyring: ws.keyring, insecure: true, onReport: (checks) => (box.checks = checks) });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toStartWith("INSECURE: the bundle's signature was NOT verified (--insecure)");
+    const shouted = lines.findIndex((line) => line.includes(result.warnings[0]!));
+    expect(shouted).toBeGreaterThan(0);
+    for (const around of [lines[shouted - 1]!, lines[shouted + 1]!]) expect(around).toContain("!".repeat(72));
+    expect(migrationEntry(box).split(" ")).toContain("va.insecure");
+
+    const cli = { bundle, insecure: true, keyring: ws.keyring, reboot: false, allowDowngrade: false, acceptOpenWindow: false };
+    const jsonBox = installedBox();
+    const json = await captureStdout(() => stageCommand({ ...cli, root: jsonBox.root, json: true }, jsonBox.run, silentLog()));
+    expect(json.result).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ staged: true, warnings: [result.warnings[0]] });
+    const textBox = installedBox();
+    const text = await captureStdout(() => stageCommand({ ...cli, root: textBox.root, json: false }, textBox.run, silentLog()));
+    expect(text.stdout).toContain(`WARNING: ${result.warnings[0]}`);
+  });
+
+  test("stage --insecure --json that fails later still carries the warning", async () => {
+    const ws = workspaceWithRoot();
+    const head = await signedHead(ws);
+    const bundle = writeRawTar(join(ws.dir, "unsigned.tar"), [head.entries[0]!, ...memberEntries(ws)]);
+    const box = installedBox({ name: "other-appliance", release: "1" });
+    const json = await captureStdout(() => stageCommand({ bundle, root: box.root, json: true, insecure: true, keyring: ws.keyring, reboot: false, allowDowngrade: false, acceptOpenWindow: false }, box.run, silentLog()));
+    expect(json.result).toBe(ExitCode.preflight);
+    const report = JSON.parse(json.stdout);
+    expect(report.staged).toBe(false);
+    expect(report.warnings[0]).toStartWith("INSECURE: the bundle's signature was NOT verified");
+    expectUntouched(box);
+  });
+});

@@ -62,11 +62,13 @@ function tinySystem(box: Box = {}) {
 }
 
 const noToolMissing = () => {};
+/** The fixture's staged manifest is not signed: these tests are about where a refusal leaves the box, not about signatures. */
+const UNSIGNED_FIXTURE_TRUST = { keyring: "/nonexistent/keyring", insecure: true, allowDowngrade: false };
 const handedBack = (paths: Paths) => existsSync(join(paths.workDir, OLD_SYSTEM_INTACT_MARKER));
 const journalOnOldRoot = (paths: Paths) => join(paths.oldRootMount, paths.targetStateDir, "journal.json");
 
 async function migrate(world: ReturnType<typeof tinySystem>, checkTools: () => void = noToolMissing) {
-  return migrateOrHandBack({ ...world, log: silentLog() }, "/etc/upd", checkTools).then(
+  return migrateOrHandBack({ ...world, log: silentLog() }, { dir: "/etc/upd", trust: UNSIGNED_FIXTURE_TRUST }, checkTools).then(
     () => undefined,
     (error: unknown) => error as Error & { exitCode: number },
   );

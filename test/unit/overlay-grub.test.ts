@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { cacheRoot } from "../assets/cache.ts";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { generateSigningKeys } from "../../build/keygen.ts";
 import { collectOverlay } from "../../build/overlay.ts";
 import { TOOLS } from "../../build/tools.ts";
 
@@ -19,6 +20,11 @@ function fakeSysroot(names: string[]): string {
   return root;
 }
 
+function vendorKeyring(dir: string): string {
+  generateSigningKeys(dir);
+  return dir;
+}
+
 function overlayPaths(sysroot: string): string[] {
   const agent = join(mkdtempSync(join(tmpdir(), "va-agent-")), "agent");
   writeFileSync(agent, "#!/bin/sh\n");
@@ -27,6 +33,7 @@ function overlayPaths(sysroot: string): string[] {
     agent,
     unit: join(REPO, "units/dracut-emergency.service"),
     overlayDir: join(REPO, "initramfs-overlay"),
+    keyring: vendorKeyring(join(dirname(agent), "keys")),
     tools: GRUB_TOOLS,
   });
   return contents.entries.map((e) => e.path);

@@ -6,6 +6,8 @@ import { writeCpio } from "../../build/cpio.ts";
 import { readElfDepsFile } from "../../build/elf.ts";
 import { AGENT_PATH, buildInitramfsImage, compressZstd, UNIT_PATH, type InitramfsSummary } from "../../build/overlay.ts";
 import { TOOLS } from "../../build/tools.ts";
+import { generateSigningKeys } from "../../build/keygen.ts";
+import { loadKeyring } from "../../agent/bundle/keyring.ts";
 
 const REPO = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "va-overlay-"));
@@ -46,8 +48,10 @@ beforeAll(() => {
   writeFileSync(join(tmp, "stock.img"), stock);
   writeFileSync(join(tmp, "agent"), "#!/bin/sh\necho dummy agent\n");
 
+  generateSigningKeys(join(tmp, "vendor-keys"));
   summary = buildInitramfsImage({
     sysroot: "/", // the build host as sysroot: it has these tools
+    keyring: join(tmp, "vendor-keys"),
     agent: join(tmp, "agent"),
     unit: join(REPO, "units/dracut-emergency.service"),
     overlayDir: join(REPO, "initramfs-overlay"),
@@ -83,6 +87,15 @@ test("the overlay carries the agent, the replaced unit and initramfs-overlay/", 
   expect(readFileSync(join(extracted, UNIT_PATH), "utf8")).toBe(readFileSync(join(REPO, "units/dracut-emergency.service"), "utf8"));
   expect(lstatSync(join(extracted, AGENT_PATH)).mode & 0o777).toBe(0o755);
   expect(lstatSync(join(extracted, "usr/lib/va-agent/start")).mode & 0o777).toBe(0o755);
+});
+
+test("issue 13 item 9: the overlay ships the vendor keyring where the tiny system's agent looks for it", () => {
+  expect(listed).toContain("etc/va-agent/keys/va-signing.pub");
+  expect(listed.filter((p) => p.startsWith("etc/va-agent/keys/"))).toEqual(["etc/va-agent/keys/va-signing.pub"]);
+  expect(readFileSync(join(extracted, "etc/va-agent/keys/va-signing.pub"))).toEqual(readFileSync(join(tmp, "vendor-keys/va-signing.pub")));
+  // the private key next to it in the keygen directory stays out
+  expect(listed.some((p) => p.endsWith(".key"))).toBe(false);
+  expect(loadKeyring(join(extracted, "etc/va-agent/keys")).keys).toHaveLength(1);
 });
 
 test("tools come with their libraries, all under usr/", () => {

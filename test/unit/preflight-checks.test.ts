@@ -44,6 +44,7 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }],
     osRelease: { ID: "centos", VERSION_ID: "7" },
     selinux: "permissive",
+    installedProduct: { found: "none" },
     ...extra,
   };
 }
@@ -58,6 +59,7 @@ describe("runChecks", () => {
   test("a box that fits passes every check, in a stable order", () => {
     const checks = runChecks(facts(), manifest(), referenceLayout());
     expect(checks.map((c) => c.id)).toEqual([
+      "product-release",
       "architecture",
       "cpu-baseline",
       "ram",
@@ -214,27 +216,28 @@ describe("report", () => {
   test("human text: counts, inhibitors first, warnings, then one line per passed check", () => {
     const text = renderReport(checks);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 9 passed — the migration is inhibited; nothing was changed");
+    expect(lines[0]).toBe("Pre-flight: 2 inhibitors, 1 warning, 10 passed — the migration is inhibited; nothing was changed");
     expect(lines[2]).toBe("INHIBITOR [ram] Memory for the migration");
     expect(lines[3]).toStartWith("  finding: the machine has 512 MiB of RAM;");
     expect(lines[4]).toStartWith("  remedy:  Give the appliance at least 1002 MiB");
     expect(lines[6]).toBe("INHIBITOR [one-time-boot-tool] One-time boot tools");
     expect(lines[10]).toBe("WARNING [selinux] SELinux");
-    expect(lines[14]).toBe("ok [architecture] Machine architecture: x86_64");
-    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(9);
+    expect(lines[14]).toStartWith("ok [product-release] Product and release: no /etc/va-agent/installed.json");
+    expect(lines[15]).toBe("ok [architecture] Machine architecture: x86_64");
+    expect(lines.filter((line) => line.startsWith("ok ["))).toHaveLength(10);
     expect(hasInhibitors(checks)).toBe(true);
   });
 
   test("a clean report says the migration can proceed", () => {
     const text = renderReport(runChecks(facts(), manifest(), referenceLayout()));
-    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 12 passed — the migration can proceed");
+    expect(text.split("\n")[0]).toBe("Pre-flight: 0 inhibitors, 0 warnings, 13 passed — the migration can proceed");
   });
 
   test("JSON for the web UI", () => {
     const json = reportJson(checks);
     expect(json.inhibitors).toBe(2);
     expect(json.warnings).toBe(1);
-    expect(json.checks).toHaveLength(12);
+    expect(json.checks).toHaveLength(13);
     expect(Object.keys(json.checks[0]!)).toEqual(["id", "severity", "title", "finding", "remedy"]);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });

@@ -91,6 +91,7 @@ describe("probeStageFacts", () => {
       volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }],
       osRelease: expect.objectContaining({ ID: "centos", VERSION_ID: "7", PRETTY_NAME: "CentOS Linux 7 (Core)" }),
       selinux: "enforcing",
+      installedProduct: { found: "none" },
     });
     expect(run.calls).toEqual([
       ["findmnt", "-no", "SOURCE", "/"],

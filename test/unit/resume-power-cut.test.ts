@@ -29,6 +29,8 @@ const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layou
 const NVME = SHAPES["NVMe, MBR+LVM centos, xfs root, disk 3x the layout"]!;
 const stepNames = MIGRATION_STEPS.map((s) => s.name);
 const PERSIST_INDEX = stepNames.indexOf("persist-for-resume");
+/** A resume reads no staged manifest: a keyring that does not exist proves it is never consulted. */
+const RESUME_TRUST = { keyring: "/nonexistent/keyring", insecure: false, allowDowngrade: false };
 
 const ref = (data: Uint8Array, file: string) => ({ file, bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") });
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -254,7 +256,7 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
 
       const { paths, run } = reboot(m, ctx.paths);
       expect(existsSync(paths.journalFile)).toBe(false);
-      const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+      const prepared = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST);
       expect(prepared.resumed).toBe(true);
       expect(run.calls).toContainEqual(["mount", "-o", "ro", "-t", "ext4", "/dev/mapper/VA-back", paths.resumeDir]);
       expect(run.calls).toContainEqual(["mount", "-o", "remount,rw", paths.resumeDir]);
@@ -297,7 +299,7 @@ describe("resume after a power cut, from the store alone (RAM lost)", () => {
     await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
     const { paths, run } = reboot(m, ctx.paths);
     writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
-    await expect(prepare(run, silentLog(), paths, "/etc/upd")).rejects.toThrow(/va.tar.xz is corrupt/);
+    await expect(prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST)).rejects.toThrow(/va.tar.xz is corrupt/);
   });
 });
 
@@ -357,7 +359,7 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
   test("the payload archive damaged in the store after extract-rootfs is done: the resume goes on and the migration finishes", async () => {
     const { paths, run } = await cutAndReboot("fix-filesystem-uuids");
     writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
-    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST);
     expect(prepared.resumed).toBe(true);
     expect(existsSync(join(paths.payloadDir, "va.tar.xz"))).toBe(false);
     const journal = Journal.open(paths.journalFile);
@@ -368,7 +370,7 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
   test("the tiny kernel damaged in the store after arm-resume-boot is done: not read, the resume goes on", async () => {
     const { paths, run } = await cutAndReboot("mount-target");
     writeFileSync(join(storeDir(paths), "vmlinuz"), "tiny kernex");
-    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST);
     expect(readFileSync(join(paths.payloadDir, "va.tar.xz"), "utf8")).toBe("pretend this is va.tar.xz");
     expect(existsSync(join(paths.payloadDir, "vmlinuz"))).toBe(false);
     await runMigration({ ...prepared, paths, run, log: silentLog()}, Journal.open(paths.journalFile));
@@ -378,7 +380,7 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
   test("the payload archive damaged before extract-rootfs: refused with a hint that says where the disk stands and names the file to put back", async () => {
     const { paths, run } = await cutAndReboot("extract-rootfs");
     writeFileSync(join(storeDir(paths), "va.tar.xz"), "pretend this is va.tar.xX");
-    const error = await prepare(run, silentLog(), paths, "/etc/upd").then(
+    const error = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST).then(
       () => undefined,
       (e: unknown) => e as PayloadError,
     );
@@ -393,7 +395,7 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
   test("the store without its journal: the hint does not claim the old system is intact", async () => {
     const { paths, run } = await cutAndReboot("extract-rootfs");
     rmSync(storeJournalPath(paths));
-    const error = await prepare(run, silentLog(), paths, "/etc/upd").then(
+    const error = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST).then(
       () => undefined,
       (e: unknown) => e as VaError,
     );
@@ -485,7 +487,7 @@ describe("issue 13 item 3: resume writes to the disk by its kernel name from the
 
     swapped = true;
     const { paths, run } = reboot(m, ctx.paths);
-    const prepared = await prepare(run, silentLog(), paths, "/etc/upd");
+    const prepared = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST);
     expect(prepared.plan.disk.path).toBe("/dev/vdb");
     expect(JSON.parse(readFileSync(join(paths.workDir, "plan.json"), "utf8")).disk.path).toBe("/dev/vdb");
     const journal = Journal.open(paths.journalFile);
@@ -511,7 +513,7 @@ describe("issue 13 item 3: resume writes to the disk by its kernel name from the
       await expect(runMigration(ctx, Journal.open(ctx.paths.journalFile), cut.steps)).rejects.toThrow("power cut");
       rebooted = true;
       const { paths, run } = reboot(m, ctx.paths);
-      const error = await prepare(run, silentLog(), paths, "/etc/upd").then(() => undefined, (e: unknown) => e as VaError);
+      const error = await prepare(run, silentLog(), paths, "/etc/upd", RESUME_TRUST).then(() => undefined, (e: unknown) => e as VaError);
       expect(error?.name).toBe("TargetDiskError");
       expect(error?.message).toContain("it was /dev/vda");
       expectTruthfulAfterPointOfNoReturn(error!.hint);
