@@ -115,7 +115,7 @@ export function emulatorSettings(env: Record<string, string | undefined> = proce
   };
 }
 
-const DEFAULT_SMP = 2;
+const DEFAULT_SMP = 1;
 const DEFAULT_TCG_THREAD = "multi";
 
 /** Build the QEMU argument vector (exported for unit tests and for logging). */

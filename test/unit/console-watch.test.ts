@@ -117,7 +117,7 @@ describe("a VM's wait ends on the console, not on the clock (issue 12)", () => {
   });
 
   test("emulator settings: defaults, overrides, and refusals of nonsense", () => {
-    expect(emulatorSettings({})).toEqual({ binary: "qemu-system-x86_64", firmwareDirs: [], smp: 2, thread: "multi" });
+    expect(emulatorSettings({})).toEqual({ binary: "qemu-system-x86_64", firmwareDirs: [], smp: 1, thread: "multi" });
     const custom = emulatorSettings({ VA_QEMU: "/opt/q/qemu", VA_QEMU_FIRMWARE: "/opt/q/a:/opt/q/b", VA_SMP: "1", VA_TCG_THREAD: "single" });
     expect(qemuArgs({ name: "x", disks: [], serialLog: "/tmp/s" }, custom).slice(0, 12)).toEqual(["-name", "x", "-accel", "tcg,thread=single", "-cpu", "Nehalem", "-smp", "1", "-L", "/opt/q/a", "-L", "/opt/q/b"]);
     expect(() => emulatorSettings({ VA_SMP: "two" })).toThrow(/VA_SMP=two/);
