@@ -6,9 +6,9 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash, createPrivateKey } from "node:crypto";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { signManifest } from "../../agent/bundle/signature.ts";
 import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
@@ -28,6 +28,7 @@ import type { StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { generateSigningKeys } from "../../build/keygen.ts";
 import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, removeWorkspaces, signedHead, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
+import { snapshot } from "./old-box-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { LAYOUT_BYTES, manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 
@@ -57,25 +58,6 @@ async function refusal<T extends VaError>(kind: abstract new (...args: never[]) 
   expect(caught).toBeInstanceOf(kind);
   expect((caught as VaError).exitCode).toBe(exitCode);
   return caught as T;
-}
-
-/** Every file, directory and symlink under dir with its content digest: the "old system intact" proof. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      const stat = lstatSync(full);
-      const key = relative(dir, full);
-      if (stat.isSymbolicLink()) out[key] = `-> ${readlinkSync(full)}`;
-      else if (stat.isDirectory()) {
-        out[key] = "dir";
-        walk(full);
-      } else out[key] = createHash("sha256").update(readFileSync(full)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 // ---------------------------------------------------------------- stage: an old CentOS-7-like box in a temp dir

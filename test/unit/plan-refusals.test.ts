@@ -1,18 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { ExitCode, LayoutError, PreflightError, ProbeError, type VaError } from "../../agent/errors/errors.ts";
+import { ExitCode, LayoutError, PreflightError, ProbeError } from "../../agent/errors/errors.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { LAYOUT_BYTES, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
+import { refusal } from "./fixtures/refusal.ts";
 
 const virtio = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
 
-function refusal(run: () => unknown): VaError {
-  try {
-    run();
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("planning refuses, before anything is touched", () => {
   test("a disk smaller than the layout", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ExitCode, PreflightError, type VaError } from "../../agent/errors/errors.ts";
+import { ExitCode, PreflightError } from "../../agent/errors/errors.ts";
 import { listPhysicalVolumes } from "../../agent/lvm/physical-volumes.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import type { BlockDevice, Machine } from "../../agent/machine/machine.ts";
@@ -13,6 +13,7 @@ import type { CommandResult } from "../../agent/runner/runner.ts";
 import { wipeOldSystem } from "../../agent/steps/wipe-old-system.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { manifestDocument, referenceLayout } from "./fixtures/shapes.ts";
+import { refusal } from "./fixtures/refusal.ts";
 
 const FIXTURE_ROOT = join(import.meta.dir, "fixtures/preflight/virtio-centos7/root");
 const GIB = 1024 ** 3;
@@ -107,14 +108,6 @@ function machine(dataOnlyOnSda = false, extra: Partial<Machine> = {}): Machine {
   };
 }
 
-function refusal(run: () => unknown): VaError {
-  try {
-    run();
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("issue 13 item 1: a VG that spans the target disk and another disk is destroyed", () => {
   test("pre-flight inhibits a VG with PVs on the target disk and on another, naming it, its LVs and mount points", async () => {
