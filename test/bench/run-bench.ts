@@ -145,7 +145,14 @@ function table(floors: Measured[], agents: Measured[]): string {
   return out.join("\n");
 }
 
+/**
+ * Downtime is measured on two vCPUs, as appliances have and as docs/BENCHMARK.md always was: one VM
+ * at a time leaves no other guest to stretch the int3 window the suite avoids with one vCPU (docs/QEMU.md).
+ */
+const BENCH_SMP = "2";
+
 async function main(): Promise<number> {
+  process.env.VA_SMP ??= BENCH_SMP;
   const { values } = parseArgs({
     options: {
       compression: { type: "string", default: "zstd" },
