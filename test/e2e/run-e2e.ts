@@ -2,8 +2,9 @@
 // migrates each disk variant in QEMU and checks the new system from inside.
 //
 //   bun test/e2e/run-e2e.ts              the CI set: the click path (virtio, 3x disk, zstd), NVMe equal-size
-//                                        disk (xz), and the two negative click-path scenarios
-//   bun test/e2e/run-e2e.ts --all        every bus × {equal, 3x}
+//                                        disk (xz), the two negative click-path scenarios, and the
+//                                        resume on a two-disk box whose disks swap places after a power cut
+//   bun test/e2e/run-e2e.ts --all        every scenario, and every bus × {equal, 3x}
 //   bun test/e2e/run-e2e.ts --variant virtio-3x [--variant …]
 //   bun test/e2e/run-e2e.ts --demo       one variant, narrated (the README's main job)
 //   bun test/e2e/run-e2e.ts --sabotage skip-uuid-fix --variant virtio-equal
@@ -19,6 +20,7 @@ import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { type PayloadCompression, signStagedPayload, writeTestPayload } from "./payload.ts";
 import { failure, planInTinySystem, runScenario, type ScenarioResult, stagePayload, type Timing, type Variant } from "./scenario.ts";
 import { killAllVms } from "./qemu.ts";
+import { resumeOnSwappedDisks } from "./disk-swap.ts";
 import { buildTinySystem, vendorKeys } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
@@ -32,18 +34,21 @@ const ALL: Variant[] = [
   { name: "nvme-3x", bus: "nvme", sizeFactor: 3, compression: "zstd" },
 ];
 /** The click path runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. */
-const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return"];
+const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "resume-disks-swapped"];
 const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails-before-no-return"];
+/** Scenarios on the directly staged disk that are not a plain variant. */
+const STAGED_SCENARIOS = ["resume-disks-swapped"];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { all: { type: "boolean" }, demo: { type: "boolean" }, variant: { type: "string", multiple: true }, sabotage: { type: "string" } },
   });
-  const wanted = values.all ? [...CLICK_SCENARIOS, ...ALL.map((v) => v.name)] : (values.variant ?? (values.demo ? ["click-path"] : CI_SET));
+  const wanted = values.all ? [...CLICK_SCENARIOS, ...STAGED_SCENARIOS, ...ALL.map((v) => v.name)] : (values.variant ?? (values.demo ? ["click-path"] : CI_SET));
   const clickScenarios = wanted.filter((name) => CLICK_SCENARIOS.includes(name));
-  const variants = wanted.filter((name) => !CLICK_SCENARIOS.includes(name)).map((name) => {
+  const stagedScenarios = wanted.filter((name) => STAGED_SCENARIOS.includes(name));
+  const variants = wanted.filter((name) => !CLICK_SCENARIOS.includes(name) && !STAGED_SCENARIOS.includes(name)).map((name) => {
     const variant = ALL.find((v) => v.name === name);
-    if (!variant) throw new Error(`unknown variant ${name}; known: ${ALL.map((v) => v.name).join(", ")}`);
+    if (!variant) throw new Error(`unknown variant ${name}; known: ${[...CLICK_SCENARIOS, ...STAGED_SCENARIOS, ...ALL.map((v) => v.name)].join(", ")}`);
     return variant;
   });
   const artifacts = resolve(process.env.VA_ARTIFACTS ?? join("artifacts", `e2e-${new Date().toISOString().replace(/[:.]/g, "-")}`));
@@ -109,6 +114,11 @@ async function main(): Promise<number> {
       { phase: "assets (build or cache)", seconds: assetSeconds },
       ...stagedForVariant.timings,
     ]);
+  }
+  for (const name of stagedScenarios) {
+    say(`scenario ${name}: power cut in extract-rootfs on a two-disk box, the disks swapped on the bus for the resume`);
+    const stagedZstd = await stagedWith("zstd");
+    await scenario(name, () => resumeOnSwappedDisks({ newOs, old, stagedDisk: stagedZstd.disk, tiny, artifacts }), [{ phase: "assets (build or cache)", seconds: assetSeconds }, ...stagedZstd.timings]);
   }
   const passed = results.filter(ok).length;
   const rerunNote = reruns.length ? `; ${reruns.length} rerun${reruns.length > 1 ? "s" : ""} after an emulator flake: ${reruns.join(" | ")}` : "; no reruns";
