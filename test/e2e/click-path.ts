@@ -23,6 +23,7 @@ export interface SignedBundle {
 
 /** The vendor side: the signed bundle (zstd payload), made with build.ts and the key the tiny system trusts. */
 export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean } = {}): SignedBundle {
+  mkdirSync(dir, { recursive: true });
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
     // The fast path by default: the payload's generic initramfs is kept (the direct variants cover the rebuild).
