@@ -23,6 +23,8 @@ export function statusReport(paths: Paths, asJson: boolean, root = "/"): string 
   }
   const result = journal.result;
   lines.push("", result ? `result: ${result.outcome} at ${result.at}${result.step ? ` (step ${result.step}, exit ${result.exitCode})` : ""}` : "result: none yet");
+  // A failure before the steps (prepare, the tool check) has no journal entry that says why.
+  if (result?.message && !journal.entries.some((entry) => entry.step === result.step)) lines.push(`        ${result.message.split("\n")[0]}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -196,15 +196,46 @@ function flipByte(path: string, offset: number): void {
   }
 }
 
+/** How a hand-back scenario breaks the staged migration between stage and the tiny system, and what it must see. */
+export interface HandBackCase {
+  name: string;
+  /** Shell run on the old system after `va-agent stage` and its own `update-grub`. */
+  breakIt: string;
+  exitCode: string;
+  /** The journal's step (load-payload) or the phase before the steps (prepare) the failure is recorded at. */
+  failedAt: string;
+  why: string;
+}
+
+/** A step fails: the staged payload is corrupted between stage and migrate (load-payload, exit 6). */
+export const CORRUPT_PAYLOAD: HandBackCase = {
+  name: "tiny-fails-before-no-return",
+  breakIt: "printf '\\377' | dd of=/etc/upd/va.tar.zst bs=1 seek=1048576 conv=notrunc status=none",
+  exitCode: "6",
+  failedAt: "load-payload",
+  why: "corrupt",
+};
+
 /**
- * Negative: the tiny system fails before the point of no return (the staged payload is corrupted
- * between stage and migrate). The box must boot the old system again, where `va-agent status` says why.
- * Issue 13 item 2: between stage and the reboot the old system runs its own `update-grub`, as a
- * kernel update would; the tiny kernel must not become its default entry (it did when it sat in
- * /boot as vmlinuz-va-convert), and the hand-back leaves no tiny files and no next_entry behind.
+ * prepare refuses (issue 13 items 4 and 9): one byte added to the staged manifest (still valid JSON)
+ * no longer matches its signature, which the tiny system checks against its own keyring before it
+ * uses the manifest (exit 13).
  */
-export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
-  const variant = { name: "tiny-fails-before-no-return", bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
+export const TAMPERED_MANIFEST: HandBackCase = {
+  name: "tiny-refuses-tampered-manifest",
+  breakIt: "printf ' ' >> /etc/upd/manifest.json",
+  exitCode: "13",
+  failedAt: "prepare",
+  why: "signature",
+};
+
+/**
+ * Negative: the tiny system fails before the point of no return. The box must boot the old system
+ * again, where `va-agent status` says why; the old system's own update-grub after stage (a kernel
+ * update) never made the tiny system its default, and the hand-back left nothing of it in /boot.
+ */
+export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }, broken: HandBackCase): Promise<ScenarioResult> {
+  const variant = { name: broken.name, bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
   const dir = join(shared.artifacts, variant.name);
   try {
     mkdirSync(dir, { recursive: true });
@@ -223,7 +254,7 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       "va-agent stage bundle.tar || exit 1",
       "update-grub; echo \"VA-UPDATE-GRUB-EXIT $?\"",
       "echo \"VA-DEFAULT-KERNEL [$(awk '$1 == \"linux\" { print $2; exit }' /boot/grub/grub.cfg)]\"",
-      "printf '\\377' | dd of=/etc/upd/va.tar.zst bs=1 seek=1048576 conv=notrunc status=none && sync && echo VA-CORRUPTED",
+      `${broken.breakIt} && sync && echo VA-CORRUPTED`,
       "(sleep 3; systemctl reboot) &",
     ].join("\n");
     const commandDisk = await makeCommandDisk(join(dir, "command.img"), `${script}\n`, { files: bundleFiles(shared.signed, shared.tiny), rerun: true });
@@ -244,9 +275,9 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       variant,
       timings: [{ phase: "tiny system failure → old system booted again", seconds: back.seconds - failed.seconds }],
       checks: [
-        { name: "the agent failed in load-payload, before the point of no return", ok: failed.match[0].includes("BEFORE the point of no return") && failed.match[1] === "6", seen: failed.match[0] },
+        { name: `the agent failed in ${broken.failedAt} with exit ${broken.exitCode}, before the point of no return`, ok: failed.match[0].includes("BEFORE the point of no return") && failed.match[1] === broken.exitCode, seen: failed.match[0] },
         { name: "the old system booted again", ok: true, seen: `at ${back.seconds.toFixed(0)} s` },
-        { name: "va-agent status on the old system shows the failed step and why", ok: status.match[1] === "0" && /failed\s+load-payload/.test(statusText) && statusText.includes("corrupt"), seen: statusText.split("\n").filter((l) => /failed|corrupt|result/.test(l)).join(" | ").slice(0, 300) },
+        { name: "va-agent status on the old system shows where it failed and why", ok: status.match[1] === "0" && statusText.includes(`step ${broken.failedAt}, exit ${broken.exitCode}`) && statusText.includes(broken.why), seen: statusText.split("\n").filter((l) => /failed|result|\S/.test(l)).slice(-4).join(" | ").slice(0, 300) },
         { name: "the old system's own update-grub after stage keeps its kernel the default entry", ok: updateGrub.match[1] === "0" && defaultKernel.endsWith(`/vmlinuz-${oldKernel}`), seen: `update-grub exit ${updateGrub.match[1]}; first entry: ${defaultKernel}` },
         { name: `the old system booted its own kernel ${oldKernel} by default`, ok: second.uname === oldKernel && oldKernel.startsWith("5.10"), seen: `uname -r ${second.uname}` },
         { name: "no tiny system files left in /boot", ok: second.tinyFiles === "", seen: `[${second.tinyFiles}]` },

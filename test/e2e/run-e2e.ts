@@ -23,7 +23,7 @@ import { killAllVms } from "./qemu.ts";
 import { resumeOnSwappedDisks } from "./disk-swap.ts";
 import { buildTinySystem, vendorKeys } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
-import { buildSignedBundle, clickPath, failureBeforeNoReturnHandsBack, tamperedBundleRefused } from "./click-path.ts";
+import { buildSignedBundle, clickPath, CORRUPT_PAYLOAD, failureBeforeNoReturnHandsBack, TAMPERED_MANIFEST, tamperedBundleRefused } from "./click-path.ts";
 
 const ALL: Variant[] = [
   { name: "virtio-3x", bus: "virtio", sizeFactor: 3, compression: "xz" },
@@ -34,8 +34,8 @@ const ALL: Variant[] = [
   { name: "nvme-3x", bus: "nvme", sizeFactor: 3, compression: "zstd" },
 ];
 /** The click path runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. */
-const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "resume-disks-swapped"];
-const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails-before-no-return"];
+const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "resume-disks-swapped"];
+const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest"];
 /** Scenarios on the directly staged disk that are not a plain variant. */
 const STAGED_SCENARIOS = ["resume-disks-swapped"];
 
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     say("vendor side: signed bundle (build.ts bundle, with the key the tiny system trusts)");
     const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
     const shared = { newOs, old, tiny, signed, artifacts };
-    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared) } as Record<string, () => Promise<ScenarioResult>>;
+    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared, CORRUPT_PAYLOAD), "tiny-refuses-tampered-manifest": () => failureBeforeNoReturnHandsBack(shared, TAMPERED_MANIFEST) } as Record<string, () => Promise<ScenarioResult>>;
     for (const name of clickScenarios) {
       say(`scenario ${name}`);
       await scenario(name, run[name]!, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);

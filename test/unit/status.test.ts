@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { statusReport } from "../../agent/cli/status.ts";
+import { Journal } from "../../agent/journal/journal.ts";
 import { defaultPaths } from "../../agent/paths.ts";
 
 /** An old system's root after `va-agent stage`: staged.json, and a grubenv with or without next_entry. */
@@ -35,5 +36,27 @@ describe("va-agent status on the old system, without a journal", () => {
 
   test("never staged: only says there is no journal", () => {
     expect(statusReport(paths, false, mkdtempSync(join(tmpdir(), "va-status-")))).toBe("no migration journal found on this system\n");
+  });
+});
+
+describe("va-agent status after a failure before the steps (issue 13 item 4)", () => {
+  test("a refusal in prepare shows its phase, exit code and message; a step failure is not printed twice", () => {
+    const root = mkdtempSync(join(tmpdir(), "va-status-"));
+    const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-work-")), "/nonexistent");
+    const journalAt = join(root, paths.targetStateDir, "journal.json");
+    mkdirSync(join(root, paths.targetStateDir), { recursive: true });
+    const message = "the staged manifest /etc/upd/manifest.json does not match its signature";
+    Journal.open(journalAt).setResult({ outcome: "failed", at: "2026-12-01T11:00:00.000Z", step: "prepare", message, exitCode: 13 });
+    const text = statusReport(paths, false, root);
+    expect(text).toContain("(step prepare, exit 13)");
+    expect(text).toContain(`        ${message}`);
+
+    const other = join(mkdtempSync(join(tmpdir(), "va-status-")), paths.targetStateDir);
+    mkdirSync(other, { recursive: true });
+    const journal = Journal.open(join(other, "journal.json"));
+    const corrupt = "payload member va.tar.zst is corrupt";
+    journal.finish(journal.begin("load-payload", "d"), "failed", { message: corrupt, exitCode: 6, hint: "stage again" });
+    journal.setResult({ outcome: "failed", at: "2026-12-01T11:00:00.000Z", step: "load-payload", message: corrupt, exitCode: 6 });
+    expect(statusReport(paths, false, join(other, "../../..")).split(corrupt).length).toBe(2);
   });
 });
