@@ -36,9 +36,9 @@ export interface OldBootloader {
  * needed) and is booted once through grub-reboot's next_entry: a failure before the point of no
  * return, or a power cut, brings the old default entry back on the next boot.
  */
-export function migrationMenuEntry(boot: OldBootloader, manifest: Readonly<Pick<Manifest, "payload">>, trustArgs: readonly string[] = []): string {
+export function migrationMenuEntry(boot: OldBootloader, manifest: Readonly<Pick<Manifest, "payload">>, entryArgs: readonly string[] = []): string {
   const prefix = `${boot.bootIsSeparate ? "" : "/boot"}/${TINY_BOOT_DIR}`;
-  const cmdline = [...boot.consoles, TINY_CMDLINE, stagingDirArg(manifest), ...trustArgs].join(" ");
+  const cmdline = [...boot.consoles, TINY_CMDLINE, stagingDirArg(manifest), ...entryArgs].join(" ");
   return [
     BEGIN,
     `menuentry '${MIGRATION_ENTRY_TITLE}' --id va-agent-migration {`,

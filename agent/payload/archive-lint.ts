@@ -258,6 +258,18 @@ interface Decompressor {
 
 export const XZ_COMMAND = ["xz", "-dc"] as const;
 
+/** This system cannot run `xz -dc` (exit 8); `stage` defers the check to the tiny system instead (archive-check.ts). */
+export class NoXzError extends VaError {
+  constructor(archive: string) {
+    super(
+      "toolMissing",
+      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: this system has no xz`,
+      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian) if the system can, or rebuild the bundle with a zstd payload (checked in-process); then stage again. Nothing was changed.",
+      { tool: XZ_COMMAND[0] },
+    );
+  }
+}
+
 async function startDecompressor(run: Runner, compression: Compression): Promise<Decompressor> {
   if (compression === "zstd") {
     const z = createZstdDecompress();
@@ -285,12 +297,7 @@ export async function lintCompressedArchive(run: Runner, source: AsyncIterable<U
   } catch (error) {
     for await (const chunk of source) onChunk?.(chunk);
     if (!(error instanceof ToolMissingError)) throw error;
-    throw new VaError(
-      "toolMissing",
-      `cannot run \`${XZ_COMMAND.join(" ")}\` to check the payload ${archive}: this system has no xz`,
-      "Install xz (`yum install xz` on CentOS 7, `apt install xz-utils` on Debian) if the system can, or rebuild the bundle with a zstd payload (checked in-process); then stage again. Nothing was changed.",
-      { tool: XZ_COMMAND[0] },
-    );
+    throw new NoXzError(archive);
   }
   const feeding = feed(source, decompressor.input, onChunk).then(
     () => undefined,
@@ -354,12 +361,15 @@ async function feed(source: AsyncIterable<Uint8Array>, stdin: Writable, onChunk?
   }
 }
 
+/** The lint's result, or, on a system without xz, that the members are to be checked in the tiny system (the digest was verified). */
+export type BundledRootfsCheck = { manifest: Readonly<Manifest> } & ({ archiveCheck: "at-stage"; lint: ArchiveLintResult } | { archiveCheck: "deferred" });
+
 /**
  * Streams the rootfs member straight from the bundle into the lint: nothing is written, and the
  * member's SHA-256 is checked in the same pass, so a corrupt download is reported as that (exit 6)
  * and not as an unsafe archive.
  */
-export async function lintBundledRootfs(run: Runner, bundle: string, options: BundleOptions = {}): Promise<ArchiveLintResult & { manifest: Readonly<Manifest> }> {
+export async function lintBundledRootfs(run: Runner, bundle: string, options: BundleOptions = {}): Promise<BundledRootfsCheck> {
   const tar = readTar(bundle);
   try {
     const head = await readBundleHead(bundle, tar, options);
@@ -387,8 +397,9 @@ export async function lintBundledRootfs(run: Runner, bundle: string, options: Bu
           { member: rootfs.file, expected: rootfs.sha256, actual: sha256 },
         );
       }
+      if (problem instanceof NoXzError) return { manifest: head.manifest, archiveCheck: "deferred" };
       if (problem !== undefined) throw problem;
-      return { ...lint!, manifest: head.manifest };
+      return { manifest: head.manifest, archiveCheck: "at-stage", lint: lint! };
     }
     throw new PayloadError(`bundle ${bundle} has no member ${rootfs.file} (payload.rootfs)`, "Download the bundle again; nothing was changed.", { member: rootfs.file });
   } finally {

@@ -7,6 +7,7 @@ import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
+import type { ArchiveCheck } from "../payload/archive-check.ts";
 import { describeMemoryNeed, type MemoryNeed, memoryNeed } from "./memory.ts";
 import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "./staged-boot.ts";
 
@@ -50,6 +51,8 @@ export interface MigrationPlan {
   memory: MemoryNeed;
   /** Whether window A is closed by booting and resuming from the staged files (docs/RESUME.md). */
   stagedBoot: StagedBootDecision;
+  /** Where the payload archive's members are judged: stage did, or check-payload-archive does (agent/payload/archive-check.ts). */
+  archiveCheck: ArchiveCheck;
 }
 
 export interface PlannedResumeVolume {
@@ -58,13 +61,17 @@ export interface PlannedResumeVolume {
   type: FilesystemSpec["type"];
 }
 
-/** `carriedBytes`: the captured config and carry-over archive `stage` left, which go to RAM too. */
+/**
+ * `carriedBytes`: the captured config and carry-over archive `stage` left, which go to RAM too.
+ * `archiveCheck`: what the migration entry says (va.check-archive: stage had no xz).
+ */
 export function planMigration(
   manifest: Manifest,
   layout: GptLayout,
   machine: Machine,
   stagedFiles?: StagedFilesProbe,
   carriedBytes = 0,
+  archiveCheck: ArchiveCheck = "at-stage",
 ): MigrationPlan {
   const oldSystem = findOldSystem(machine);
   const disk = oldSystem.disk;
@@ -115,6 +122,7 @@ export function planMigration(
     resume,
     memory,
     stagedBoot: decideStagedBoot({ manifest, layout, diskSectors: sectors, lvmPartition: lvmNumber, resumeLv: resume?.lv, probe: stagedFiles }),
+    archiveCheck,
   };
 }
 

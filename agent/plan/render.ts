@@ -22,6 +22,7 @@ export function renderPlan(ctx: PlanContext): string {
     `  volumes    : VG ${plan.lvm.vg} on ${plan.lvm.pv}: ${plan.lvm.volumes.map((v) => `${v.name} (${v.sizeArgs.join(" ")})`).join(", ")}`,
     `  filesystems: ${plan.filesystems.map((fs) => `${fs.device} ${fs.type}${fs.mountpoint ? ` ${fs.mountpoint}` : ""}`).join(", ")}`,
     `  window A   : ${windowA(plan)}`,
+    `  archive    : ${plan.archiveCheck === "deferred" ? "deferred: stage had no xz; check-payload-archive checks its members here, before the point of no return" : "checked at stage"}`,
     "",
   ];
   MIGRATION_STEPS.forEach((step, index) => {

@@ -20,8 +20,8 @@ import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomical
  * for them: the old default entry stays the default, so any failure before the point of no return
  * boots the old system.
  */
-/** `trustArgs`: the operator's decisions the tiny system must honour (staged-trust.ts). */
-export async function installTinySystem(ctx: { run: Runner; log: Log; root: string; stagingDir: string; manifest: Readonly<Manifest>; boot: OldBootloader; trustArgs: string[] }): Promise<void> {
+/** `entryArgs`: what the tiny system must know from stage: the operator's decisions (staged-trust.ts), a deferred archive check (archive-check.ts). */
+export async function installTinySystem(ctx: { run: Runner; log: Log; root: string; stagingDir: string; manifest: Readonly<Manifest>; boot: OldBootloader; entryArgs: string[] }): Promise<void> {
   const tiny = ctx.manifest.tinySystem!;
   const files = tinyBootFiles(join(ctx.root, "boot"));
   mkdirSync(files.dir, { recursive: true });
@@ -33,7 +33,7 @@ export async function installTinySystem(ctx: { run: Runner; log: Log; root: stri
   }
   const grubDir = join(ctx.root, ctx.boot.grubDir);
   const customCfg = join(grubDir, "custom.cfg");
-  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot, ctx.manifest, ctx.trustArgs));
+  const entry = withMigrationEntry(existsSync(customCfg) ? readFileSync(customCfg, "utf8") : "", migrationMenuEntry(ctx.boot, ctx.manifest, ctx.entryArgs));
   writeFileAtomically(customCfg, entry, modeAndOwnerOf(customCfg, 0o644));
   if (!readFileSync(join(grubDir, "grub.cfg"), "utf8").includes("custom.cfg")) {
     ctx.log.info("grub.cfg does not source custom.cfg; regenerating it");

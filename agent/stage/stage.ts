@@ -13,6 +13,7 @@ import { warnLoudly, type Log } from "../log/logger.ts";
 import { stagedTrustArgs } from "../manifest/staged-trust.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
+import { archiveCheckArgs, deferredArchiveCheck } from "../payload/archive-check.ts";
 import { lintBundledRootfs } from "../payload/archive-lint.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
@@ -67,9 +68,16 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   }
   const boot = await probeOldBootloader(run, options.root);
   // Streamed from the bundle before anything is written: a refused payload leaves the old system as it was.
-  const lint = await lintBundledRootfs(run, options.bundle, options);
-  log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
-  requireResolvableFstab(log, checkPayloadFstab(lint.fstab, manifest), checks);
+  const rootfs = await lintBundledRootfs(run, options.bundle, options);
+  if (rootfs.archiveCheck === "at-stage") {
+    log.info(`payload archive checked: ${rootfs.lint.members} members, kernel ${rootfs.lint.kernels.join(", ")}`);
+    requireResolvableFstab(log, checkPayloadFstab(rootfs.lint.fstab, manifest), checks);
+  } else {
+    // The tiny system's check-payload-archive makes both checks, with its own xz.
+    const deferred = deferredArchiveCheck();
+    checks.push(deferred);
+    log.warn(`${deferred.title}: ${deferred.finding}`);
+  }
   log.info(`writing the verified bundle to ${stagingDir}`);
   const stagingExisted = existsSync(stagingDir);
   await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) }).catch((error: unknown) => {
@@ -80,8 +88,8 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   try {
     await requireBootableStagedKernel(run, log, join(stagingDir, manifest.tinySystem!.kernel.file), checks, options.acceptOpenWindow ?? false);
     await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
-    const trustArgs = stagedTrustArgs({ insecure: head.signature.insecure, allowDowngrade });
-    await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot, trustArgs });
+    const entryArgs = [...stagedTrustArgs({ insecure: head.signature.insecure, allowDowngrade }), ...archiveCheckArgs(rootfs.archiveCheck)];
+    await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot, entryArgs });
   } catch (error) {
     undoStaging(undo);
     log.warn("staging undone: the payload, the tiny system on /boot and the one-time entry are removed again");

@@ -1,5 +1,6 @@
 import { armResumeBoot } from "./arm-resume-boot.ts";
 import { applySelinuxPolicy } from "./apply-selinux-policy.ts";
+import { checkPayloadArchive } from "./check-payload-archive.ts";
 import { carryOverConfig } from "./carry-over-config.ts";
 import { createVolumes } from "./create-volumes.ts";
 import { extractRootfs } from "./extract-rootfs.ts";
@@ -27,6 +28,7 @@ import { writeStagedBoot } from "./write-staged-boot.ts";
  */
 export const MIGRATION_STEPS: readonly Step[] = [
   loadPayload,
+  checkPayloadArchive,
   writeStagedBoot,
   wipeOldSystem,
   partitionDisk,

@@ -16,6 +16,7 @@ import { readInstalledProduct } from "../product/installed-product.ts";
 import { CARRY_OVER_ARCHIVE_FILE } from "../carry-over/captured-config.ts";
 import { checkStagedWhereManifestSays } from "../manifest/staging-dir.ts";
 import { CAPTURED_CONFIG_FILE, MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
+import { archiveCheckOf } from "../payload/archive-check.ts";
 import { copyVerified, RESTAGE_REMEDY } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
@@ -78,7 +79,7 @@ export async function prepare(run: Runner, log: Log, paths: Paths, stagingDir: s
   log.info(`old system: ${oldSystem.root.osRelease.PRETTY_NAME ?? "?"} on ${oldSystem.root.device} (disk ${oldSystem.disk.path})`);
   const { manifest, stagedFiles, carriedBytes } = await readStagedFiles(run, log, paths, { stagingDir, trust }, oldSystem);
   const layout = parseSgdiskBackup(readFileSync(join(paths.payloadDir, manifest.target.partitionTable.file)));
-  const plan = planMigration(manifest, layout, machine, stagedFiles, carriedBytes);
+  const plan = planMigration(manifest, layout, machine, stagedFiles, carriedBytes, archiveCheckOf(cmdline));
   if ("openBecause" in plan.stagedBoot) log.warn(`window A stays open: ${plan.stagedBoot.openBecause}`);
   if (!run.dryRun) writeFileSync(savedPlan, JSON.stringify(plan, null, 2));
   return { manifest, plan, resumed: false };

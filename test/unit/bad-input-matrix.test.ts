@@ -456,8 +456,9 @@ describe("the archive lint lets a real-shaped root through", () => {
   test("merged /usr, absolute symlinks, hard links and /dev nodes pass; the kernel is found", async () => {
     const ws = workspaceWithRoot();
     const result = await lintBundledRootfs(new ZxRunner(silentLog()), await buildTestBundle(ws), { keyring: ws.keyring });
-    expect(result.kernels).toEqual([KVER]);
-    expect(result.members).toBe(goodRoot().length);
+    if (result.archiveCheck !== "at-stage") throw new Error("this host has xz: the check must run at stage");
+    expect(result.lint.kernels).toEqual([KVER]);
+    expect(result.lint.members).toBe(goodRoot().length);
   });
 });
 

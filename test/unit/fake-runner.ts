@@ -31,12 +31,12 @@ export class FakeRunner implements Runner {
     return checkResult(argv, { stdout: "", stderr: "", status: 0, ...answer }, options);
   }
 
-  /** A filter passes its input through unchanged (tests feed plain tar as "compressed"); status 127 = the tool is missing. */
+  /** A filter passes its input through unchanged (tests feed plain tar as "compressed"), or runs on the host (filtersOn); status 127 = the tool is missing, also then. */
   async filter(argv: readonly string[]): Promise<Filter> {
     this.calls.push([...argv]);
-    if (this.hostFilters) return this.hostFilters.filter(argv);
     const answer = this.responders.map((r) => r(argv)).find(Boolean) ?? {};
     if (answer.status === 127) throw new ToolMissingError(argv[0] ?? "?");
+    if (this.hostFilters) return this.hostFilters.filter(argv);
     const pipe = new PassThrough();
     const finished = new Promise<CommandResult>((resolve) => {
       pipe.once("end", () => resolve({ stdout: "", stderr: answer.stderr ?? "", status: answer.status ?? 0 }));
