@@ -18,7 +18,9 @@ import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import type { PreflightCheck } from "../../agent/preflight/check.ts";
-import { buildTestBundle, makeWorkspace, removeWorkspaces, writeRawTar, type RawEntry } from "./bundle-fixture.ts";
+import { stageCommand } from "../../agent/cli/stage.ts";
+import { failedBeforePointOfNoReturn } from "../../agent/workflow/migrate-or-hand-back.ts";
+import { buildTestBundle, captureStdout, makeWorkspace, removeWorkspaces, writeRawTar, type RawEntry } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { stageableOldBox } from "./old-box-fixture.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
@@ -114,6 +116,21 @@ describe("issue 13 item 13: stage on an old system without xz defers the archive
     expect(world.journal().latest("check-payload-archive")?.outcome).toBe("failed");
     expect(world.run.calls).toContainEqual(["xz", "-dc"]);
     expect(world.run.calls.filter((argv) => DESTRUCTIVE.test(argv[0]!))).toEqual([]);
+    // migrate-or-hand-back's rule: this failure hands back to the old system
+    expect(failedBeforePointOfNoReturn({ resuming: false, journal: world.journal() })).toBe(true);
+  });
+
+  test("--json carries the deferral as a warning of the pre-flight report", async () => {
+    const ws = makeWorkspace({ rootfs: (path) => writeFileSync(path, xzTar(GOOD_ROOT)) });
+    const box = oldBoxWithoutXz();
+    const bundle = await buildTestBundle(ws);
+    const { result, stdout } = await captureStdout(() =>
+      stageCommand({ bundle, root: box.root, reboot: false, json: true, keyring: ws.keyring, insecure: false, allowDowngrade: false, acceptOpenWindow: false }, box.run, silentLog()),
+    );
+    expect(result).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.staged).toBe(true);
+    expect(JSON.stringify(report.preflight)).toContain("no xz on this system: the payload archive's members will be checked in the tiny system, before the point of no return");
   });
 
   test("deferred, a valid payload: the tiny system's check passes with its own xz", async () => {

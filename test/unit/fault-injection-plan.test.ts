@@ -14,6 +14,7 @@ describe("fault injection plan (issue 5)", () => {
   test("expects the old system before the point of no return, the staged boot until the resume entry is armed, then the resume entry, the new system once its GRUB is in", () => {
     const expectOf = (name: string) => points.find((p) => p.name === name)!.expect;
     expect(expectOf("after load-payload")).toBe("old");
+    expect(expectOf("after check-payload-archive")).toBe("old");
     expect(expectOf("after write-staged-boot")).toBe("old");
     expect(expectOf("after wipe-old-system")).toBe("staged");
     expect(expectOf("mid persist-for-resume")).toBe("staged");
@@ -65,7 +66,7 @@ describe("a chain from a given point", () => {
 
   test("from before the point of no return: the old system's cuts too", () => {
     const chain = chainFrom(injectionPoints(), "before load-payload", "after write-staged-boot");
-    expect(chain.cuts.map((c) => c.name)).toEqual(["before load-payload", "mid load-payload", "after load-payload", "after write-staged-boot"]);
+    expect(chain.cuts.map((c) => c.name)).toEqual(["before load-payload", "mid load-payload", "after load-payload", "after check-payload-archive", "after write-staged-boot"]);
   });
 
   test("through window A to a given last cut: the staged and store resumes on one disk", () => {
