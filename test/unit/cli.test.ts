@@ -34,7 +34,9 @@ describe("va-agent command line", () => {
     const result = agent("plan", "--manifest", f.manifest, "--layout", LAYOUT, "--machine", f.machine);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("target disk: /dev/nvme0n1 18.00 GiB (nvme); old VGs: centos");
-    expect(result.stdout).toContain(" 3. wipe-old-system [POINT OF NO RETURN]");
+    expect(result.stdout).toContain(" 2. check-payload-archive: ");
+    expect(result.stdout).toContain("  archive    : checked at stage");
+    expect(result.stdout).toContain(" 4. wipe-old-system [POINT OF NO RETURN]");
     expect(result.stdout).toContain("+ sgdisk --move-second-header /dev/nvme0n1");
     expect(result.stdout).toContain("+ lvm pvcreate --force --force --yes --dataalignment 1m /dev/nvme0n1p3");
     expect(result.stdout).toContain("window A   : open (a power cut before the resume store is ready needs manual recovery): the staged files were not mapped to disk sectors");
