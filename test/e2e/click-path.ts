@@ -179,7 +179,14 @@ export async function tamperedBundleRefused(shared: { old: OldAppliance; tiny: T
 }
 
 /** The markers the old system's second boot prints after the hand-back (run.sh above). */
-export function parseSecondBoot(text: string): { uname: string; tinyFiles: string; nextEntry: string; customEntries: string } {
+/** The whole console from the last second-boot start marker on (the end marker must not pass for it). */
+export function secondBootSection(serial: string): string {
+  const starts = [...serial.matchAll(/VA-SECOND-BOOT\r?\n/g)];
+  return starts.length ? serial.slice(starts.at(-1)!.index) : "";
+}
+
+export function parseSecondBoot(serial: string): { uname: string; tinyFiles: string; nextEntry: string; customEntries: string } {
+  const text = secondBootSection(serial);
   const marker = (name: string) => new RegExp(`${name} \\[([^\\]]*)\\]`).exec(text)?.[1]?.trim() ?? "<missing>";
   return { uname: marker("VA-UNAME"), tinyFiles: marker("VA-TINY-FILES"), nextEntry: marker("VA-NEXT-ENTRY"), customEntries: marker("VA-CUSTOM-ENTRY") };
 }
@@ -248,7 +255,7 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
       "  echo \"VA-TINY-FILES [$(ls -d /boot/va-agent /boot/*va-convert* 2>/dev/null | tr '\\n' ' ')]\"",
       "  echo \"VA-NEXT-ENTRY [$(grub-editenv list | grep next_entry || true)]\"",
       "  echo \"VA-CUSTOM-ENTRY [$(grep -c 'va-agent migration' /boot/grub/custom.cfg 2>/dev/null || true)]\"",
-      "  echo VA-SECOND-BOOT-END",
+      "  echo VA-END-OF-SECOND-BOOT",
       "  (sleep 3; systemctl poweroff) & exit 0",
       "fi",
       "va-agent stage bundle.tar || exit 1",
@@ -264,11 +271,12 @@ export async function failureBeforeNoReturnHandsBack(shared: { old: OldAppliance
     const failed = await vm.waitFor(/FAILED with exit code (\d+) BEFORE the point of no return|FAILED with exit code \d+/, 900);
     const back = await vm.waitFor(/VA-SECOND-BOOT/, 900);
     const status = await vm.waitFor(/VA-STATUS-EXIT (\d+)/, 120);
-    await vm.waitFor(/VA-SECOND-BOOT-END/, 120);
+    await vm.waitFor(/VA-END-OF-SECOND-BOOT/, 120);
     await waitExit(vm, 180);
     const serial = readFileSync(join(dir, "serial.log"), "latin1");
-    const statusText = serial.slice(serial.lastIndexOf("VA-SECOND-BOOT"), serial.lastIndexOf("VA-STATUS-EXIT"));
-    const second = parseSecondBoot(serial.slice(serial.lastIndexOf("VA-SECOND-BOOT")));
+    const section = secondBootSection(serial);
+    const statusText = section.slice(0, section.indexOf("VA-STATUS-EXIT"));
+    const second = parseSecondBoot(serial);
     const defaultKernel = /VA-DEFAULT-KERNEL \[([^\]]*)\]/.exec(serial)?.[1] ?? "";
     const oldKernel = shared.old.facts.kernel;
     return {

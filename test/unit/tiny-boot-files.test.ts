@@ -32,7 +32,7 @@ import { undoStage } from "../../agent/stage/undo.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import type { Manifest } from "../../agent/manifest/manifest.ts";
 import { handBackToOldSystem } from "../../agent/workflow/hand-back.ts";
-import { parseSecondBoot } from "../e2e/click-path.ts";
+import { parseSecondBoot, secondBootSection } from "../e2e/click-path.ts";
 import { buildTestBundle, removeWorkspaces } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { GRUBENV_BYTES, snapshot, stageableOldBox, workspaceWithBootableRoot } from "./old-box-fixture.ts";
@@ -214,7 +214,15 @@ describe("issue 13 item 2: the old Debian system keeps its default boot after a 
   });
 
   test("the QEMU proof's second-boot markers parse, a missing one is never taken for an empty one", () => {
-    const serial = "VA-SECOND-BOOT\nVA-UNAME [5.10.0-28-amd64]\nVA-TINY-FILES [/boot/va-agent ]\nVA-NEXT-ENTRY []\nVA-SECOND-BOOT-END\n";
+    const serial = "VA-SECOND-BOOT\nVA-UNAME [5.10.0-28-amd64]\nVA-TINY-FILES [/boot/va-agent ]\nVA-NEXT-ENTRY []\nVA-END-OF-SECOND-BOOT\n";
     expect(parseSecondBoot(serial)).toEqual({ uname: "5.10.0-28-amd64", tinyFiles: "/boot/va-agent", nextEntry: "", customEntries: "<missing>" });
+  });
+
+  test("the second boot is found on a whole console: an end marker never passes for the start (seen in QEMU: every marker <missing>)", () => {
+    const firstBoot = "VA-TEST-HOOK: running run.sh\r\nVA-UPDATE-GRUB-EXIT 0\r\n## va-agent migrate FAILED with exit code 13 BEFORE the point of no return\r\n";
+    const secondBoot = "va-old login: VA-SECOND-BOOT\r\nresult: failed (step prepare, exit 13)\r\nVA-STATUS-EXIT 0\r\nVA-UNAME [5.10.0-32-amd64]\r\nVA-TINY-FILES []\r\nVA-NEXT-ENTRY []\r\nVA-CUSTOM-ENTRY []\r\nVA-END-OF-SECOND-BOOT\r\n";
+    const serial = firstBoot + secondBoot + "VA-TEST-HOOK: run.sh exit code 0\r\n";
+    expect(secondBootSection(serial)).toStartWith("VA-SECOND-BOOT\r\nresult:");
+    expect(parseSecondBoot(serial)).toEqual({ uname: "5.10.0-32-amd64", tinyFiles: "", nextEntry: "", customEntries: "" });
   });
 });
