@@ -100,7 +100,7 @@ export interface EmulatorSettings {
 /**
  * The emulator every VM of the suite runs on (docs/QEMU.md has the measurements behind it).
  * VA_QEMU, VA_QEMU_FIRMWARE (colon-separated), VA_SMP and VA_TCG_THREAD override it for
- * measuring other settings; test/bench/boot-flakes.ts does exactly that.
+ * measuring other settings (test/load/boot-loop.ts, test/bench/tcg-text-poke.ts).
  */
 export function emulatorSettings(env: Record<string, string | undefined> = process.env): EmulatorSettings {
   const smp = Number(env.VA_SMP ?? DEFAULT_SMP);
