@@ -18,14 +18,13 @@ import { buildNewOs } from "../assets/new-os.ts";
 import { buildOldAppliance } from "../assets/old-appliance.ts";
 import { run } from "../assets/host.ts";
 import { signStagedPayload, writeTestPayload, type PayloadCompression } from "../e2e/payload.ts";
-import { type DiskBus, startVm, waitExit } from "../e2e/qemu.ts";
+import { type DiskBus, startVm, waitExit, ENTROPY } from "../e2e/qemu.ts";
 import { stagePayload, stepTimings } from "../e2e/scenario.ts";
 import { buildTinySystem, vendorKeys } from "../e2e/tiny-system.ts";
 import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
 import { buildFloorInitramfs, floorScript } from "./floor.ts";
 
 const REPO = join(import.meta.dir, "../..");
-const ENTROPY = ["-device", "virtio-rng-pci"];
 const AGENT_STARTED = /\[va-agent [\d:]+\] va-agent \S+ \S+ started ([\d.]+) s after kernel start/;
 const RUN_TIMEOUT_S = 45 * 60;
 /** The floor script sleeps 1 s after its last line so the serial console drains before poweroff -f. */

@@ -10,11 +10,10 @@ import type { NewOs } from "../assets/new-os.ts";
 import { makeCommandDisk, type OldAppliance, type OldFacts, oldApplianceOverlay } from "../assets/old-appliance.ts";
 import { writeTestPayload } from "./payload.ts";
 import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./probe-facts.ts";
-import { startVm, type Vm, waitExit } from "./qemu.ts";
+import { startVm, type Vm, waitExit, ENTROPY } from "./qemu.ts";
 import { failure, NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
-const ENTROPY = ["-device", "virtio-rng-pci"];
 
 export interface SignedBundle {
   bundle: string;

@@ -12,11 +12,10 @@ import type { NewOs } from "../assets/new-os.ts";
 import type { OldAppliance } from "../assets/old-appliance.ts";
 import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
 import { checkNewSystem, parseProbeFacts, type Check } from "./probe-facts.ts";
-import { startVm, waitExit } from "./qemu.ts";
+import { startVm, waitExit, ENTROPY } from "./qemu.ts";
 import { failure, NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, type Timing } from "./scenario.ts";
 import type { TinySystem } from "./tiny-system.ts";
 
-const ENTROPY = ["-device", "virtio-rng-pci"];
 /** Far enough into the extraction that the new root is half written, the cut the issue reports. */
 const CUT_AT = /extract-rootfs: extracting \S+: 40%/;
 

@@ -27,7 +27,7 @@ import { buildNewOs } from "../assets/new-os.ts";
 import { buildOldAppliance, makeCommandDisk, type OldAppliance, oldApplianceOverlay } from "../assets/old-appliance.ts";
 import { buildSignedBundle, checkCarriedConfig, type SignedBundle, stageScript } from "./click-path.ts";
 import { parseProbeFacts } from "./probe-facts.ts";
-import { startVm, type Vm, waitExit } from "./qemu.ts";
+import { startVm, type Vm, waitExit, ENTROPY } from "./qemu.ts";
 import { buildTinySystem, type TinySystem, vendorKeys } from "./tiny-system.ts";
 import { describe, measureWindows } from "./windows.ts";
 
@@ -127,7 +127,6 @@ interface Row {
   recoverSeconds: number | null;
 }
 
-const ENTROPY = ["-device", "virtio-rng-pci"];
 /** What each kind of boot prints first (the old system's marker comes from the re-arm hook below). */
 const CAME_UP = /VA-OLD-BOOTED|resuming from the store on \S+|resuming from the staged files on \S+|VA-PROBE-END|FAILED with exit code \d+[^\n]*|grub rescue>|grub> /;
 

@@ -89,6 +89,9 @@ export const DEFAULT_STALL_SEC = 7 * 60;
 /** A busy host stretches every phase up to about 4×: the wall-time backstop for a console that keeps printing. */
 export const PROGRESS_CAP_FACTOR = 4;
 
+/** bun reads getrandom() at start: without an entropy source a guest blocks until its crng is initialised. */
+export const ENTROPY = ["-device", "virtio-rng-pci"];
+
 export interface EmulatorSettings {
   binary: string;
   /** Extra `-L` firmware directories (a QEMU unpacked outside /usr). */

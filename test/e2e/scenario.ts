@@ -10,7 +10,7 @@ import type { NewOs } from "../assets/new-os.ts";
 import { makeCommandDisk, type OldAppliance, oldApplianceOverlay, readCommandDisk } from "../assets/old-appliance.ts";
 import { type Check, checkNewSystem, parseProbeFacts } from "./probe-facts.ts";
 import type { PayloadCompression, StagedPayload } from "./payload.ts";
-import { type DiskBus, startVm, waitExit } from "./qemu.ts";
+import { type DiskBus, startVm, waitExit, ENTROPY } from "./qemu.ts";
 import type { TinySystem } from "./tiny-system.ts";
 import { TINY_CMDLINE } from "../../agent/bootloader/tiny-cmdline.ts";
 import { VmWaitError } from "./console-watch.ts";
@@ -46,8 +46,6 @@ export function failure(error: unknown): Pick<ScenarioResult, "error" | "flake">
 
 /** The agent's first log line says how long after kernel start it got control (from /proc/uptime). */
 const AGENT_STARTED = /\[va-agent [\d:]+\] va-agent \S+ \S+ started ([\d.]+) s after kernel start/;
-/** bun reads getrandom() at start: without an entropy source the guest blocks until crng init. */
-const ENTROPY = ["-device", "virtio-rng-pci"];
 /** The probe's first line, or the ways a broken new system stops: emergency mode, a GRUB rescue prompt. */
 export const NEW_SYSTEM_UP_OR_STUCK = /VA-PROBE os-release|You are in emergency mode|Give root password for maintenance|grub rescue>|Failed to mount \/boot/;
 const MIGRATION_TIMEOUT_S = 40 * 60;

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildOldAppliance, OLD_MAC, oldApplianceOverlay } from "../assets/old-appliance.ts";
 import { VmWaitError } from "../e2e/console-watch.ts";
-import { type DiskBus, emulatorSettings, killAllVms, startVm } from "../e2e/qemu.ts";
+import { type DiskBus, emulatorSettings, ENTROPY, killAllVms, startVm } from "../e2e/qemu.ts";
 
 interface Boot {
   label: string;
@@ -82,7 +82,7 @@ async function bootOnce(n: number, slot: number, o: { base: string; bus: DiskBus
     nic: { mac: OLD_MAC },
     noReboot: true,
     serialLog: join(o.dir, `serial-${String(n + 1).padStart(3, "0")}.log`),
-    extraArgs: ["-device", "virtio-rng-pci"],
+    extraArgs: ENTROPY,
   });
   const record = (outcome: Boot["outcome"], detail: string, seconds: number): Boot => ({
     label: o.label,
