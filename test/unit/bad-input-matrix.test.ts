@@ -5,17 +5,14 @@
  * The table is docs/BAD-INPUT.md.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createHash, createPrivateKey } from "node:crypto";
+import { createPrivateKey } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { signManifest } from "../../agent/bundle/signature.ts";
 import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
-import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
-import { parseManifest } from "../../agent/manifest/manifest.ts";
-import { defaultPaths } from "../../agent/paths.ts";
 import { lintBundledRootfs } from "../../agent/payload/archive-lint.ts";
 import type { PreflightCheck } from "../../agent/preflight/check.ts";
 import { checkTinyTools } from "../../agent/preflight/tiny-tools.ts";
@@ -24,13 +21,13 @@ import { checkResult, ZxRunner } from "../../agent/runner/runner.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { stageCommand } from "../../agent/cli/stage.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import type { StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { generateSigningKeys } from "../../build/keygen.ts";
 import { buildTestBundle, captureLog, captureStdout, makeWorkspace, memberEntries, removeWorkspaces, signedHead, writeRawTar, type RawEntry, type Workspace } from "./bundle-fixture.ts";
 import { snapshot } from "./old-box-fixture.ts";
+import { stagedTinySystem } from "./fixtures/staged-tiny-system.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { LAYOUT_BYTES, manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
+import { LAYOUT_BYTES, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 
 afterAll(removeWorkspaces);
 
@@ -179,22 +176,8 @@ async function archiveRefusal(extra: RawEntry[], options: { without?: (entry: Ra
 
 // ---------------------------------------------------------------- tiny system: load-payload
 
-/** The tiny system with the payload staged on the "old root" (a temp dir), every command faked. */
-function tinySystem() {
-  const dir = mkdtempSync(join(tmpdir(), "va-tiny-"));
-  const paths = defaultPaths(join(dir, "run"), join(dir, "sysimage"));
-  const payload = Buffer.from("pretend this is va.tar.xz, staged by va-agent stage");
-  const document = manifestDocument();
-  (document.payload as { rootfs: Record<string, unknown> }).rootfs = { file: "va.tar.xz", bytes: payload.length, sha256: createHash("sha256").update(payload).digest("hex"), compression: "xz" };
-  const manifest = parseManifest(document);
-  const staged = join(paths.oldRootMount, "etc/upd");
-  mkdirSync(staged, { recursive: true });
-  writeFileSync(join(staged, "va.tar.xz"), payload);
-  const run = new FakeRunner();
-  const plan = planMigration(manifest, referenceLayout(), oldAppliance(virtio));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
-  return { ctx, run, staged, journal: () => Journal.open(paths.journalFile) };
-}
+/** The tiny system with a payload staged on the "old root" (a temp dir), every command faked. */
+const tinySystem = () => stagedTinySystem(Buffer.from("pretend this is va.tar.xz, staged by va-agent stage"));
 
 async function migrationRefusal(world: ReturnType<typeof tinySystem>): Promise<StepFailedError> {
   const before = snapshot(world.staged);

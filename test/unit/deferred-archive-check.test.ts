@@ -1,21 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArchiveError, ExitCode, StepFailedError } from "../../agent/errors/errors.ts";
-import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
-import { parseManifest } from "../../agent/manifest/manifest.ts";
 import { archiveCheckOf } from "../../agent/payload/archive-check.ts";
-import { defaultPaths } from "../../agent/paths.ts";
-import { planMigration } from "../../agent/plan/plan.ts";
 import { renderPlan } from "../../agent/plan/render.ts";
 import { ZxRunner } from "../../agent/runner/runner.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { checkPayloadArchive } from "../../agent/steps/check-payload-archive.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import type { StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import type { PreflightCheck } from "../../agent/preflight/check.ts";
 import { stageCommand } from "../../agent/cli/stage.ts";
@@ -23,7 +17,7 @@ import { failedBeforePointOfNoReturn } from "../../agent/workflow/migrate-or-han
 import { buildTestBundle, captureStdout, makeWorkspace, removeWorkspaces, writeRawTar, type RawEntry } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { stageableOldBox } from "./old-box-fixture.ts";
-import { manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
+import { stagedTinySystem } from "./fixtures/staged-tiny-system.ts";
 
 afterAll(removeWorkspaces);
 
@@ -64,20 +58,8 @@ async function stageWithoutXz(entries: RawEntry[]) {
 }
 
 /** The tiny system with the xz payload staged on the old root; filters run the host's real xz. */
-function tinySystem(archive: Buffer, cmdline: string) {
-  const dir = mkdtempSync(join(tmpdir(), "va-tiny-"));
-  const paths = defaultPaths(join(dir, "run"), join(dir, "sysimage"));
-  const document = manifestDocument();
-  (document.payload as { rootfs: Record<string, unknown> }).rootfs = { file: "va.tar.xz", bytes: archive.length, sha256: createHash("sha256").update(archive).digest("hex"), compression: "xz" };
-  const manifest = parseManifest(document);
-  const staged = join(paths.oldRootMount, "etc/upd");
-  mkdirSync(staged, { recursive: true });
-  writeFileSync(join(staged, "va.tar.xz"), archive);
-  const run = new FakeRunner().filtersOn(new ZxRunner(silentLog()));
-  const plan = planMigration(manifest, referenceLayout(), oldAppliance(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!), undefined, 0, archiveCheckOf(cmdline));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
-  return { ctx, run, journal: () => Journal.open(paths.journalFile) };
-}
+const tinySystem = (archive: Buffer, cmdline: string) =>
+  stagedTinySystem(archive, { run: new FakeRunner().filtersOn(new ZxRunner(silentLog())), archiveCheck: archiveCheckOf(cmdline) });
 
 const DESTRUCTIVE = /^(wipefs|sgdisk|lvm|mkfs(\..*)?|tune2fs|xfs_admin|grub2?-(reboot|mkconfig|install|editenv)|dracut)$/;
 const upToCheck = () => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.indexOf(checkPayloadArchive) + 1);
