@@ -29,7 +29,7 @@ export const VALIDATORS: Validator[] = [
     file: "agent/carry-over/validate-captured-config.generated.ts",
     schemaFile: "agent/carry-over/schema.ts",
     schema: capturedConfigSchema,
-    options: { allErrors: true, strict: true },
+    options: { allErrors: true, strict: true, strictRequired: false },
   },
 ];
 

@@ -16,40 +16,155 @@ export function payloadFileMode(path: string): number {
   return [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE].includes(basename(path)) ? 0o600 : 0o644;
 }
 
+/** An IPv4 or IPv6 address with its prefix length. */
 export interface CapturedAddress {
   address: string;
   prefix: number;
 }
+
+/**
+ * A route as `ip route` means it. `to` is a CIDR (`0.0.0.0/0` / `::/0` for a default route kept as a
+ * route of its own, e.g. in another table); no `via` = on-link (device) route; `type` other than
+ * unicast has no device meaning (`local`, `blackhole`, `unreachable`, `prohibit`).
+ */
 export interface CapturedRoute {
   to: string;
+  via?: string;
+  metric?: number;
+  src?: string;
+  table?: number;
+  onlink?: boolean;
+  scope?: "global" | "link" | "host";
+  type?: "unicast" | "local" | "blackhole" | "unreachable" | "prohibit";
+}
+
+/** The default route an interface installs: its gateway and that route's metric. */
+export interface CapturedGateway {
   via: string;
   metric?: number;
 }
-export interface CapturedInterface {
-  mac: string;
-  oldName: string;
-  method: "static" | "dhcp";
+
+/**
+ * One address family on one interface. Absent from the interface = that family is not configured there
+ * (IPv4: no address at all; IPv6: disabled, `IPV6INIT=no`, `method=disabled|ignore`, no inet6 stanza).
+ */
+export interface CapturedIpv4 {
+  /** Addresses from a DHCP server, besides the static ones below. */
+  dhcp: boolean;
+  /** DHCP only: its router option is not installed as a default route (`DEFROUTE=no`, `never-default`). */
+  neverDefault?: boolean;
   addresses: CapturedAddress[];
-  gateway?: string;
+  gateway?: CapturedGateway;
   routes: CapturedRoute[];
-  mtu?: number;
 }
+export interface CapturedIpv6 {
+  /** Router advertisements are accepted: SLAAC addresses and the router's default route. */
+  autoconf: boolean;
+  /** DHCPv6 (stateful) addresses. */
+  dhcp: boolean;
+  neverDefault?: boolean;
+  addresses: CapturedAddress[];
+  gateway?: CapturedGateway;
+  routes: CapturedRoute[];
+}
+
+export type InterfaceKind = "ethernet" | "bond" | "vlan" | "bridge";
+
+export interface BondSettings {
+  /** The kernel's names: balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb. */
+  mode: string;
+  miimon?: number;
+  updelay?: number;
+  downdelay?: number;
+  lacpRate?: "slow" | "fast";
+  xmitHashPolicy?: string;
+  /** A port's name (an interface of this config). */
+  primary?: string;
+}
+export interface VlanSettings {
+  id: number;
+  /** The interface the tagged frames go out on (an interface of this config). */
+  parent: string;
+}
+export interface BridgeSettings {
+  stp: boolean;
+  forwardDelay?: number;
+}
+
+/**
+ * One interface as the old system configured it. Physical NICs are bound by MAC (the new OS may name
+ * them differently); virtual devices by their name, and reach their NICs through `controller`/`vlan.parent`.
+ * A port of a bond or bridge (`controller` set) has no addresses of its own.
+ */
+export interface CapturedInterface {
+  /** The old system's name: a virtual device keeps it; a NIC's name is informational. */
+  name: string;
+  kind: InterfaceKind;
+  /** Required for ethernet (the binding); for a bond or bridge only when configured explicitly. */
+  mac?: string;
+  /** `boot`: brought up at boot (ONBOOT=yes, autoconnect, `auto`/`allow-hotplug`); `manual`: configured, left down. */
+  activation: "boot" | "manual";
+  mtu?: number;
+  /** The bond or bridge this interface is a port of. */
+  controller?: string;
+  bond?: BondSettings;
+  vlan?: VlanSettings;
+  bridge?: BridgeSettings;
+  ipv4?: CapturedIpv4;
+  ipv6?: CapturedIpv6;
+}
+
 export interface DnsSettings {
+  /** IPv4 and IPv6 name servers, in order. */
   servers: string[];
   search: string[];
 }
+
+/**
+ * Something found and not carried, or carried with a caveat. `interface` names the old interface it
+ * concerns, so the pre-flight can tell whether the management network is affected.
+ */
 export interface CarryOverWarning {
   id: string;
   message: string;
+  interface?: string;
 }
 
-/** The neutral document `stage` captures on the old system (network, DNS, hostname, accounts, paths). */
+/** A listed account with everything needed to create it where the new OS lacks it. */
+export interface CapturedAccount {
+  name: string;
+  passwordHash: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  home: string;
+  shell: string;
+  /** The primary group's name and every supplementary group it is in, with their gids. */
+  groups: { name: string; gid: number; primary: boolean }[];
+  /** The shadow line's fields after the hash (lastchg…reserved), kept as they were. */
+  shadowAging: string;
+}
+
+/** An fstab entry for a filesystem that is not on the target disk: carried into the new fstab as it was. */
+export interface CapturedMount {
+  spec: string;
+  mountPoint: string;
+  type: string;
+  options: string;
+  dump: number;
+  pass: number;
+  /** Why it is safe to carry: `other-disk` (a disk the migration keeps) or `network`. */
+  lives: "other-disk" | "network";
+}
+
+/** The neutral document `stage` captures on the old system (network, DNS, hostname, accounts, mounts, paths). */
 export interface CapturedConfig {
-  format: 1;
+  format: 2;
   hostname?: string;
   interfaces: CapturedInterface[];
   dns: DnsSettings;
-  accounts: { name: string; passwordHash: string }[];
+  accounts: CapturedAccount[];
+  mounts: CapturedMount[];
   paths: { path: string; archive: typeof CARRY_OVER_ARCHIVE_FILE }[];
   warnings: CarryOverWarning[];
 }

@@ -1,18 +1,17 @@
-import type { CapturedAddress, CapturedRoute, CarryOverWarning, DnsSettings } from "./captured-config.ts";
+import type { CapturedInterface, CarryOverWarning, DnsSettings } from "./captured-config.ts";
 
-/** One interface as a configuration source describes it, before its MAC is resolved. */
-export interface FoundInterface {
-  /** The old system's name; networkd may give a glob (`en*`). */
+/**
+ * One interface as a configuration source describes it, before it is bound to a NIC: a NIC may be
+ * named only (ifupdown, ifcfg without HWADDR) or by a networkd glob (`en*`); resolve-interfaces gives it
+ * its MAC. Everything else is already in the captured form.
+ */
+export type FoundInterface = Omit<CapturedInterface, "mac" | "name"> & {
+  /** The old system's name; networkd may give a glob (`en*`). Absent when only a MAC matches. */
   name?: string;
   mac?: string;
-  method: "static" | "dhcp";
-  addresses: CapturedAddress[];
-  gateway?: string;
-  routes: CapturedRoute[];
-  mtu?: number;
   /** The file it came from, for warnings. */
   source: string;
-}
+};
 
 /** What one configuration source (ifcfg, keyfiles, ifupdown, networkd) says about the network. */
 export interface NetworkFindings {
@@ -26,8 +25,8 @@ export function emptyFindings(): NetworkFindings {
 }
 
 /** Everything left behind is said so, in the same words: "not carried: …". */
-export function notCarried(id: string, message: string): CarryOverWarning {
-  return { id, message: `not carried: ${message}` };
+export function notCarried(id: string, message: string, iface?: string): CarryOverWarning {
+  return { id, message: `not carried: ${message}`, ...(iface ? { interface: iface } : {}) };
 }
 
 export function normalizeMac(text: string | undefined): string | undefined {
