@@ -1,5 +1,5 @@
 import type { CapturedAddress, CapturedRoute } from "./captured-config.ts";
-import { isIpv4, parseCidr, prefixFromNetmask } from "./ipv4.ts";
+import { isIpv4, parseCidr, prefixFromNetmask } from "./ip-address.ts";
 import { addUnique, emptyFindings, type FoundInterface, type NetworkFindings, normalizeMac, notCarried } from "./network-findings.ts";
 import { listRootDir, readRootFile } from "./root-files.ts";
 import { parseShellVariables } from "./shell-variables.ts";

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { parseIpRouteArgs } from "./capture-ifcfg.ts";
 import type { CapturedRoute } from "./captured-config.ts";
-import { isIpv4, parseCidr, prefixFromNetmask } from "./ipv4.ts";
+import { isIpv4, parseCidr, prefixFromNetmask } from "./ip-address.ts";
 import { addUnique, emptyFindings, type FoundInterface, type NetworkFindings, notCarried } from "./network-findings.ts";
 import { listRootDir, readRootFile } from "./root-files.ts";
 

@@ -1,6 +1,6 @@
 import type { CapturedAddress, CapturedRoute } from "./captured-config.ts";
 import { iniValue, iniValues, type IniSection, parseIni } from "./ini-file.ts";
-import { isIpv4, parseCidr } from "./ipv4.ts";
+import { isIpv4, parseCidr } from "./ip-address.ts";
 import { addUnique, emptyFindings, type FoundInterface, type NetworkFindings, normalizeMac, notCarried } from "./network-findings.ts";
 import { listRootDir, readRootFile } from "./root-files.ts";
 

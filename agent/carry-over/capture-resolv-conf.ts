@@ -1,5 +1,5 @@
 import type { CarryOverWarning, DnsSettings } from "./captured-config.ts";
-import { isIpv4 } from "./ipv4.ts";
+import { isIpv4 } from "./ip-address.ts";
 import { notCarried } from "./network-findings.ts";
 import { readRootFile } from "./root-files.ts";
 
