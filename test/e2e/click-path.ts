@@ -13,6 +13,8 @@ import { type Check, checkNewSystem, parseProbeFacts, type ProbeFacts } from "./
 import { startVm, type Vm, waitExit, ENTROPY } from "./qemu.ts";
 import { failure, NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
+import { TEST_CARRY_OVER } from "../unit/fixtures/shapes.ts";
+import { checkManagedNetwork, LOG_DISK_BYTES, managedNetworkSetup, MORE_NICS, oldSetupFacts } from "./managed-network-box.ts";
 
 
 export interface SignedBundle {
@@ -21,12 +23,13 @@ export interface SignedBundle {
 }
 
 /** The vendor side: the signed bundle (zstd payload), made with build.ts and the key the tiny system trusts. */
-export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean } = {}): SignedBundle {
+export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean; accounts?: string[] } = {}): SignedBundle {
   mkdirSync(dir, { recursive: true });
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
     // The fast path by default: the payload's generic initramfs is kept (the direct variants cover the rebuild).
     bootloader: { kind: "grub-bios", rebuildInitramfs: opts.rebuildInitramfs ?? false },
+    ...(opts.accounts ? { carryOver: { ...TEST_CARRY_OVER, accounts: opts.accounts } } : {}),
   });
   const bundle = join(dir, "bundle.tar");
   const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };
@@ -47,16 +50,27 @@ const PROLOGUE = [
   "install -D -m 0644 va-signing.pub /etc/va-agent/keys/vendor.pub",
 ];
 
-export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number }): Promise<ScenarioResult> {
-  const variant = { name: `click-path-virtio-${shared.sizeFactor}x`, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
+/**
+ * `plain`: the old appliance as built (one NIC). `managed-network`: issue 14's box (managed-network-box.ts):
+ * bond + VLAN + IPv6, a NIC left down, an account the new OS lacks, a log archive on a second disk.
+ */
+export type ClickPathBox = "plain" | "managed-network";
+
+export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox }): Promise<ScenarioResult> {
+  const managed = shared.box === "managed-network";
+  const name = managed ? "click-path-managed-network" : `click-path-virtio-${shared.sizeFactor}x`;
+  const variant = { name, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
   const dir = join(shared.artifacts, variant.name);
   const timings: Timing[] = [];
   try {
     mkdirSync(dir, { recursive: true });
     const disk = await oldApplianceOverlay(join(dir, "disk.qcow2"), shared.old.diskImage);
     await run(["qemu-img", "resize", "-q", disk, String(shared.newOs.layoutBytes * shared.sizeFactor)]);
-    const commandDisk = await makeCommandDisk(join(dir, "command.img"), stageScript("va-agent stage bundle.tar --reboot"), { files: bundleFiles(shared.signed, shared.tiny) });
-    const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac);
+    const setup = managed ? managedNetworkSetup() : [];
+    const commandDisk = await makeCommandDisk(join(dir, "command.img"), stageScript(...setup, "va-agent stage bundle.tar --reboot"), { files: bundleFiles(shared.signed, shared.tiny) });
+    const logDisk = managed ? join(dir, "logs.qcow2") : undefined;
+    if (logDisk) await run(["qemu-img", "create", "-q", "-f", "qcow2", logDisk, String(LOG_DISK_BYTES)]);
+    const vm = bootOldAppliance(variant.name, dir, disk, commandDisk, shared.old.facts.mac, logDisk);
     const staged = await vm.waitFor(/staged va-demo 13\.0; rebooting|va-agent: ERROR[^\n]*/, 900);
     if (!staged.match[0].startsWith("staged")) throw new Error(`stage failed on the old system:\n${vm.tail(40)}`);
     timings.push({ phase: "old system boot + va-agent stage", seconds: staged.seconds });
@@ -75,21 +89,24 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     const newSystem = serial.slice(serial.lastIndexOf("migration finished"));
     const facts = parseProbeFacts(newSystem);
     const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
-    return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...checkCarriedConfig(facts, shared.old.facts)] };
+    const carried = managed ? checkManagedNetwork(facts, oldSetupFacts(serial)) : checkCarriedConfig(facts, shared.old.facts);
+    return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...carried] };
   } catch (error) {
     return { variant, timings, checks: [], ...failure(error) };
   }
 }
 
 /** The old appliance from its own disk, a command disk beside it, its NIC with the fixed MAC; reboots stay in the VM. */
-function bootOldAppliance(name: string, dir: string, disk: string, commandDisk: string, mac: string): Vm {
+function bootOldAppliance(name: string, dir: string, disk: string, commandDisk: string, mac: string, logDisk?: string): Vm {
   return startVm({
     name,
     disks: [
       { path: disk, format: "qcow2", bus: "virtio" },
       { path: commandDisk, format: "raw", bus: "virtio" },
+      ...(logDisk ? [{ path: logDisk, format: "qcow2" as const, bus: "virtio" as const }] : []),
     ],
     nic: { mac },
+    ...(logDisk ? { moreNics: MORE_NICS } : {}),
     serialLog: join(dir, "serial.log"),
     extraArgs: ENTROPY,
   });

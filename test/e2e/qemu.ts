@@ -25,6 +25,11 @@ export interface VmDisk {
   cache?: "none" | "writeback" | "unsafe" | "directsync" | "writethrough";
 }
 
+export interface VmNic {
+  mac: string;
+  model?: "virtio-net-pci" | "e1000";
+}
+
 export interface VmOptions {
   name: string;
   disks: VmDisk[];
@@ -34,7 +39,9 @@ export interface VmOptions {
   /** MiB of guest RAM, default 2048. */
   memMiB?: number;
   /** One NIC on QEMU user networking with `restrict=on` (no way out of the VM). */
-  nic?: { mac: string; model?: "virtio-net-pci" | "e1000" };
+  nic?: VmNic;
+  /** More NICs after `nic` (bond ports, a disabled NIC), each on a user network of its own. */
+  moreNics?: VmNic[];
   /** Path of the serial console log (directory is created). */
   serialLog: string;
   /** Add `-no-reboot`: a guest reboot makes QEMU exit instead. */
@@ -166,9 +173,9 @@ export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorS
     }
   });
 
-  if (opts.nic) {
-    a.push("-netdev", "user,id=n0,restrict=on", "-device", `${opts.nic.model ?? "virtio-net-pci"},netdev=n0,mac=${opts.nic.mac}`);
-  } else {
+  const nics = opts.nic ? [opts.nic, ...(opts.moreNics ?? [])] : [];
+  nics.forEach((nic, n) => a.push("-netdev", `user,id=n${n},restrict=on`, "-device", `${nic.model ?? "virtio-net-pci"},netdev=n${n},mac=${nic.mac}`));
+  if (nics.length === 0) {
     a.push("-nic", "none");
   }
   if (opts.extraArgs) a.push(...opts.extraArgs);

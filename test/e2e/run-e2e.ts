@@ -1,8 +1,9 @@
 // End-to-end runner: builds (or reuses) every asset, stages the payload on the old appliance,
 // migrates each disk variant in QEMU and checks the new system from inside.
 //
-//   bun test/e2e/run-e2e.ts              the CI set: the click path (virtio, 3x disk, zstd), NVMe equal-size
-//                                        disk (xz), the two negative click-path scenarios, and the
+//   bun test/e2e/run-e2e.ts              the CI set: the click path on the managed-network box (bond +
+//                                        VLAN + IPv6, three NICs, a second disk; virtio 3x, zstd), NVMe
+//                                        equal-size disk (xz), the negative click-path scenarios, and the
 //                                        resume on a two-disk box whose disks swap places after a power cut
 //   bun test/e2e/run-e2e.ts --all        every scenario, and every bus × {equal, 3x}
 //   bun test/e2e/run-e2e.ts --variant virtio-3x [--variant …]
@@ -24,6 +25,7 @@ import { resumeOnSwappedDisks } from "./disk-swap.ts";
 import { buildTinySystem, vendorKeys } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, CORRUPT_PAYLOAD, failureBeforeNoReturnHandsBack, TAMPERED_MANIFEST, tamperedBundleRefused } from "./click-path.ts";
+import { TEST_CARRY_OVER } from "../unit/fixtures/shapes.ts";
 
 const ALL: Variant[] = [
   { name: "virtio-3x", bus: "virtio", sizeFactor: 3, compression: "xz" },
@@ -33,9 +35,9 @@ const ALL: Variant[] = [
   { name: "sata-equal", bus: "sata", sizeFactor: 1, compression: "xz" },
   { name: "nvme-3x", bus: "nvme", sizeFactor: 3, compression: "zstd" },
 ];
-/** The click path runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. */
-const CI_SET = ["click-path", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "resume-disks-swapped"];
-const CLICK_SCENARIOS = ["click-path", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest"];
+/** The click path (managed-network box) runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. The plain click path is the demo's. */
+const CI_SET = ["click-path-managed-network", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "resume-disks-swapped"];
+const CLICK_SCENARIOS = ["click-path", "click-path-managed-network", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest"];
 /** Scenarios on the directly staged disk that are not a plain variant. */
 const STAGED_SCENARIOS = ["resume-disks-swapped"];
 
@@ -101,7 +103,8 @@ async function main(): Promise<number> {
     say("vendor side: signed bundle (build.ts bundle, with the key the tiny system trusts)");
     const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
     const shared = { newOs, old, tiny, signed, artifacts };
-    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared, CORRUPT_PAYLOAD), "tiny-refuses-tampered-manifest": () => failureBeforeNoReturnHandsBack(shared, TAMPERED_MANIFEST) } as Record<string, () => Promise<ScenarioResult>>;
+    const managedBundle = () => buildSignedBundle(newOs, tiny, join(artifacts, "vendor-managed"), { accounts: [...TEST_CARRY_OVER.accounts, "operator"] });
+    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "click-path-managed-network": () => clickPath({ ...shared, signed: managedBundle(), sizeFactor: 3, box: "managed-network" }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared, CORRUPT_PAYLOAD), "tiny-refuses-tampered-manifest": () => failureBeforeNoReturnHandsBack(shared, TAMPERED_MANIFEST) } as Record<string, () => Promise<ScenarioResult>>;
     for (const name of clickScenarios) {
       say(`scenario ${name}`);
       await scenario(name, run[name]!, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);
