@@ -128,7 +128,10 @@ function readLinkOptions(ctx: Context, building: Building, stanza: Stanza): void
     else if (key === "bond-master") building.bondMaster = value;
     else if (key.startsWith("bond-") && BOND_KEYS.includes(key)) building.bondOptions.push(option);
     else if (key === "bridge-ports") readBridgePorts(ctx, building, option);
-    else if (key === "bridge-stp") building.bridge = { ...(building.bridge ?? { stp: false }), stp: /^(on|yes|1)$/.test(value) };
+    else if (key === "bridge-stp") {
+      const stp = /^(on|yes|1)$/.test(value) ? true : /^(off|no|0)$/.test(value) ? false : warnValue(ctx, building.name, option);
+      if (stp !== undefined) building.bridge = { ...(building.bridge ?? { stp: false }), stp };
+    }
     else if (key === "bridge-fd") {
       const forwardDelay = integerIn(ctx, building.name, option, 0, 30);
       if (forwardDelay !== undefined) building.bridge = { ...(building.bridge ?? { stp: false }), forwardDelay };

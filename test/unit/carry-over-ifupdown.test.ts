@@ -163,3 +163,378 @@ iface eth0 inet static
     expect(findings.interfaces.map((i) => [i.name, i.source])).toEqual([["ens3", "/etc/network/interfaces.d/50-cloud-init.cfg"]]);
   });
 });
+
+describe("capture from ifupdown: hosting templates and cloud-init", () => {
+  test("Hetzner installimage: route(8) up line with dev, inet6 netmask as bits, link-local gateway, lo inet6 loopback", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `### Hetzner Online GmbH installimage
+
+source /etc/network/interfaces.d/*
+
+auto lo
+iface lo inet loopback
+iface lo inet6 loopback
+
+auto enp0s31f6
+iface enp0s31f6 inet static
+  address 203.0.113.66
+  netmask 255.255.255.192
+  gateway 203.0.113.65
+  # route 203.0.113.64/26 via 203.0.113.65
+  up route add -net 203.0.113.64 netmask 255.255.255.192 gw 203.0.113.65 dev enp0s31f6
+
+iface enp0s31f6 inet6 static
+  address 2001:db8:1:2::2
+  netmask 64
+  gateway fe80::1
+`,
+    });
+    expect(findings.interfaces).toEqual([
+      {
+        name: "enp0s31f6",
+        kind: "ethernet",
+        activation: "boot",
+        source: "/etc/network/interfaces",
+        ipv4: { dhcp: false, addresses: [{ address: "203.0.113.66", prefix: 26 }], gateway: { via: "203.0.113.65" }, routes: [{ to: "203.0.113.64/26", via: "203.0.113.65" }] },
+        ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:1:2::2", prefix: 64 }], gateway: { via: "fe80::1" }, routes: [] },
+      },
+    ]);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("Hetzner's older point-to-point template: pointopoint is named, not dropped in silence", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto eth0\niface eth0 inet static\n  address 203.0.113.66\n  netmask 255.255.255.255\n  gateway 203.0.113.65\n  pointopoint 203.0.113.65\n",
+    });
+    expect(iface(findings, "eth0")?.ipv4?.addresses).toEqual([{ address: "203.0.113.66", prefix: 32 }]);
+    expect(findings.warnings).toEqual([
+      { id: "ifupdown-option", message: "not carried: /etc/network/interfaces:6: option `pointopoint 203.0.113.65` of eth0", interface: "eth0" },
+    ]);
+  });
+
+  test("OVH template: /sbin/ip -6 post-up routes to a gateway outside the prefix, pre-down clean-up ignored", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet static
+	address 198.51.100.23
+	netmask 255.255.255.0
+	network 198.51.100.0
+	broadcast 198.51.100.255
+	gateway 198.51.100.254
+
+iface eth0 inet6 static
+	address 2001:db8:2000:1234::1
+	netmask 64
+	post-up /sbin/ip -6 route add 2001:db8:2000:12ff:ff:ff:ff:ff dev eth0
+	post-up /sbin/ip -6 route add default via 2001:db8:2000:12ff:ff:ff:ff:ff dev eth0
+	pre-down /sbin/ip -6 route del default via 2001:db8:2000:12ff:ff:ff:ff:ff dev eth0
+	pre-down /sbin/ip -6 route del 2001:db8:2000:12ff:ff:ff:ff:ff dev eth0
+`,
+    });
+    expect(iface(findings, "eth0")?.ipv6).toEqual({
+      autoconf: false,
+      dhcp: false,
+      addresses: [{ address: "2001:db8:2000:1234::1", prefix: 64 }],
+      gateway: { via: "2001:db8:2000:12ff:ff:ff:ff:ff" },
+      routes: [{ to: "2001:db8:2000:12ff:ff:ff:ff:ff/128" }],
+    });
+    // No gateway option and no accept_ra: the kernel keeps accepting router advertisements, autoconf is 0.
+    expect(findings.warnings.map((w) => [w.id, w.interface])).toEqual([["ipv6-ra-without-autoconf", "eth0"]]);
+  });
+
+  test("cloud-init's ENI renderer: DNS on lo, post-up route add -net … || true, control-alias and control-manual", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*.cfg\n",
+      "/etc/network/interfaces.d/50-cloud-init.cfg": `# This file is generated from information provided by the datasource.  Changes
+# to it will not persist across an instance reboot.  To disable cloud-init's
+# network configuration capabilities, write a file
+# /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg with the following:
+# network: {config: disabled}
+auto lo
+iface lo inet loopback
+    dns-nameservers 10.10.0.2 10.10.0.3
+    dns-search cloud.example
+
+auto eth0
+iface eth0 inet static
+    address 10.10.1.20/24
+    gateway 10.10.1.1
+    mtu 9001
+    post-up route add -net 10.20.0.0 netmask 255.255.0.0 gw 10.10.1.254 metric 3 || true
+    pre-down route del -net 10.20.0.0 netmask 255.255.0.0 gw 10.10.1.254 metric 3 || true
+
+# control-alias eth0
+iface eth0 inet6 static
+    address 2001:db8:10::20/64
+    gateway 2001:db8:10::1
+
+# control-manual eth1
+iface eth1 inet dhcp
+`,
+      ...RESOLVCONF_HOOK,
+    });
+    expect(findings.interfaces).toEqual([
+      {
+        name: "eth0",
+        kind: "ethernet",
+        activation: "boot",
+        source: "/etc/network/interfaces.d/50-cloud-init.cfg",
+        mtu: 9001,
+        ipv4: { dhcp: false, addresses: [{ address: "10.10.1.20", prefix: 24 }], gateway: { via: "10.10.1.1" }, routes: [{ to: "10.20.0.0/16", via: "10.10.1.254", metric: 3 }] },
+        ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:10::20", prefix: 64 }], gateway: { via: "2001:db8:10::1" }, routes: [] },
+      },
+      { name: "eth1", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces.d/50-cloud-init.cfg", ipv4: { dhcp: true, addresses: [], routes: [] } },
+    ]);
+    expect(findings.dns).toEqual({ servers: ["10.10.0.2", "10.10.0.3"], search: ["cloud.example"] });
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("cloud-init's IPv6 route as route(8) -A inet6, and its IPv6 route without it (which route(8) refuses): named", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet6 static
+    address 2001:db8:10::20/64
+    accept_ra 0
+    post-up route add -A inet6 default gw 2001:db8:10::1 || true
+    post-up route add -net 2001:db8:99:: netmask 48 gw 2001:db8:10::fe || true
+`,
+    });
+    expect(iface(findings, "eth0")?.ipv6?.gateway).toEqual({ via: "2001:db8:10::1" });
+    expect(iface(findings, "eth0")?.ipv6?.routes).toEqual([]);
+    expect(findings.warnings).toEqual([
+      {
+        id: "ifupdown-option",
+        message: 'not carried: /etc/network/interfaces:6: command (destination "2001:db8:99::" netmask 48 is not understood) `post-up route add -net 2001:db8:99:: netmask 48 gw 2001:db8:10::fe || true` of eth0',
+        interface: "eth0",
+      },
+    ]);
+  });
+});
+
+describe("capture from ifupdown: bonds, VLANs, bridges", () => {
+  test("Debian wiki bonding: bond-slaves on the bond; its ports need no stanza and come up with it", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto bond0
+iface bond0 inet static
+    address 10.31.1.5
+    netmask 255.255.255.0
+    network 10.31.1.0
+    gateway 10.31.1.254
+    bond-slaves eth0 eth1
+    bond-mode active-backup
+    bond-miimon 100
+    bond-downdelay 200
+    bond-updelay 200
+    bond-primary eth0
+`,
+    });
+    expect(findings.interfaces).toEqual([
+      {
+        name: "bond0",
+        kind: "bond",
+        activation: "boot",
+        source: "/etc/network/interfaces",
+        bond: { mode: "active-backup", miimon: 100, updelay: 200, downdelay: 200, primary: "eth0" },
+        ipv4: { dhcp: false, addresses: [{ address: "10.31.1.5", prefix: 24 }], gateway: { via: "10.31.1.254" }, routes: [] },
+      },
+      { name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
+      { name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
+    ]);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("LACP in numbers: bond-mode 4, bond-lacp-rate 1, bond-xmit-hash-policy 1", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto bond0\niface bond0 inet dhcp\n    bond-slaves eno1 eno2\n    bond-mode 4\n    bond-miimon 100\n    bond-lacp-rate 1\n    bond-xmit-hash-policy 1\n",
+    });
+    expect(iface(findings, "bond0")?.bond).toEqual({ mode: "802.3ad", miimon: 100, lacpRate: "fast", xmitHashPolicy: "layer3+4" });
+  });
+
+  test("cloud-init's bond: bond-master on ports with the same bond options, bond-slaves none, hwaddress, a VLAN on it", () => {
+    const port = (name: string) => `auto ${name}\niface ${name} inet manual\n    bond-master bond0\n    bond-mode 802.3ad\n    bond-xmit-hash-policy layer3+4\n    bond_miimon 100\n`;
+    const findings = capture({
+      "/etc/network/interfaces": `${port("eth0")}\n${port("eth1")}
+auto bond0
+iface bond0 inet static
+    address 192.168.0.2/24
+    gateway 192.168.0.1
+    bond-mode 802.3ad
+    bond-slaves none
+    bond-xmit-hash-policy layer3+4
+    bond_miimon 100
+    hwaddress aa:bb:cc:dd:ee:ff
+
+auto bond0.200
+iface bond0.200 inet dhcp
+    vlan-raw-device bond0
+    vlan_id 200
+`,
+    });
+    expect(findings.interfaces).toEqual([
+      { name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
+      { name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
+      {
+        name: "bond0",
+        kind: "bond",
+        activation: "boot",
+        source: "/etc/network/interfaces",
+        mac: "aa:bb:cc:dd:ee:ff",
+        bond: { mode: "802.3ad", miimon: 100, xmitHashPolicy: "layer3+4" },
+        ipv4: { dhcp: false, addresses: [{ address: "192.168.0.2", prefix: 24 }], gateway: { via: "192.168.0.1" }, routes: [] },
+      },
+      { name: "bond0.200", kind: "vlan", activation: "boot", source: "/etc/network/interfaces", vlan: { id: 200, parent: "bond0" }, ipv4: { dhcp: true, addresses: [], routes: [] } },
+    ]);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("Debian wiki VLANs: eth0.222 (ifupdown's own), vlan10 with vlan-raw-device and vlan20 with vlan_raw_device (the vlan package)", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet static
+    address 192.168.1.5/24
+
+auto eth0.222
+iface eth0.222 inet static
+    address 10.10.10.1/24
+
+auto vlan10
+iface vlan10 inet static
+        address 10.0.0.1
+        netmask 255.255.255.0
+        vlan-raw-device eth0
+
+auto vlan0020
+iface vlan0020 inet manual
+        vlan_raw_device eth0
+`,
+    });
+    expect(findings.interfaces.map((i) => [i.name, i.kind, i.vlan])).toEqual([
+      ["eth0", "ethernet", undefined],
+      ["eth0.222", "vlan", { id: 222, parent: "eth0" }],
+      ["vlan10", "vlan", { id: 10, parent: "eth0" }],
+      ["vlan0020", "vlan", { id: 20, parent: "eth0" }],
+    ]);
+    expect(iface(findings, "vlan0020")?.ipv4).toBeUndefined();
+  });
+
+  test("a VLAN whose raw device has no stanza: ifupdown brings the raw device up with it", () => {
+    const findings = capture({ "/etc/network/interfaces": "auto eth1.100\niface eth1.100 inet static\n    address 10.1.0.5/24\n" });
+    expect(iface(findings, "eth1")).toEqual({ name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces" });
+  });
+
+  test("Debian wiki bridge: bridge_ports, manual ports; the wiki's end-of-line comments are values to ifupdown", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `iface eth0 inet manual
+iface eth1 inet manual
+
+auto br0
+iface br0 inet dhcp
+	bridge_ports eth0 eth1
+	bridge_stp off       # disable Spanning Tree Protocol
+	bridge_waitport 0    # no delay before a port becomes available
+	bridge_fd 0          # no forwarding delay
+`,
+    });
+    expect(findings.interfaces).toEqual([
+      { name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "br0" },
+      { name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "br0" },
+      { name: "br0", kind: "bridge", activation: "boot", source: "/etc/network/interfaces", bridge: { stp: false }, ipv4: { dhcp: true, addresses: [], routes: [] } },
+    ]);
+    expect(findings.warnings).toEqual([
+      { id: "ifupdown-invalid-value", message: 'not carried: /etc/network/interfaces:7: bridge-stp "off # disable Spanning Tree Protocol" of br0 is not a valid value', interface: "br0" },
+      { id: "ifupdown-invalid-value", message: 'not carried: /etc/network/interfaces:9: bridge-fd "0 # no forwarding delay" of br0 is not a valid value', interface: "br0" },
+    ]);
+  });
+
+  test("Proxmox VE default: vmbr0 on eno1 (inet manual, no auto), a bridge with bridge-ports none, sourced interfaces.d", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto lo
+iface lo inet loopback
+
+iface eno1 inet manual
+
+auto vmbr0
+iface vmbr0 inet static
+	address 192.168.1.10/24
+	gateway 192.168.1.1
+	bridge-ports eno1
+	bridge-stp off
+	bridge-fd 0
+
+iface vmbr0 inet6 static
+	address 2001:db8:5::10/64
+	gateway 2001:db8:5::1
+
+iface wlp2s0 inet manual
+
+source /etc/network/interfaces.d/*
+`,
+      "/etc/network/interfaces.d/sdn": "auto vmbr1\niface vmbr1 inet static\n\taddress 10.10.10.1/24\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n",
+    });
+    expect(findings.interfaces).toEqual([
+      { name: "eno1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "vmbr0" },
+      {
+        name: "vmbr0",
+        kind: "bridge",
+        activation: "boot",
+        source: "/etc/network/interfaces",
+        bridge: { stp: false, forwardDelay: 0 },
+        ipv4: { dhcp: false, addresses: [{ address: "192.168.1.10", prefix: 24 }], gateway: { via: "192.168.1.1" }, routes: [] },
+        ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:5::10", prefix: 64 }], gateway: { via: "2001:db8:5::1" }, routes: [] },
+      },
+      { name: "wlp2s0", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces" },
+      { name: "vmbr1", kind: "bridge", activation: "boot", source: "/etc/network/interfaces.d/sdn", bridge: { stp: false, forwardDelay: 0 }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] } },
+    ]);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("Proxmox VE LACP bond under a VLAN-aware bridge, management on vmbr0.100: VLAN filtering is named", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto lo
+iface lo inet loopback
+
+iface eno1 inet manual
+
+iface eno2 inet manual
+
+auto bond0
+iface bond0 inet manual
+	bond-slaves eno1 eno2
+	bond-miimon 100
+	bond-mode 802.3ad
+	bond-xmit-hash-policy layer2+3
+
+auto vmbr0
+iface vmbr0 inet manual
+	bridge-ports bond0
+	bridge-stp off
+	bridge-fd 0
+	bridge-vlan-aware yes
+	bridge-vids 2-4094
+
+auto vmbr0.100
+iface vmbr0.100 inet static
+	address 10.0.100.5/24
+	gateway 10.0.100.1
+
+source /etc/network/interfaces.d/*
+`,
+    });
+    expect(findings.interfaces.map((i) => [i.name, i.kind, i.activation, i.controller ?? i.vlan?.parent])).toEqual([
+      ["eno1", "ethernet", "boot", "bond0"],
+      ["eno2", "ethernet", "boot", "bond0"],
+      ["bond0", "bond", "boot", "vmbr0"],
+      ["vmbr0", "bridge", "boot", undefined],
+      ["vmbr0.100", "vlan", "boot", "vmbr0"],
+    ]);
+    expect(iface(findings, "bond0")?.bond).toEqual({ mode: "802.3ad", miimon: 100, xmitHashPolicy: "layer2+3" });
+    expect(iface(findings, "vmbr0")?.ipv4).toBeUndefined();
+    expect(findings.warnings).toEqual([
+      {
+        id: "bridge-vlan-aware",
+        message: "not carried: /etc/network/interfaces:20: vmbr0 is a VLAN-aware bridge (bridge-vids 2-4094): VLAN filtering is not carried, the bridge is carried without it",
+        interface: "vmbr0",
+      },
+    ]);
+  });
+});
