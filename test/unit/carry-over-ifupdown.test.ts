@@ -538,3 +538,219 @@ source /etc/network/interfaces.d/*
     ]);
   });
 });
+
+describe("capture from ifupdown: the file format", () => {
+  test("source-directory takes run-parts names only; relative paths are relative to the sourcing file; loops end", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "source-directory interfaces.d\nsource ../net-extra/*.conf\n",
+      "/etc/network/interfaces.d/eth0": "auto eth0\niface eth0 inet dhcp\n",
+      "/etc/network/interfaces.d/eth1.cfg": "auto eth1\niface eth1 inet dhcp\n",
+      "/etc/network/interfaces.d/eth2~": "auto eth2\niface eth2 inet dhcp\n",
+      "/etc/network/interfaces.d/Eth_3-b": "auto eth3\niface eth3 inet dhcp\nsource /etc/network/interfaces\n",
+      "/etc/net-extra/eth4.conf": "auto eth4\niface eth4 inet dhcp\n",
+      "/etc/net-extra/.eth5.conf": "auto eth5\niface eth5 inet dhcp\n",
+    });
+    expect(findings.interfaces.map((i) => [i.name, i.source])).toEqual([
+      ["eth3", "/etc/network/interfaces.d/Eth_3-b"],
+      ["eth0", "/etc/network/interfaces.d/eth0"],
+      ["eth4", "/etc/net-extra/eth4.conf"],
+    ]);
+  });
+
+  test("a line ending in a backslash goes on; a # is a comment only at the start of a line", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto eth0\niface eth0 inet static\n    # a comment\n    address \\\n      192.0.2.10/24\n    up ip route add 198.51.100.0/24 \\\n        via 192.0.2.1\n",
+    });
+    expect(iface(findings, "eth0")?.ipv4).toEqual({ dhcp: false, addresses: [{ address: "192.0.2.10", prefix: 24 }], routes: [{ to: "198.51.100.0/24", via: "192.0.2.1" }] });
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("options after an `auto` line or in a mapping are never merged into the stanza before", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `iface eth0 inet static
+    address 192.0.2.10/24
+auto eth0
+    gateway 192.0.2.1
+
+mapping eth1
+    script /usr/local/sbin/map-scheme
+    map HOME eth1-home
+`,
+    });
+    expect(iface(findings, "eth0")?.ipv4?.gateway).toBeUndefined();
+    expect(findings.warnings).toEqual([
+      { id: "ifupdown-misplaced-option", message: 'not carried: /etc/network/interfaces:4: "gateway 192.0.2.1" stands outside any iface stanza (ifupdown rejects such a file)' },
+      { id: "ifupdown-mapping", message: "not carried: /etc/network/interfaces:6: mapping eth1: logical interface mappings (map scripts) are not carried" },
+    ]);
+  });
+
+  test("activation: allow-auto is auto, another allow- class is manual and said so, no line at all is manual", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "allow-auto eth0\niface eth0 inet dhcp\n\nallow-ovs eth1\niface eth1 inet dhcp\n\niface eth2 inet dhcp\n",
+    });
+    expect(findings.interfaces.map((i) => [i.name, i.activation])).toEqual([
+      ["eth0", "boot"],
+      ["eth1", "manual"],
+      ["eth2", "manual"],
+    ]);
+    expect(findings.warnings).toEqual([
+      { id: "ifupdown-allow-class", message: "not carried: /etc/network/interfaces:4 (allow-ovs): eth1 is brought up only by `ifup --allow` of that class; carried as not brought up at boot", interface: "eth1" },
+    ]);
+  });
+
+  test("methods and families it does not carry are named, with their line", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto ppp0\niface ppp0 inet ppp\n    provider isp\n\nauto he-ipv6\niface he-ipv6 inet6 v4tunnel\n    address 2001:db8:f::2\n    endpoint 192.0.2.1\n\niface eth0 ipx static\n\niface eth1 inet static inherits ethernet\n    address 192.0.2.3/24\n",
+    });
+    expect(findings.interfaces).toEqual([]);
+    expect(findings.warnings.map((w) => w.message)).toEqual([
+      "not carried: /etc/network/interfaces:2: iface ppp0 inet ppp: this family or method is not carried",
+      "not carried: /etc/network/interfaces:6: iface he-ipv6 inet6 v4tunnel: this family or method is not carried",
+      "not carried: /etc/network/interfaces:10: iface eth0 ipx static: this family or method is not carried",
+      "not carried: /etc/network/interfaces:12: iface eth1 inet static inherits ethernet: templates (inherits) are not carried",
+    ]);
+  });
+
+  test("malformed values: each named with file and line, the rest of the interface carried", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet static
+    address 300.1.1.1
+    netmask 255.0.255.0
+    mtu jumbo
+    gateway 192.0.2.1
+    metric fast
+    dns-nameservers 192.0.2.53 not-an-ip
+    hwaddress ether 52:54:00:zz:00:01
+
+auto bond0
+iface bond0 inet manual
+    bond-slaves eth1
+    bond-mode fastest
+    bond-miimon -1
+`,
+      ...RESOLVCONF_HOOK,
+    });
+    expect(iface(findings, "eth0")?.ipv4).toEqual({ dhcp: false, addresses: [], gateway: { via: "192.0.2.1" }, routes: [] });
+    expect(iface(findings, "bond0")?.bond).toEqual({ mode: "balance-rr" });
+    expect(findings.dns.servers).toEqual(["192.0.2.53"]);
+    expect(findings.warnings.map((w) => w.message)).toEqual([
+      'not carried: /etc/network/interfaces:5: mtu "jumbo" of eth0 is not a valid value',
+      'not carried: /etc/network/interfaces:9: hwaddress "ether 52:54:00:zz:00:01" of eth0 is not a valid value',
+      'not carried: /etc/network/interfaces:4: netmask "255.0.255.0" of eth0 is not a valid value',
+      'not carried: /etc/network/interfaces:3: address "300.1.1.1" of eth0 is not a valid value',
+      'not carried: /etc/network/interfaces:7: metric "fast" of eth0 is not a valid value',
+      'not carried: /etc/network/interfaces:2: name server "not-an-ip" of eth0 is not an address',
+      'not carried: /etc/network/interfaces:14: bond-mode "fastest" of bond0 is not a valid value',
+      'not carried: /etc/network/interfaces:15: bond-miimon "-1" of bond0 is not a valid value',
+    ]);
+  });
+
+  test("hooks: up ip addr add is an address, other commands are named by interface; down clean-up is not", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet manual
+    up ip link set $IFACE up
+    up ip addr add 192.0.2.10/24 dev $IFACE label $IFACE:0
+    up ip route add default via 192.0.2.1 dev eth0 metric 50 || true
+    pre-up /usr/local/sbin/wait-for-switch
+    post-up ip route add 203.0.113.0/24 via 192.0.2.254 dev eth9
+    down ip addr del 192.0.2.10/24 dev $IFACE
+    post-down /usr/local/sbin/notify-down
+`,
+    });
+    expect(iface(findings, "eth0")?.ipv4).toEqual({ dhcp: false, addresses: [{ address: "192.0.2.10", prefix: 24 }], gateway: { via: "192.0.2.1", metric: 50 }, routes: [] });
+    expect(findings.warnings).toEqual([
+      { id: "custom-hook", message: "not carried: /etc/network/interfaces:3: eth0 runs `up ip link set $IFACE up`", interface: "eth0" },
+      { id: "custom-hook", message: "not carried: /etc/network/interfaces:6: eth0 runs `pre-up /usr/local/sbin/wait-for-switch`", interface: "eth0" },
+      { id: "ifupdown-option", message: "not carried: /etc/network/interfaces:7: command for another interface (eth9) `post-up ip route add 203.0.113.0/24 via 192.0.2.254 dev eth9` of eth0", interface: "eth0" },
+      { id: "custom-hook", message: "not carried: /etc/network/interfaces:9: eth0 runs `post-down /usr/local/sbin/notify-down`", interface: "eth0" },
+    ]);
+  });
+
+  test("IP aliases and a second inet static stanza are more addresses of the same NIC, never NICs", () => {
+    const findings = capture({
+      "/etc/network/interfaces": `auto eth0
+iface eth0 inet static
+    address 192.0.2.10/24
+    gateway 192.0.2.1
+
+auto eth0:1
+iface eth0:1 inet static
+    address 192.0.2.11
+    netmask 255.255.255.0
+
+iface eth0 inet static
+    address 198.51.100.10/24
+`,
+    });
+    expect(findings.interfaces).toEqual([
+      {
+        name: "eth0",
+        kind: "ethernet",
+        activation: "boot",
+        source: "/etc/network/interfaces",
+        ipv4: {
+          dhcp: false,
+          addresses: [
+            { address: "192.0.2.10", prefix: 24 },
+            { address: "192.0.2.11", prefix: 24 },
+            { address: "198.51.100.10", prefix: 24 },
+          ],
+          gateway: { via: "192.0.2.1" },
+          routes: [],
+        },
+      },
+    ]);
+  });
+
+  test("hwaddress on a NIC: the binding stays the NIC's own MAC, the override is named", () => {
+    const findings = capture({ "/etc/network/interfaces": "auto eth0\niface eth0 inet dhcp\n    hwaddress ether 02:00:00:00:00:01\n" });
+    expect(iface(findings, "eth0")?.mac).toBeUndefined();
+    expect(ids(findings)).toEqual(["hwaddress-not-carried"]);
+  });
+
+  test("a port's own addresses are named and left; the files it comes from hold no unknown option in silence", () => {
+    const findings = capture({
+      "/etc/network/interfaces": "auto br0\niface br0 inet dhcp\n    bridge_ports eth0\n    bridge_hello 2\n\niface eth0 inet static\n    address 192.0.2.5/24\n    wpa-ssid office\n",
+    });
+    expect(iface(findings, "eth0")).toEqual({ name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "br0" });
+    expect(findings.warnings.map((w) => w.id)).toEqual(["ifupdown-option", "ifupdown-option", "port-addresses"]);
+    expect(warningOf(findings, "ifupdown-option")?.message).toBe("not carried: /etc/network/interfaces:4: bond or bridge option `bridge-hello 2` of br0");
+  });
+});
+
+describe("capture from ifupdown: IPv6 as inet6.defn sets the kernel's sysctls", () => {
+  const inet6 = (body: string) => capture({ "/etc/network/interfaces": `auto eth0\niface eth0 inet dhcp\n\n${body}` });
+
+  test("no inet6 stanza: no ipv6 (the kernel's own defaults apply, see the report)", () => {
+    expect(inet6("").interfaces[0]?.ipv6).toBeUndefined();
+    expect(inet6("iface eth0 inet6 manual\n").interfaces[0]?.ipv6).toBeUndefined();
+  });
+
+  test("inet6 auto: SLAAC; accept_ra 0 turns it off; dhcp 1 (stateless DHCPv6) is named", () => {
+    expect(inet6("iface eth0 inet6 auto\n").interfaces[0]?.ipv6?.autoconf).toBe(true);
+    expect(inet6("iface eth0 inet6 auto\n    accept_ra 0\n").interfaces[0]?.ipv6?.autoconf).toBe(false);
+    const stateless = inet6("iface eth0 inet6 auto\n    dhcp 1\n");
+    expect(stateless.interfaces[0]?.ipv6).toEqual({ autoconf: true, dhcp: false, addresses: [], routes: [] });
+    expect(ids(stateless)).toEqual(["dhcpv6-stateless"]);
+  });
+
+  test("inet6 dhcp: stateful DHCPv6, RA accepted and autoconf left at the kernel's 1 unless set", () => {
+    expect(inet6("iface eth0 inet6 dhcp\n").interfaces[0]?.ipv6).toEqual({ autoconf: true, dhcp: true, addresses: [], routes: [] });
+    expect(inet6("iface eth0 inet6 dhcp\n    autoconf 0\n    accept_ra 0\n").interfaces[0]?.ipv6?.autoconf).toBe(false);
+  });
+
+  test("inet6 static: accept_ra 1/2 with autoconf 1 is SLAAC besides the static address; privext is named", () => {
+    const both = inet6("iface eth0 inet6 static\n    address 2001:db8::5/64\n    accept_ra 2\n    autoconf 1\n    privext 2\n");
+    expect(both.interfaces[0]?.ipv6).toEqual({ autoconf: true, dhcp: false, addresses: [{ address: "2001:db8::5", prefix: 64 }], routes: [] });
+    expect(ids(both)).toEqual(["ifupdown-option"]);
+    expect(both.warnings[0]?.message).toContain("IPv6 privacy extensions");
+  });
+
+  test("inet6 static with a gateway and its metric; a bare address is a /128 as ip takes it", () => {
+    const findings = inet6("iface eth0 inet6 static\n    address 2001:db8::5\n    gateway 2001:db8::1\n    metric 200\n");
+    expect(findings.interfaces[0]?.ipv6).toEqual({ autoconf: false, dhcp: false, addresses: [{ address: "2001:db8::5", prefix: 128 }], gateway: { via: "2001:db8::1", metric: 200 }, routes: [] });
+    expect(findings.warnings).toEqual([]);
+  });
+});
