@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { captureIfupdown } from "../../agent/carry-over/capture-ifupdown.ts";
@@ -752,5 +752,233 @@ describe("capture from ifupdown: IPv6 as inet6.defn sets the kernel's sysctls", 
     const findings = inet6("iface eth0 inet6 static\n    address 2001:db8::5\n    gateway 2001:db8::1\n    metric 200\n");
     expect(findings.interfaces[0]?.ipv6).toEqual({ autoconf: false, dhcp: false, addresses: [{ address: "2001:db8::5", prefix: 128 }], gateway: { via: "2001:db8::1", metric: 200 }, routes: [] });
     expect(findings.warnings).toEqual([]);
+  });
+});
+
+function config(interfaces: CapturedInterface[], dns = { servers: [] as string[], search: [] as string[] }): CapturedConfig {
+  return { format: 2, interfaces, dns, accounts: [], mounts: [], paths: [], warnings: [] };
+}
+
+const nic = (name: string, mac: string, more: Partial<CapturedInterface> = {}): CapturedInterface => ({ name, kind: "ethernet", mac, activation: "boot", ...more });
+
+/** Render into a fresh root with a sysfs of the NICs (the old names the .link files give back), then capture it again. */
+function roundTrip(model: CapturedConfig): { again: CapturedInterface[]; findings: NetworkFindings; files: Record<string, string> } {
+  const root = rootWith({ "/etc/network/interfaces": withInterfacesDirSourced("auto lo\niface lo inet loopback\n"), ...RESOLVCONF_HOOK });
+  const files: Record<string, string> = {};
+  for (const file of renderIfupdown(model)) {
+    writeRenderedFile(root, file);
+    files[file.path] = file.content;
+  }
+  for (const item of model.interfaces.filter((i) => i.kind === "ethernet")) {
+    mkdirSync(join(root, "sys/class/net", item.name), { recursive: true });
+    writeFileSync(join(root, "sys/class/net", item.name, "address"), `${item.mac}\n`);
+  }
+  const findings = captureIfupdown(root);
+  const again = findings.interfaces.map(({ source, ...found }) => {
+    expect(source).toBe(IFUPDOWN_CARRIED_FILE);
+    const mac = found.mac ?? (found.kind === "ethernet" ? sysfsMac(root, found.name!) : undefined);
+    return { ...found, ...(mac ? { mac } : {}) } as CapturedInterface;
+  });
+  return { again, findings, files };
+}
+
+function sysfsMac(root: string, name: string): string {
+  return readFileSync(join(root, "sys/class/net", name, "address"), "utf8").trim();
+}
+
+const sortByName = (list: CapturedInterface[]) => [...list].sort((a, b) => a.name.localeCompare(b.name));
+
+describe("render for an ifupdown target, and capture it back", () => {
+  test("static with routes of every option: a .link file per NIC, stanzas in interfaces.d/va-carried", () => {
+    const model = config(
+      [
+        nic("eth0", "52:54:00:cc:00:01", {
+          mtu: 9000,
+          ipv4: {
+            dhcp: false,
+            addresses: [
+              { address: "192.168.122.50", prefix: 24 },
+              { address: "192.168.123.50", prefix: 25 },
+            ],
+            gateway: { via: "192.168.122.1", metric: 100 },
+            routes: [
+              { to: "10.0.0.0/8", via: "192.168.122.254", metric: 5 },
+              { to: "172.16.0.0/12", via: "192.168.122.253", table: 100, onlink: true },
+              { to: "192.0.2.0/24", type: "blackhole" },
+            ],
+          },
+        }),
+      ],
+      { servers: ["192.168.122.1", "2001:db8::53"], search: ["example.lan"] },
+    );
+    const { again, findings, files } = roundTrip(model);
+    expect(files["/etc/systemd/network/10-va-eth0.link"]).toBe("[Match]\nMACAddress=52:54:00:cc:00:01\n\n[Link]\nName=eth0\n");
+    expect(files[IFUPDOWN_CARRIED_FILE]).toBe(`# carried over from the old system by va-agent
+
+auto eth0
+iface eth0 inet static
+    address 192.168.122.50/24
+    gateway 192.168.122.1
+    metric 100
+    mtu 9000
+    dns-nameservers 192.168.122.1 2001:db8::53
+    dns-search example.lan
+    up ip route add 10.0.0.0/8 via 192.168.122.254 dev eth0 metric 5
+    up ip route add 172.16.0.0/12 via 192.168.122.253 dev eth0 table 100 onlink
+    up ip route add blackhole 192.0.2.0/24
+
+iface eth0 inet static
+    address 192.168.123.50/25
+`);
+    expect(again).toEqual(model.interfaces);
+    expect(findings.dns).toEqual(model.dns);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("dual stack: DHCP plus a static address, IPv6 static with SLAAC and a route, IPv6 via DHCPv6 only", () => {
+    const model = config([
+      nic("eth0", "52:54:00:cc:00:01", {
+        ipv4: { dhcp: true, addresses: [{ address: "10.9.0.5", prefix: 24 }], routes: [] },
+        ipv6: {
+          autoconf: true,
+          dhcp: false,
+          addresses: [
+            { address: "2001:db8:1::5", prefix: 64 },
+            { address: "2001:db8:2::5", prefix: 64 },
+          ],
+          gateway: { via: "fe80::1", metric: 1024 },
+          routes: [{ to: "2001:db8:99::/48", via: "2001:db8:1::fe" }],
+        },
+      }),
+      nic("eth1", "52:54:00:cc:00:02", { ipv6: { autoconf: false, dhcp: true, addresses: [], routes: [] } }),
+      nic("eth2", "52:54:00:cc:00:03", { ipv6: { autoconf: false, dhcp: false, addresses: [], gateway: { via: "2001:db8:3::1" }, routes: [] } }),
+    ]);
+    const { again, findings, files } = roundTrip(model);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain(`iface eth0 inet6 static
+    address 2001:db8:1::5/64
+    gateway fe80::1
+    metric 1024
+    accept_ra 1
+    autoconf 1
+    up ip -6 route add 2001:db8:99::/48 via 2001:db8:1::fe dev eth0
+
+iface eth0 inet6 static
+    address 2001:db8:2::5/64
+    accept_ra 1
+    autoconf 1
+`);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain("iface eth2 inet6 auto\n    accept_ra 0\n    up ip -6 route add default via 2001:db8:3::1 dev eth2\n");
+    expect(again).toEqual(model.interfaces);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("LACP bond with a VLAN on it and IPv6, ports first: ifenslave and nothing else needed", () => {
+    const model = config([
+      nic("eno1", "52:54:00:dd:00:01", { controller: "bond0" }),
+      nic("eno2", "52:54:00:dd:00:02", { controller: "bond0", mtu: 9000 }),
+      {
+        name: "bond0",
+        kind: "bond",
+        activation: "boot",
+        mtu: 9000,
+        mac: "52:54:00:dd:00:01",
+        bond: { mode: "802.3ad", miimon: 100, updelay: 200, downdelay: 200, lacpRate: "fast", xmitHashPolicy: "layer3+4", primary: "eno1" },
+      },
+      {
+        name: "bond0.100",
+        kind: "vlan",
+        activation: "boot",
+        vlan: { id: 100, parent: "bond0" },
+        ipv4: { dhcp: false, addresses: [{ address: "10.100.0.5", prefix: 24 }], gateway: { via: "10.100.0.1" }, routes: [] },
+        ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:100::5", prefix: 64 }], gateway: { via: "2001:db8:100::1" }, routes: [] },
+      },
+    ]);
+    const { again, findings, files } = roundTrip(model);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain(`auto bond0
+iface bond0 inet manual
+    mtu 9000
+    hwaddress ether 52:54:00:dd:00:01
+    bond-slaves eno1 eno2
+    bond-mode 802.3ad
+    bond-miimon 100
+    bond-updelay 200
+    bond-downdelay 200
+    bond-lacp-rate fast
+    bond-xmit-hash-policy layer3+4
+    bond-primary eno1
+`);
+    expect(Object.keys(files).filter((path) => path.endsWith(".link"))).toEqual(["/etc/systemd/network/10-va-eno1.link", "/etc/systemd/network/10-va-eno2.link"]);
+    expect(again).toEqual(model.interfaces);
+    expect(findings.warnings).toEqual([]);
+    expect(ifupdownPackagesNeeded(model)).toEqual(["ifenslave"]);
+    expect(ifupdownRefusals(model)).toEqual([]);
+  });
+
+  test("bridge (the bond is its port, bridge before its VLAN named the vlan package's way), disabled NIC", () => {
+    const model = config([
+      {
+        name: "br0",
+        kind: "bridge",
+        activation: "boot",
+        bridge: { stp: true, forwardDelay: 4 },
+        ipv4: { dhcp: true, addresses: [], routes: [] },
+        ipv6: { autoconf: true, dhcp: false, addresses: [], routes: [] },
+      },
+      { name: "bond0", kind: "bond", activation: "boot", controller: "br0", bond: { mode: "active-backup", miimon: 100 } },
+      nic("eth0", "52:54:00:ee:00:01", { controller: "bond0" }),
+      nic("eth1", "52:54:00:ee:00:02", { controller: "bond0" }),
+      { name: "vlan0042", kind: "vlan", activation: "boot", vlan: { id: 42, parent: "br0" }, ipv4: { dhcp: false, addresses: [{ address: "10.42.0.2", prefix: 24 }], routes: [] } },
+      nic("eth9", "52:54:00:ee:00:09", { activation: "manual", ipv4: { dhcp: false, addresses: [{ address: "192.0.2.9", prefix: 24 }], routes: [] } }),
+      { name: "br1", kind: "bridge", activation: "boot", bridge: { stp: false }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] } },
+    ]);
+    const { again, findings, files } = roundTrip(model);
+    const text = files[IFUPDOWN_CARRIED_FILE]!;
+    expect(text.indexOf("iface eth0")).toBeLessThan(text.indexOf("iface bond0"));
+    expect(text.indexOf("iface bond0")).toBeLessThan(text.indexOf("iface br0"));
+    expect(text.indexOf("iface br0")).toBeLessThan(text.indexOf("iface vlan0042"));
+    expect(text).toContain("iface eth9 inet static\n    address 192.0.2.9/24\n");
+    expect(text).not.toContain("auto eth9");
+    expect(text).toContain("iface br1 inet static\n    address 10.10.10.1/24\n    bridge_ports none\n    bridge_stp off\n");
+    expect(sortByName(again)).toEqual(sortByName(model.interfaces));
+    expect(findings.warnings).toEqual([]);
+    expect(ifupdownPackagesNeeded(model)).toEqual(["bridge-utils", "ifenslave", "vlan"]);
+  });
+
+  test("several NICs with gateways and metrics, one with no IP at all", () => {
+    const model = config(
+      [
+        nic("ens3", "52:54:00:aa:00:01", { ipv4: { dhcp: false, addresses: [{ address: "192.0.2.10", prefix: 24 }], gateway: { via: "192.0.2.1", metric: 100 }, routes: [] } }),
+        nic("ens4", "52:54:00:aa:00:02", { ipv4: { dhcp: false, addresses: [{ address: "198.51.100.10", prefix: 24 }], gateway: { via: "198.51.100.1", metric: 200 }, routes: [] } }),
+        nic("ens5", "52:54:00:aa:00:03", { ipv4: { dhcp: false, addresses: [], gateway: { via: "203.0.113.1", metric: 300 }, routes: [{ to: "203.0.113.0/24", scope: "link" }] } }),
+        nic("ens6", "52:54:00:aa:00:04"),
+      ],
+      { servers: ["192.0.2.53"], search: [] },
+    );
+    const { again, findings, files } = roundTrip(model);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain("auto ens6\niface ens6 inet manual\n");
+    expect(files[IFUPDOWN_CARRIED_FILE]!.match(/dns-nameservers/g)).toHaveLength(1);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain("iface ens3 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n    metric 100\n    dns-nameservers 192.0.2.53\n");
+    expect(again).toEqual(model.interfaces);
+    expect(findings.dns).toEqual(model.dns);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("what ifupdown cannot say is listed for the step: DHCP without its default route, a VLAN name it cannot create", () => {
+    const model = config([
+      nic("eth0", "52:54:00:aa:00:01", { ipv4: { dhcp: true, neverDefault: true, addresses: [], routes: [] } }),
+      { name: "mgmt", kind: "vlan", activation: "boot", vlan: { id: 7, parent: "eth0" } },
+    ]);
+    expect(ifupdownRefusals(model)).toEqual([
+      "eth0: DHCP without installing its default route (neverDefault) cannot be said in ifupdown",
+      "mgmt: a VLAN is created by ifupdown only when named eth0.7, or vlan7 / vlan0007 with the vlan package",
+    ]);
+    expect(ifupdownPackagesNeeded(model)).toEqual(["vlan"]);
+  });
+
+  test("no interfaces: nothing but nothing; the interfaces file gets a source line only when it lacks one", () => {
+    expect(renderIfupdown(config([]))).toEqual([]);
+    const debian = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n";
+    expect(withInterfacesDirSourced(debian)).toBe(debian);
+    expect(withInterfacesDirSourced("auto lo\niface lo inet loopback")).toBe("auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/va-carried\n");
   });
 });
