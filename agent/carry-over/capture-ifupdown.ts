@@ -7,7 +7,7 @@ import { listRootDir, readRootFile } from "./root-files.ts";
 
 const INTERFACES = "/etc/network/interfaces";
 const METHODS: Record<string, string[]> = { inet: ["static", "dhcp", "manual"], inet6: ["static", "dhcp", "auto", "manual"] };
-export const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
+const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
 /** In the kernel's numbering (bonding.txt), so `bond-xmit-hash-policy 1` reads as layer3+4. */
 const XMIT_HASH_POLICIES = ["layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"];
 const BOND_KEYS = ["bond-slaves", "bond-master", "bond-mode", "bond-miimon", "bond-lacp-rate", "bond-xmit-hash-policy", "bond-primary", "bond-updelay", "bond-downdelay"];
