@@ -47,7 +47,7 @@ const READ_KEYS = new Set([
   "DEVICE", "TYPE", "ONBOOT", "BOOTPROTO", "METRIC", "IPV4_ROUTE_METRIC", "DEFROUTE", "DOMAIN", "SEARCH",
   "HWADDR", "MACADDR", "MTU", "MASTER", "MASTER_UUID", "SLAVE", "BRIDGE", "BRIDGE_UUID", "BONDING_MASTER", "BONDING_OPTS",
   "VLAN", "PHYSDEV", "VLAN_ID", "STP", "DELAY", "BRIDGING_OPTS", "SCOPE", "IPV6INIT", "IPV6_DISABLED", "IPV6ADDR",
-  "IPV6ADDR_SECONDARIES", "IPV6_AUTOCONF", "IPV6FORWARDING", "DHCPV6C", "IPV6_DEFAULTGW", "IPV6_DEFROUTE", "IPV6_ROUTE_METRIC",
+  "IPV6ADDR_SECONDARIES", "IPV6_AUTOCONF", "IPV6FORWARDING", "DHCPV6C", "IPV6_DEFAULTGW", "IPV6_DEFAULTDEV", "IPV6_DEFROUTE", "IPV6_ROUTE_METRIC",
 ]);
 const NUMBERED_KEYS = /^(IPADDR|PREFIX|NETMASK|GATEWAY|DNS)\d*$/;
 const ALIAS_KEYS = new Set(["DEVICE", "IPADDR", "PREFIX", "NETMASK", "ONPARENT", "ONBOOT", "GATEWAY", "IPV6ADDR"]);
@@ -443,13 +443,18 @@ function ipv6Addresses(context: Context, file: IfcfgFile, label: string): Captur
   });
 }
 
-/** IPV6_DEFAULTGW=addr[%dev]: a `%dev` naming another interface makes it that one's route, not this one's. */
+/** IPV6_DEFAULTGW=addr[%dev] (or IPV6_DEFAULTDEV): naming another interface makes it no route of this one (ifup-ipv6). */
 function ownIpv6Gateway(context: Context, file: IfcfgFile, name: string, label: string): string | undefined {
   const text = file.vars.get("IPV6_DEFAULTGW");
-  if (!text) return undefined;
-  const [via = "", dev] = text.split("%");
+  const defaultDev = file.vars.get("IPV6_DEFAULTDEV");
+  if (!text) {
+    if (defaultDev) warn(context, "gateway-not-carried", `IPV6_DEFAULTDEV=${defaultDev} of ${label} in ${file.source}: a default route without a gateway`, label);
+    return undefined;
+  }
+  const [via = "", scope] = text.split("%");
+  const dev = scope || defaultDev;
   if (!isIpv6(via)) return void warn(context, "gateway-invalid", `IPV6_DEFAULTGW=${text} of ${label} in ${file.source} is not an IPv6 address`, label);
-  if (dev && dev !== name) return void warn(context, "gateway-not-carried", `IPV6_DEFAULTGW=${text} in ${file.source} names ${dev}, not ${name}: initscripts does not install it`, label);
+  if (dev && dev !== name) return void warn(context, "gateway-not-carried", `IPV6_DEFAULTGW=${text} in ${file.source} is for ${dev}, not ${name}: ifup-ipv6 does not install it`, label);
   return via;
 }
 
@@ -545,21 +550,25 @@ function resolveControllerUuids(found: Found[]): void {
   }
 }
 
-/** GATEWAY= of /etc/sysconfig/network: for the GATEWAYDEV interface, else the one on the gateway's subnet. */
+/**
+ * GATEWAY= of /etc/sysconfig/network: for the GATEWAYDEV interface, else the one on the gateway's subnet;
+ * an interface's own GATEWAY overrides it (ifup sources the ifcfg file after this one).
+ */
 function applyGlobalGateway(context: Context, found: Found[]): void {
   const gateway = context.network.get("GATEWAY");
   if (!gateway) return;
   if (!isIpv4(gateway)) return warn(context, "gateway-invalid", `GATEWAY=${gateway} in ${NETWORK_FILE} is not an IPv4 address`);
+  const ownGateway = (f: Found) => Boolean(f.file.vars.get("GATEWAY") || numberedGateway(f.file.vars));
   const gatewayDev = context.network.get("GATEWAYDEV");
-  const candidates = found.filter((f) => f.iface.ipv4 && !f.file.vars.get("GATEWAY") && !numberedGateway(f.file.vars));
+  const staticCandidates = found.filter((f) => (f.iface.ipv4?.addresses.length ?? 0) > 0);
   const target = gatewayDev
-    ? candidates.find((f) => f.iface.name === gatewayDev)
-    : candidates.find((f) => f.iface.ipv4!.addresses.some((a) => subnetContains(a, gateway)));
-  if (found.some((f) => f.iface.ipv4?.gateway?.via === gateway && f.file.vars.get("GATEWAY"))) return;
-  if (!target || target.iface.ipv4!.addresses.length === 0) {
-    return warn(context, "gateway-not-carried", `GATEWAY=${gateway} in ${NETWORK_FILE}: ${gatewayDev ? `GATEWAYDEV=${gatewayDev} is no interface with static addresses here` : "no interface with static addresses here is on its subnet"}`, gatewayDev);
+    ? staticCandidates.find((f) => f.iface.name === gatewayDev)
+    : staticCandidates.find((f) => f.iface.ipv4!.addresses.some((a) => subnetContains(a, gateway)));
+  if (!target) {
+    const where = gatewayDev ? `GATEWAYDEV=${gatewayDev} is no interface with static addresses here` : "no interface with static addresses here is on its subnet";
+    return warn(context, "gateway-not-carried", `GATEWAY=${gateway} in ${NETWORK_FILE}: ${where}`, gatewayDev);
   }
-  if (target.defaultRoute4 && !target.iface.ipv4!.gateway) target.iface.ipv4!.gateway = withMetric(gateway, target.ipv4Metric);
+  if (target.defaultRoute4 && !ownGateway(target)) target.iface.ipv4!.gateway = withMetric(gateway, target.ipv4Metric);
 }
 
 /** IPV6_DEFAULTGW=addr[%dev] of /etc/sysconfig/network: for %dev or IPV6_DEFAULTDEV, else the one on its subnet. */

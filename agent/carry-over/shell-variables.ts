@@ -7,7 +7,7 @@
 export function parseShellVariables(text: string): Map<string, string> {
   const variables = new Map<string, string>();
   for (const rawLine of text.replaceAll("\r\n", "\n").split("\n")) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(rawLine);
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\n]*)$/.exec(rawLine);
     if (match) variables.set(match[1]!, shellWord(match[2]!));
   }
   return variables;
