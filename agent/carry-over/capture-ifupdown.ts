@@ -408,7 +408,7 @@ function toFound(ctx: Context, building: Building, controllers: Map<string, { na
   if (kind === "vlan") found.vlan = vlanOf(building)!;
   if (kind === "bridge") found.bridge = building.bridge ?? { stp: false };
   const ipv4 = building.ipv4;
-  const ipv6 = building.ipv6 ? withRouterAdvertisements(ctx, building, building.ipv6) : undefined;
+  const ipv6 = building.ipv6 ? withRouterAdvertisements(ctx, building, building.ipv6) : controller ? undefined : KERNEL_DEFAULT_IPV6();
   if (controller && (ipv4 || ipv6)) {
     ctx.findings.warnings.push(notCarried("port-addresses", `${building.source}: ${building.name} is a port of ${controller.name}; its own IP configuration is not carried`, building.name));
   } else {
@@ -417,6 +417,14 @@ function toFound(ctx: Context, building: Building, controllers: Map<string, { na
   }
   return found;
 }
+
+/**
+ * An interface ifupdown brings up without an inet6 stanza keeps the kernel's defaults (accept_ra 1,
+ * autoconf 1 on a host that does not forward): router advertisements give it SLAAC addresses and a
+ * default route. That is what it means, and what a renderer must keep (networkd and NetworkManager
+ * would do the same by default, ifcfg would not).
+ */
+const KERNEL_DEFAULT_IPV6 = (): CapturedIpv6 => ({ autoconf: true, dhcp: false, addresses: [], routes: [] });
 
 function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 {
   const accepted = building.acceptRa > 0;
