@@ -41,9 +41,10 @@ export function networkMeaning(config: Pick<CapturedConfig, "interfaces" | "dns"
   };
 }
 
+/** A port does no IP of its own: whatever a source says of its families means nothing. */
 function interfaceMeaning(item: CapturedInterface, binding: (name: string) => string): InterfaceMeaning {
-  const ipv4 = item.ipv4 && familyMeaning(item.ipv4, "ipv4");
-  const ipv6 = item.ipv6 && familyMeaning(item.ipv6, "ipv6");
+  const ipv4 = !item.controller && item.ipv4 ? familyMeaning(item.ipv4, "ipv4") : undefined;
+  const ipv6 = !item.controller && item.ipv6 ? familyMeaning(item.ipv6, "ipv6") : undefined;
   return {
     binding: binding(item.name),
     ...(item.controller ? { portOf: binding(item.controller) } : {}),
@@ -72,7 +73,7 @@ function bindingsOf(interfaces: CapturedInterface[]): (name: string) => string {
           ? `bond(${bondOptions(item, binding)}${mac};ports=[${ports()}])`
           : item.kind === "vlan"
             ? `vlan(${item.vlan?.id} on ${item.vlan ? binding(item.vlan.parent) : "?"}${mac})`
-            : `bridge(stp=${item.bridge?.stp ? "on" : "off"}${item.bridge?.forwardDelay !== undefined ? `,forward-delay=${item.bridge.forwardDelay}` : ""}${mac};ports=[${ports()}])`;
+            : `bridge(${bridgeOptions(item)}${mac};ports=[${ports()}])`;
     visiting.delete(name);
     memo.set(name, described);
     return described;
@@ -80,19 +81,28 @@ function bindingsOf(interfaces: CapturedInterface[]): (name: string) => string {
   return binding;
 }
 
+/** Kernel defaults are written out or left out alike: options that do nothing in the bond's mode are left out. */
 function bondOptions(item: CapturedInterface, binding: (name: string) => string): string {
   const bond = item.bond;
   if (!bond) return "mode=?";
+  const hashing = ["balance-xor", "802.3ad", "balance-tlb"].includes(bond.mode);
+  const hasPrimary = ["active-backup", "balance-tlb", "balance-alb"].includes(bond.mode);
   const options: [string, unknown][] = [
     ["mode", bond.mode],
-    ["miimon", bond.miimon],
-    ["updelay", bond.updelay],
-    ["downdelay", bond.downdelay],
-    ["lacp-rate", bond.lacpRate],
-    ["xmit-hash-policy", bond.xmitHashPolicy],
-    ["primary", bond.primary ? binding(bond.primary) : undefined],
+    // the bonding driver monitors with miimon=100 when nothing else is set
+    ["miimon", bond.miimon ?? 100],
+    ["updelay", bond.updelay || undefined],
+    ["downdelay", bond.downdelay || undefined],
+    ["lacp-rate", bond.mode === "802.3ad" && bond.lacpRate === "fast" ? "fast" : undefined],
+    ["xmit-hash-policy", hashing && bond.xmitHashPolicy && bond.xmitHashPolicy !== "layer2" ? bond.xmitHashPolicy : undefined],
+    ["primary", hasPrimary && bond.primary ? binding(bond.primary) : undefined],
   ];
   return options.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${value}`).join(",");
+}
+
+/** Without STP a port forwards at once: the forward delay means something only with STP (kernel default 15 s). */
+function bridgeOptions(item: CapturedInterface): string {
+  return item.bridge?.stp ? `stp=on,forward-delay=${item.bridge.forwardDelay ?? 15}` : "stp=off";
 }
 
 /** A family with nothing in it means the same as no family at all. */

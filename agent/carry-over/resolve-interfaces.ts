@@ -32,28 +32,36 @@ export function resolveInterfaces(root: string, found: FoundInterface[], live?: 
   const aliases = new Map<string, string>();
   const carriedFrom = new Map<string, string>();
   for (const item of found) {
-    const identity = item.kind === "ethernet" ? identifyNic(item, nics, warnings) : identifyVirtual(item, warnings);
-    if (!identity) continue;
-    if (item.name) aliases.set(item.name, identity.name);
-    const key = identity.mac ? `MAC ${identity.mac}` : `${item.kind} ${identity.name}`;
-    const earlier = carriedFrom.get(key);
-    if (earlier) {
-      warnings.push(notCarried("duplicate-interface", `${identity.name} from ${item.source}: ${earlier} already configures ${key}, that one is carried`, identity.name));
-      continue;
+    for (const identity of item.kind === "ethernet" ? identifyNics(item, nics, warnings) : identifyVirtual(item, warnings)) {
+      if (item.name) aliases.set(item.name, identity.name);
+      const key = identity.mac ? `MAC ${identity.mac}` : `${item.kind} ${identity.name}`;
+      const earlier = carriedFrom.get(key);
+      if (earlier) {
+        warnings.push(notCarried("duplicate-interface", `${identity.name} from ${item.source}: ${earlier} already configures ${key}, that one is carried`, identity.name));
+        continue;
+      }
+      carriedFrom.set(key, item.source);
+      bound.push({ item, ...identity });
     }
-    carriedFrom.set(key, item.source);
-    bound.push({ item, ...identity });
   }
   const interfaces = bound.map((b) => toCaptured(b, (name) => aliases.get(name) ?? name));
   return { interfaces: withReferencesCarried(interfaces, warnings), warnings };
 }
 
-function identifyNic(item: FoundInterface, nics: KnownNics, warnings: CarryOverWarning[]): { name: string; mac: string } | undefined {
-  const name = item.name && isGlob(item.name) ? matchGlob(item.name, nics.names()) : item.name;
-  if (item.name && !name) {
-    warnings.push(notCarried("interface-ambiguous", `${item.source} matches Name=${item.name}, which is not exactly one NIC here`));
-    return undefined;
-  }
+/**
+ * networkd's Name= takes space-separated globs: carried when they pick exactly one NIC, or, for the
+ * ports of a bond or bridge (no addresses to duplicate), every NIC they pick.
+ */
+function identifyNics(item: FoundInterface, nics: KnownNics, warnings: CarryOverWarning[]): { name: string; mac: string }[] {
+  // a MAC in the file binds on its own; a glob beside it only narrows what networkd matches
+  if (item.mac || !item.name || !isGlob(item.name)) return [identifyNic(item, item.name && !isGlob(item.name) ? item.name : undefined, nics, warnings) ?? []].flat();
+  const matches = matchGlob(item.name, nics.names());
+  if (matches.length === 1 || (item.controller && matches.length > 1)) return matches.flatMap((name) => identifyNic(item, name, nics, warnings) ?? []);
+  warnings.push(notCarried("interface-ambiguous", `${item.source} matches Name=${item.name}, which is ${matches.length === 0 ? "no NIC" : `${matches.length} NICs (${matches.join(", ")})`} here`));
+  return [];
+}
+
+function identifyNic(item: FoundInterface, name: string | undefined, nics: KnownNics, warnings: CarryOverWarning[]): { name: string; mac: string } | undefined {
   const fileMac = normalizeMac(item.mac);
   const mac = fileMac ?? (name ? nics.macOf(name) : undefined);
   if (!mac) {
@@ -68,13 +76,13 @@ function identifyNic(item: FoundInterface, nics: KnownNics, warnings: CarryOverW
   return { name: name ?? nics.nameOf(mac) ?? `va${mac.replaceAll(":", "").slice(-6)}`, mac };
 }
 
-function identifyVirtual(item: FoundInterface, warnings: CarryOverWarning[]): { name: string; mac?: string } | undefined {
+function identifyVirtual(item: FoundInterface, warnings: CarryOverWarning[]): { name: string; mac?: string }[] {
   if (!item.name || isGlob(item.name)) {
     warnings.push(notCarried("interface-without-name", `the ${item.kind} from ${item.source} has no single name`));
-    return undefined;
+    return [];
   }
   const mac = normalizeMac(item.mac);
-  return { name: item.name, ...(mac ? { mac } : {}) };
+  return [{ name: item.name, ...(mac ? { mac } : {}) }];
 }
 
 /** `rename` maps the names a source wrote (a networkd glob) to the bound names. */
@@ -152,7 +160,7 @@ function knownNics(root: string, live?: LiveNetwork): KnownNics {
 function physicalSysNames(root: string): string[] {
   const sysDir = join(root, "sys/class/net");
   if (!existsSync(sysDir)) return [];
-  return readdirSync(sysDir).filter(
+  return readdirSync(sysDir).sort().filter(
     (name) => name !== "lo" && existsSync(join(sysDir, name, "address")) && !existsSync(join(sysDir, name, "bonding")) && !existsSync(join(sysDir, name, "bridge")),
   );
 }
@@ -161,9 +169,7 @@ function isGlob(name: string): boolean {
   return /[*?[\s]/.test(name);
 }
 
-/** networkd's Name= takes space-separated globs; carried only when they pick exactly one NIC. */
-function matchGlob(pattern: string, names: string[]): string | undefined {
+function matchGlob(pattern: string, names: string[]): string[] {
   const regexes = pattern.split(/\s+/).filter(Boolean).map((glob) => new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`));
-  const matches = names.filter((name) => regexes.some((regex) => regex.test(name)));
-  return matches.length === 1 ? matches[0] : undefined;
+  return names.filter((name) => regexes.some((regex) => regex.test(name)));
 }

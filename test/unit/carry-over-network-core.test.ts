@@ -185,6 +185,20 @@ describe("resolve interfaces", () => {
     ]);
     expect(warnings.map((w) => [w.id, w.interface])).toEqual([["interface-without-mac", "eth9"]]);
   });
+  test("a networkd Name= list of several NICs binds each for the ports of a bond, and refuses them for an addressed NIC", () => {
+    const root = rootWith({ "sys/class/net/enp1s0f0/address": "3c:fd:fe:00:00:01\n", "sys/class/net/enp1s0f1/address": "3c:fd:fe:00:00:02\n" });
+    const ports = resolveInterfaces(root, [
+      nic("enp1s0f0 enp1s0f1", { controller: "bond0", source: "/etc/systemd/network/30-ports.network" }),
+      { name: "bond0", kind: "bond", activation: "boot", bond: { mode: "802.3ad" }, source: "/etc/systemd/network/10-bond0.netdev" },
+    ]);
+    expect(ports.interfaces.map((i) => [i.name, i.mac, i.controller])).toEqual([
+      ["enp1s0f0", "3c:fd:fe:00:00:01", "bond0"],
+      ["enp1s0f1", "3c:fd:fe:00:00:02", "bond0"],
+      ["bond0", undefined, undefined],
+    ]);
+    const addressed = resolveInterfaces(root, [nic("enp1s0f*", { ipv4: staticV4("10.0.0.9") })]);
+    expect(addressed.warnings.map((w) => w.id)).toEqual(["interface-ambiguous"]);
+  });
 });
 
 describe("effective DNS", () => {
@@ -234,8 +248,8 @@ describe("network meaning", () => {
     expect(networkMeaning({ interfaces: a, dns })).toEqual(networkMeaning({ interfaces: b, dns }));
     expect(networkMeaning({ interfaces: a, dns })).toEqual({
       up: [
-        { binding: "bond(mode=active-backup,primary=mac(52:54:00:00:00:01);ports=[mac(52:54:00:00:00:01)])", ipv4: { dhcp: false, addresses: ["10.0.0.2/24"], defaultRoutes: ["via 10.0.0.1"], routes: [] } },
-        { binding: "mac(52:54:00:00:00:01)", portOf: "bond(mode=active-backup,primary=mac(52:54:00:00:00:01);ports=[mac(52:54:00:00:00:01)])" },
+        { binding: "bond(mode=active-backup,miimon=100,primary=mac(52:54:00:00:00:01);ports=[mac(52:54:00:00:00:01)])", ipv4: { dhcp: false, addresses: ["10.0.0.2/24"], defaultRoutes: ["via 10.0.0.1"], routes: [] } },
+        { binding: "mac(52:54:00:00:00:01)", portOf: "bond(mode=active-backup,miimon=100,primary=mac(52:54:00:00:00:01);ports=[mac(52:54:00:00:00:01)])" },
       ],
       down: [],
       dns: { servers: ["2001:db8::53"], search: [] },
