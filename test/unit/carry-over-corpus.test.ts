@@ -1,0 +1,109 @@
+import { afterAll, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { captureNetwork } from "../../agent/carry-over/capture-network.ts";
+import type { CapturedConfig, CarryOverWarning } from "../../agent/carry-over/captured-config.ts";
+import { managementInterfaces } from "../../agent/carry-over/cross-check-live.ts";
+import { type LiveNetwork, parseLiveNetwork } from "../../agent/carry-over/live-network.ts";
+import { type NetworkMeaning, networkMeaning } from "../../agent/carry-over/network-meaning.ts";
+import { withInterfacesDirSourced } from "../../agent/carry-over/render-ifupdown.ts";
+import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../../agent/carry-over/render-network.ts";
+import { renderResolvConf } from "../../agent/carry-over/render-resolv-conf.ts";
+import { writeRenderedFile } from "../../agent/carry-over/rendered-file.ts";
+
+/**
+ * Real-world old systems (fixtures/network-corpus/<case>/ is a root tree): each is captured, its
+ * meaning compared with expected.json, then rendered by every renderer into a fresh root and captured
+ * again: the meaning must survive. live.json, when present, is the box's `ip -j -d addr`, `ip -j -4 route`
+ * and `ip -j -6 route`: with it, a not-carried interface the management traffic needs inhibits.
+ */
+const CORPUS = join(import.meta.dir, "fixtures/network-corpus");
+const STYLES: NetworkStyle[] = ["networkmanager", "networkd", "ifupdown", "network-scripts"];
+type Status = "carried" | "warned" | "inhibited";
+
+interface Expected {
+  status: Status;
+  meaning: NetworkMeaning;
+  /** Not-carried warnings that must be there (id and/or interface); no other may be. */
+  warnings?: { id?: string; interface?: string }[];
+}
+
+const table: [string, string][] = [];
+afterAll(() => {
+  const width = Math.max(...table.map(([name]) => name.length));
+  console.log(`\nnetwork corpus (${table.length} cases)\n${table.map(([name, status]) => `  ${name.padEnd(width)}  → ${status}`).join("\n")}`);
+});
+
+for (const name of readdirSync(CORPUS).sort()) {
+  test(`corpus: ${name}`, () => {
+    let outcome = "FAILED";
+    try {
+      outcome = runCase(join(CORPUS, name));
+    } catch (error) {
+      outcome = `FAILED: ${firstLine(error)}`;
+      throw error;
+    } finally {
+      table.push([name, outcome]);
+    }
+  });
+}
+
+function runCase(root: string): Status {
+  const expected = JSON.parse(readFileSync(join(root, "expected.json"), "utf8")) as Expected;
+  const live = readLive(root);
+  const captured = captureNetwork(root, live);
+  const refused = captured.warnings.filter(isNotCarried);
+  for (const wanted of expected.warnings ?? []) {
+    expect(refused.some((w) => (!wanted.id || w.id === wanted.id) && (!wanted.interface || w.interface === wanted.interface)), `expected warning ${JSON.stringify(wanted)} in ${describe(refused)}`).toBe(true);
+  }
+  const unexpected = refused.filter((w) => !(expected.warnings ?? []).some((wanted) => (!wanted.id || w.id === wanted.id) && (!wanted.interface || w.interface === wanted.interface)));
+  expect(unexpected, "not-carried warnings nobody expected").toEqual([]);
+  expect(networkMeaning(captured)).toEqual(expected.meaning);
+  for (const style of STYLES) expect(roundTrip(root, captured, style), `after rendering as ${style}`).toEqual(expected.meaning);
+  const status = statusOf(refused, managementInterfaces(captured.interfaces, live));
+  expect(status).toBe(expected.status);
+  return status;
+}
+
+function statusOf(refused: CarryOverWarning[], management: string[]): Status {
+  if (refused.some((w) => w.interface && management.includes(w.interface))) return "inhibited";
+  return refused.length > 0 ? "warned" : "carried";
+}
+
+/** What the tiny system writes for `style` (carry-over-config.ts), into a root that has only the old box's NICs. */
+function roundTrip(oldRoot: string, captured: Pick<CapturedConfig, "interfaces" | "dns">, style: NetworkStyle): NetworkMeaning {
+  const newRoot = mkdtempSync(join(tmpdir(), `va-corpus-${style}-`));
+  try {
+    if (existsSync(join(oldRoot, "sys"))) cpSync(join(oldRoot, "sys"), join(newRoot, "sys"), { recursive: true });
+    const config: CapturedConfig = { format: 2, interfaces: captured.interfaces, dns: captured.dns, accounts: [], mounts: [], paths: [], warnings: [] };
+    const files = renderNetwork(config, style);
+    if (!styleWritesResolvConf(style)) files.push(...renderResolvConf(config.dns));
+    if (style === "ifupdown") files.push({ path: "/etc/network/interfaces", content: withInterfacesDirSourced(""), mode: 0o644 });
+    for (const file of files) writeRenderedFile(newRoot, file);
+    const again = captureNetwork(newRoot, undefined);
+    expect(again.warnings.filter(isNotCarried), `${style} renders something its own capture refuses`).toEqual([]);
+    return networkMeaning(again);
+  } finally {
+    rmSync(newRoot, { recursive: true, force: true });
+  }
+}
+
+function readLive(root: string): LiveNetwork | undefined {
+  const path = join(root, "live.json");
+  if (!existsSync(path)) return undefined;
+  const live = JSON.parse(readFileSync(path, "utf8")) as { addr: unknown; route4: unknown; route6?: unknown };
+  return parseLiveNetwork(JSON.stringify(live.addr), JSON.stringify(live.route4), JSON.stringify(live.route6 ?? []));
+}
+
+function isNotCarried(warning: CarryOverWarning): boolean {
+  return warning.message.startsWith("not carried");
+}
+
+function describe(warnings: CarryOverWarning[]): string {
+  return JSON.stringify(warnings.map((w) => ({ id: w.id, interface: w.interface })));
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error).message ?? error).split("\n").find((line) => line.trim() !== "")?.trim().slice(0, 120) ?? "?";
+}
