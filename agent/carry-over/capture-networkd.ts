@@ -73,12 +73,12 @@ export function captureNetworkd(root: string): NetworkFindings {
   const netdevs = captureNetdevs(root, findings.warnings);
   const networks = networkdFiles(root, ".network");
   const devices = devicesOf(root, netdevs, networks);
-  const chosen = chooseNetworks(devices, networks, findings.warnings);
-  reportUnmatched(networks, chosen, findings.warnings);
+  const { chosen, touched } = chooseNetworks(devices, networks, findings.warnings);
+  reportUnmatched(networks, touched, findings.warnings);
   const context: Context = { netdevs, warnings: findings.warnings, forwardsIpv6: systemForwardsIpv6(root) };
   const vlanParents = vlanParentsOf(chosen, context);
   for (const [device, file] of chosen) {
-    const found = file ? fromNetwork(device, file, vlanParents, context) : fromBareNetdev(device, context);
+    const found = file ? fromNetwork(device, file, vlanParents, context) : fromBareNetdev(device, vlanParents, context);
     if (!found) continue;
     findings.interfaces.push(found);
     if (file && !found.controller) captureDns(file, device, findings);
@@ -160,9 +160,13 @@ function addNic(devices: Device[], target: MatchTarget): void {
   if (!known) devices.push({ target });
 }
 
-/** networkd semantics: the first `.network` in lexical order that matches wins; later ones are ignored for it. */
-function chooseNetworks(devices: Device[], networks: NetworkdFile[], warnings: CarryOverWarning[]): Map<Device, NetworkdFile | undefined> {
+/**
+ * networkd semantics: the first `.network` in lexical order that matches wins; later ones are ignored for it.
+ * Returns the choice per device and every file that matched, or may have matched, some device.
+ */
+function chooseNetworks(devices: Device[], networks: NetworkdFile[], warnings: CarryOverWarning[]): { chosen: Map<Device, NetworkdFile | undefined>; touched: Set<NetworkdFile> } {
   const chosen = new Map<Device, NetworkdFile | undefined>();
+  const touched = new Set<NetworkdFile>();
   for (const device of devices) {
     const label = deviceLabel(device);
     let first: NetworkdFile | undefined;
@@ -171,31 +175,28 @@ function chooseNetworks(devices: Device[], networks: NetworkdFile[], warnings: C
       if (device.patternOf && device.patternOf !== file) continue;
       const match = matchDevice(file.sections, device.target);
       if (match.result === "no") continue;
-      if (first) {
-        if (match.result === "yes") warnings.push(notCarried("duplicate-network", `${file.path} also matches ${label}; networkd uses the first match, ${first.path}, and ignores it`, device.target.name));
+      touched.add(file);
+      if (first || uncertain) {
+        if (first && match.result === "yes") warnings.push(notCarried("duplicate-network", `${file.path} also matches ${label}; networkd uses the first match, ${first.path}, and ignores it`, device.target.name));
         continue;
       }
       if (match.result === "unknown") {
         warnings.push(notCarried("network-match-unknown", `${file.path} may configure ${label} by [Match] ${match.keys.join(", ")}, which cannot be checked here; ${label} is not carried`, device.target.name));
         uncertain = true;
-        break;
-      }
-      first = file;
+      } else first = file;
     }
-    if (uncertain || (!first && !device.netdev)) continue;
-    chosen.set(device, first);
+    if (!uncertain && (first || device.netdev)) chosen.set(device, first);
   }
-  return chosen;
+  return { chosen, touched };
 }
 
 function deviceLabel(device: Device): string {
   return device.target.name ?? `MAC ${device.target.mac}`;
 }
 
-function reportUnmatched(networks: NetworkdFile[], chosen: Map<Device, NetworkdFile | undefined>, warnings: CarryOverWarning[]): void {
-  const used = new Set(chosen.values());
+function reportUnmatched(networks: NetworkdFile[], touched: Set<NetworkdFile>, warnings: CarryOverWarning[]): void {
   for (const file of networks) {
-    if (!used.has(file) && !file.vendor && !warnings.some((w) => w.message.includes(file.path))) {
+    if (!touched.has(file) && !file.vendor) {
       warnings.push(notCarried("network-file-unmatched", `${file.path} matches no interface of this system`));
     }
   }
@@ -203,11 +204,11 @@ function reportUnmatched(networks: NetworkdFile[], chosen: Map<Device, NetworkdF
 
 // ---- one interface ----
 
-function fromBareNetdev(device: Device, context: Context): FoundInterface | undefined {
+/** A virtual device no .network matches is created but never set up: it stays down. */
+function fromBareNetdev(device: Device, vlanParents: Map<string, string>, context: Context): FoundInterface | undefined {
   const netdev = device.netdev!;
-  if (!netdev.carried || netdev.kind === "vlan") return undefined;
-  // A bond or bridge no .network matches is created but never set up.
-  return { name: netdev.name, ...netdevPart(netdev, "manual", context, new Map()), source: netdev.file.path } as FoundInterface;
+  const part = netdev.carried ? netdevPart(netdev, "manual", context, vlanParents) : undefined;
+  return part ? ({ name: netdev.name, ...part, source: netdev.file.path } as FoundInterface) : undefined;
 }
 
 function fromNetwork(device: Device, file: NetworkdFile, vlanParents: Map<string, string>, context: Context): FoundInterface | undefined {
@@ -223,6 +224,7 @@ function fromNetwork(device: Device, file: NetworkdFile, vlanParents: Map<string
   reportUnreadKeys(file, NETWORK_KEYS, warn);
   const activation = activationOf(file, warn);
   const controller = controllerOf(file, warn, context);
+  if (controller === null) return undefined;
   const link = linkSettings(file, !!netdev, warn);
   const base = netdev ? netdevPart(netdev, activation, context, vlanParents) : { kind: "ethernet" as InterfaceKind, activation };
   if (!base) return undefined;
@@ -313,14 +315,15 @@ function mtuOf(text: string | undefined, section: string, warn: (id: string, mes
   return undefined;
 }
 
-function controllerOf(file: NetworkdFile, warn: (id: string, message: string) => void, context: Context): string | undefined {
+/** The bond or bridge this device is a port of; null when it names none (networkd fails such a link). */
+function controllerOf(file: NetworkdFile, warn: (id: string, message: string) => void, context: Context): string | undefined | null {
   for (const key of ["Bond", "Bridge"] as const) {
     const name = iniValue(file.sections, "Network", key);
     if (!name) continue;
     const netdev = context.netdevs.get(name);
     if (netdev?.kind !== key.toLowerCase()) {
-      warn("controller-missing", `${key}=${name} names no ${key.toLowerCase()} of a .netdev; networkd fails this port`);
-      return undefined;
+      warn("controller-missing", `${key}=${name} names no ${key.toLowerCase()} of a .netdev; networkd fails this port, it is not carried`);
+      return null;
     }
     return name;
   }

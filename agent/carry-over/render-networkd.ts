@@ -21,7 +21,7 @@ export function renderNetworkd(config: CapturedConfig): RenderedFile[] {
     ...[...virtual, ...nics].map((item) =>
       file(`${item.kind === "ethernet" ? "02" : "01"}-va-${item.name}.network`, networkFile(item, config.interfaces, item === carrier ? config.dns : undefined)),
     ),
-  ];
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 function file(name: string, sections: string[][]): RenderedFile {
