@@ -15,8 +15,9 @@ type Family = "ipv4" | "ipv6";
 const KINDS: Record<string, InterfaceKind> = { ethernet: "ethernet", "802-3-ethernet": "ethernet", bond: "bond", vlan: "vlan", bridge: "bridge" };
 const INTERFACE_NAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** In the kernel's numbering (mode=4 is 802.3ad), which NetworkManager also accepts. */
 const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
-/** NetworkManager's numbering of xmit_hash_policy (not the kernel's order). */
+/** In the kernel's numbering, which NetworkManager also accepts. */
 const XMIT_HASH_POLICIES = ["layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"];
 /** NetworkManager's bond default; the kernel's is 0 (no link monitoring), so it is made explicit. */
 const NM_DEFAULT_MIIMON = 100;
@@ -92,8 +93,9 @@ function draftOf(profile: NmProfile, label: string, warnings: CarryOverWarning[]
   if (kind === "ethernet" && !name && !macs.binding) throw new Refusal("nm-profile-unbound", "names no interface and no MAC address, NetworkManager applies it to any Ethernet NIC");
   if ((kind === "bond" || kind === "bridge") && !name) throw new Refusal("nm-profile-invalid", `NetworkManager rejects it: a ${kind} needs interface-name`);
   const isPort = controllerRef !== undefined;
-  const ipv4 = isPort ? undefined : ipv4Of(sections, profile.source, label, warnings);
-  const ipv6 = isPort ? undefined : ipv6Of(sections, profile.source, label, warnings);
+  const say: Say = (id, message) => warnings.push(notCarried(id, `${label} from ${source}: ${message}`, validName(name)));
+  const ipv4 = isPort ? undefined : ipv4Of(sections, say);
+  const ipv6 = isPort ? undefined : ipv6Of(sections, say);
   const found: FoundInterface = {
     ...(name ? { name } : {}),
     kind,
@@ -105,7 +107,7 @@ function draftOf(profile: NmProfile, label: string, warnings: CarryOverWarning[]
     ...(ipv6 ? { ipv6: ipv6.family } : {}),
     source,
   };
-  warnNotCarriedKeys(profile, label, name, macs.leftover, warnings);
+  warnNotCarriedKeys(sections, macs.leftover, say);
   return {
     profile,
     label,
@@ -115,7 +117,7 @@ function draftOf(profile: NmProfile, label: string, warnings: CarryOverWarning[]
     parentRef: kind === "vlan" ? text(sections, "vlan", "parent") : undefined,
     parentMac: kind === "vlan" ? macs.binding : undefined,
     autoconnectPorts: keyfileBoolean(text(sections, "connection", "autoconnect-ports") ?? text(sections, "connection", "autoconnect-slaves")) === true,
-    priority: integer(text(sections, "connection", "autoconnect-priority")) ?? 0,
+    priority: Number.parseInt(text(sections, "connection", "autoconnect-priority") ?? "0", 10) || 0,
     timestamp: integer(text(sections, "connection", "timestamp")) ?? 0,
     dns: { servers: [...(ipv4?.dns ?? []), ...(ipv6?.dns ?? [])], search: [...(ipv4?.search ?? []), ...(ipv6?.search ?? [])] },
   };
@@ -230,24 +232,27 @@ interface FamilyFound<T> {
   search: string[];
 }
 
-function ipv4Of(sections: IniSection[], source: string, label: string, warnings: CarryOverWarning[]): FamilyFound<CapturedIpv4> | undefined {
+/** Names something of the profile being read that is not carried. */
+type Say = (id: string, message: string) => void;
+
+function ipv4Of(sections: IniSection[], say: Say): FamilyFound<CapturedIpv4> | undefined {
   const method = methodOf(sections, "ipv4");
-  const gathered = gatherFamily(sections, "ipv4", source, label, warnings);
+  const gathered = gatherFamily(sections, "ipv4", say);
   if (method === "disabled" || method === "link-local" || method === "shared") {
-    if (gathered.addresses.length > 0) throw new Refusal("nm-profile-invalid", `NetworkManager rejects it: [ipv4] method=${method} with addresses`);
-    if (method !== "disabled") warnings.push(notCarried("ipv4-method-not-carried", `${label} from ${source}: [ipv4] method=${method} (${method === "shared" ? "NAT and DHCP server for others" : "169.254.x.x address"})`, validName(label)));
+    if (method !== "shared" && gathered.addresses.length > 0) throw new Refusal("nm-profile-invalid", `NetworkManager rejects it: [ipv4] method=${method} with addresses`);
+    if (method !== "disabled") say("ipv4-method-not-carried", `[ipv4] method=${method} (${method === "shared" ? "NAT and DHCP server for others" : "169.254.x.x address"})`);
     return undefined;
   }
   if (method !== "auto" && method !== "manual") throw new Refusal("nm-profile-invalid", `NetworkManager rejects it: [ipv4] method=${method}`);
   if (method === "manual" && gathered.addresses.length === 0 && gathered.routes.length === 0) throw new Refusal("nm-profile-invalid", "NetworkManager rejects it: [ipv4] method=manual without an address");
-  return familyFound(sections, "ipv4", method === "auto", gathered, source, label, warnings, (family) => ({ dhcp: method === "auto", ...family }));
+  return familyFound(sections, "ipv4", method === "auto", gathered, say, (family) => ({ dhcp: method === "auto", ...family }));
 }
 
-function ipv6Of(sections: IniSection[], source: string, label: string, warnings: CarryOverWarning[]): FamilyFound<CapturedIpv6> | undefined {
+function ipv6Of(sections: IniSection[], say: Say): FamilyFound<CapturedIpv6> | undefined {
   const method = methodOf(sections, "ipv6");
-  const gathered = gatherFamily(sections, "ipv6", source, label, warnings);
+  const gathered = gatherFamily(sections, "ipv6", say);
   if (method === "ignore" || method === "disabled" || method === "shared") {
-    if (method === "shared") warnings.push(notCarried("ipv6-method-not-carried", `${label} from ${source}: [ipv6] method=shared (prefix delegation to others)`, validName(label)));
+    if (method === "shared") say("ipv6-method-not-carried", "[ipv6] method=shared (prefix delegation to others)");
     return undefined;
   }
   const modes: Record<string, { autoconf: boolean; dhcp: boolean }> = {
@@ -258,8 +263,8 @@ function ipv6Of(sections: IniSection[], source: string, label: string, warnings:
   };
   const mode = modes[method];
   if (!mode) throw new Refusal("nm-profile-invalid", `NetworkManager rejects it: [ipv6] method=${method}`);
-  if (mode.autoconf) warnSlaacAddressForm(sections, source, label, warnings);
-  return familyFound(sections, "ipv6", mode.autoconf || mode.dhcp, gathered, source, label, warnings, (family) => ({ ...mode, ...family }));
+  if (mode.autoconf) warnSlaacAddressForm(sections, say);
+  return familyFound(sections, "ipv6", mode.autoconf || mode.dhcp, gathered, say, (family) => ({ ...mode, ...family }));
 }
 
 /** A missing [ipv4]/[ipv6] means `auto` to NetworkManager; a present one without `method` is rejected. */
@@ -275,14 +280,14 @@ function methodOf(sections: IniSection[], family: Family): string {
  * forms; a stable-privacy one (RFC 7217, keyed on this host's secret) or temporary addresses cannot be.
  * A keyfile without addr-gen-mode means `default-or-eui64` (NetworkManager keeps old profiles on EUI-64).
  */
-function warnSlaacAddressForm(sections: IniSection[], source: string, label: string, warnings: CarryOverWarning[]): void {
+function warnSlaacAddressForm(sections: IniSection[], say: Say): void {
   const mode = text(sections, "ipv6", "addr-gen-mode") ?? "default-or-eui64";
   if (!["eui64", "default-or-eui64", "0", "2"].includes(mode)) {
-    warnings.push(notCarried("ipv6-address-form", `${label} from ${source}: [ipv6] addr-gen-mode=${mode}, the new system forms its SLAAC address from the MAC (EUI-64), a different address`, validName(label)));
+    say("ipv6-address-form", `[ipv6] addr-gen-mode=${mode}, the new system forms its SLAAC address from the MAC (EUI-64), a different address`);
   }
   const privacy = text(sections, "ipv6", "ip6-privacy");
   if (privacy === "1" || privacy === "2") {
-    warnings.push(notCarried("ipv6-address-form", `${label} from ${source}: [ipv6] ip6-privacy=${privacy} (temporary addresses)`, validName(label)));
+    say("ipv6-address-form", `[ipv6] ip6-privacy=${privacy} (temporary addresses)`);
   }
 }
 
@@ -292,9 +297,8 @@ interface Gathered {
   routes: CapturedRoute[];
 }
 
-function gatherFamily(sections: IniSection[], family: Family, source: string, label: string, warnings: CarryOverWarning[]): Gathered {
-  const invalid = (key: string, error: string) =>
-    warnings.push(notCarried("nm-value-invalid", `${label} from ${source}: [${family}] ${key}=${itemText(sections, family, key)}: ${error}`, validName(label)));
+function gatherFamily(sections: IniSection[], family: Family, say: Say): Gathered {
+  const invalid = (key: string, error: string) => say("nm-value-invalid", `[${family}] ${key}=${itemText(sections, family, key)}: ${error}`);
   const addresses: CapturedAddress[] = [];
   let gateway: string | undefined;
   for (const key of numberedKeys(sections, family, "address")) {
@@ -328,38 +332,35 @@ function familyFound<T>(
   family: Family,
   automatic: boolean,
   gathered: Gathered,
-  source: string,
-  label: string,
-  warnings: CarryOverWarning[],
+  say: Say,
   make: (family: { neverDefault?: boolean; addresses: CapturedAddress[]; gateway?: { via: string; metric?: number }; routes: CapturedRoute[] }) => T,
 ): FamilyFound<T> {
-  const where = `${label} from ${source}`;
   const neverDefault = boolean(sections, family, "never-default") === true;
   const ignoreAutoRoutes = automatic && boolean(sections, family, "ignore-auto-routes") === true;
   const metricValue = integer(text(sections, family, "route-metric"));
   const routeMetric = metricValue !== undefined ? { metric: metricValue } : {};
-  if (ignoreAutoRoutes) warnings.push(notCarried("nm-setting-not-carried", `${where}: [${family}] ignore-auto-routes=true is carried as never-default, the new system accepts the other routes DHCP or router advertisements give`, validName(label)));
+  if (ignoreAutoRoutes) say("nm-setting-not-carried", `[${family}] ignore-auto-routes=true is carried as never-default, the new system accepts the other routes DHCP or router advertisements give`);
   if (automatic && metricValue !== undefined && !gathered.gateway && !neverDefault && !ignoreAutoRoutes) {
-    warnings.push(notCarried("nm-setting-not-carried", `${where}: [${family}] route-metric=${metricValue} of the automatic default route`, validName(label)));
+    say("nm-setting-not-carried", `[${family}] route-metric=${metricValue} of the automatic default route`);
   }
   if (automatic && boolean(sections, family, "ignore-auto-dns") === true) {
-    warnings.push(notCarried("nm-setting-not-carried", `${where}: [${family}] ignore-auto-dns=true, the new system may use name servers DHCP gives`, validName(label)));
+    say("nm-setting-not-carried", `[${family}] ignore-auto-dns=true, the new system may use name servers DHCP gives`);
   }
   const gateway = gathered.gateway && !neverDefault ? { via: gathered.gateway, ...routeMetric } : undefined;
   const routes = gathered.routes.map((route) => (route.metric === undefined && metricValue !== undefined ? { ...route, metric: metricValue } : route));
   return {
     family: make({ ...(automatic && (neverDefault || ignoreAutoRoutes) ? { neverDefault: true } : {}), addresses: gathered.addresses, ...(gateway ? { gateway } : {}), routes }),
-    ...dnsOf(sections, family, where, label, warnings),
+    ...dnsOf(sections, family, say),
   };
 }
 
-function dnsOf(sections: IniSection[], family: Family, where: string, label: string, warnings: CarryOverWarning[]): { dns: string[]; search: string[] } {
+function dnsOf(sections: IniSection[], family: Family, say: Say): { dns: string[]; search: string[] } {
   const servers = keyfileList(rawValue(sections, family, "dns"));
   const domains = keyfileList(rawValue(sections, family, "dns-search"));
   const dns = servers.filter(isIp).map((server) => server.toLowerCase());
   const search = domains.filter((domain) => !domain.startsWith("~"));
   const left = [...servers.filter((server) => !isIp(server)).map((s) => `dns ${s}`), ...domains.filter((d) => d.startsWith("~")).map((d) => `routing-only domain ${d}`)];
-  if (left.length > 0) warnings.push(notCarried("nm-value-invalid", `${where}: [${family}] ${left.join(", ")}`, validName(label)));
+  if (left.length > 0) say("nm-value-invalid", `[${family}] ${left.join(", ")}`);
   return { dns, search };
 }
 
@@ -406,8 +407,7 @@ const ANY_KEY_SETTINGS = ["proxy", "user", "hostname"];
 const NUMBERED_IP_KEY = /^(address|addresses|route|routes)(0|[1-9]\d*)?(_options)?$/;
 
 /** One warning naming every setting of the profile that is not carried. */
-function warnNotCarriedKeys(profile: NmProfile, label: string, name: string | undefined, leftover: string[], warnings: CarryOverWarning[]): void {
-  const { sections } = profile;
+function warnNotCarriedKeys(sections: IniSection[], leftover: string[], say: Say): void {
   const left = [...leftover];
   for (const setting of settingNames(sections)) {
     const known = KNOWN_KEYS[setting];
@@ -423,7 +423,7 @@ function warnNotCarriedKeys(profile: NmProfile, label: string, name: string | un
       if (allowed === undefined || (allowed !== ANY && !allowed.includes(value))) left.push(`[${setting}] ${key}=${value}`);
     }
   }
-  if (left.length > 0) warnings.push(notCarried("nm-setting-not-carried", `${label} from ${profile.source}: ${left.join(", ")}`, validName(name)));
+  if (left.length > 0) say("nm-setting-not-carried", left.join(", "));
 }
 
 /**

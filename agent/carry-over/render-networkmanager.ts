@@ -38,7 +38,8 @@ function connectionSection(item: CapturedInterface, all: CapturedInterface[]): s
     `type=${item.kind}`,
     ...(item.kind === "ethernet" ? [] : [`interface-name=${item.name}`]),
     ...(item.activation === "manual" ? ["autoconnect=false"] : []),
-    ...(item.controller ? [`master=${item.controller}`, `slave-type=${controller?.kind ?? "bond"}`] : []),
+    // A controller outside the config has no known kind: without slave-type NetworkManager rejects the profile, never guesses.
+    ...(item.controller ? [`master=${item.controller}`, ...(controller ? [`slave-type=${controller.kind}`] : [])] : []),
     "",
   ];
 }

@@ -515,7 +515,7 @@ describe("profiles, activation and what NetworkManager would not bring up", () =
   test("two profiles for one NIC: the one NetworkManager brings up (autoconnect-priority, then last used) is carried, the other named", () => {
     const findings = captureNmKeyfiles(
       rootWith({
-        [`${ETC}/Wired connection 1.nmconnection`]: lines("[connection]", "id=Wired connection 1", "uuid=f1000000-0000-4000-8000-000000000001", "type=ethernet", "autoconnect-priority=-999", "interface-name=enp1s0", "timestamp=1700000000"),
+        [`${ETC}/Wired connection 1.nmconnection`]: lines("[connection]", "id=Wired connection 1", "uuid=f1000000-0000-4000-8000-000000000001", "type=ethernet", "autoconnect-priority=-999", "interface-name=enp1s0", "timestamp=1800000000"),
         [`${ETC}/enp1s0.nmconnection`]: NMCLI_STATIC,
       }),
     );
@@ -789,9 +789,13 @@ describe("rendered keyfiles (EL9) and the round trip through the capture", () =>
     expect(findings.warnings).toEqual([]);
   });
 
-  test("uuids are stable across renders and distinct per interface", () => {
-    const first = renderNetworkManager(parseCapturedConfig({ format: 2, interfaces: [STATIC], dns: { servers: [], search: [] }, accounts: [], mounts: [], paths: [], warnings: [] }));
-    const again = renderNetworkManager(parseCapturedConfig({ format: 2, interfaces: [STATIC], dns: { servers: [], search: [] }, accounts: [], mounts: [], paths: [], warnings: [] }));
-    expect(again).toEqual(first);
+  test("uuids are stable across renders and distinct per interface; a port of a controller outside the config gets no guessed slave-type", () => {
+    const config = (interfaces: CapturedInterface[]) => parseCapturedConfig({ format: 2, interfaces, dns: { servers: [], search: [] }, accounts: [], mounts: [], paths: [], warnings: [] });
+    const orphan: CapturedInterface = { name: "eth9", kind: "ethernet", mac: "52:54:00:aa:00:09", activation: "boot", controller: "bond7" };
+    const first = renderNetworkManager(config([STATIC, orphan]));
+    expect(renderNetworkManager(config([STATIC, orphan]))).toEqual(first);
+    const uuids = first.map((file) => /uuid=(\S+)/.exec(file.content)![1]);
+    expect(new Set(uuids).size).toBe(2);
+    expect(first[1]!.content).toContain("master=bond7\n\n[ethernet]");
   });
 });
