@@ -182,9 +182,10 @@ function readInet(ctx: Context, building: Building, stanza: Stanza): void {
   readGateway(ctx, building.name, stanza, ipv4, "ipv4");
 }
 
+/** `inet6 manual` writes no sysctl: like no inet6 stanza at all, the kernel's defaults stay (see toFound). */
 function readInet6(ctx: Context, building: Building, stanza: Stanza): void {
   if (stanza.method === "manual") return;
-  const ipv6 = (building.ipv6 ??= { autoconf: false, dhcp: false, addresses: [], routes: [] });
+  const ipv6 = ipv6Of(building);
   const flag = (key: string) => {
     const found = option(stanza, key);
     return found ? integerIn(ctx, building.name, found, 0, 2) : undefined;
@@ -277,21 +278,19 @@ function readHooks(ctx: Context, building: Building, stanza: Stanza): void {
     if (meaning.kind === "custom") customHook(ctx, building.name, hook);
     else if (meaning.kind === "error") warnOption(ctx, building.name, hook, `command (${meaning.message})`);
     else if (meaning.dev !== undefined && meaning.dev.split(":")[0] !== building.name) warnOption(ctx, building.name, hook, `command for another interface (${meaning.dev})`);
-    else if (meaning.kind === "address") hookAddress(ctx, building, hook, meaning.address);
-    else hookRoute(ctx, building, hook, meaning.route, meaning.isDefault);
+    else if (meaning.kind === "address") hookAddress(building, meaning.address);
+    else hookRoute(building, meaning.route, meaning.isDefault);
   }
 }
 
-function hookAddress(ctx: Context, building: Building, hook: IfupdownOption, address: CapturedAddress): void {
+function hookAddress(building: Building, address: CapturedAddress): void {
   if (familyOf(address.address) === "ipv4") (building.ipv4 ??= { dhcp: false, addresses: [], routes: [] }).addresses.push(address);
-  else if (building.ipv6) building.ipv6.addresses.push(address);
-  else warnOption(ctx, building.name, hook, "IPv6 address on an interface without an inet6 stanza");
+  else ipv6Of(building).addresses.push(address);
 }
 
 /** A default route of the main table is the family's gateway (the first one); any other is a route. */
-function hookRoute(ctx: Context, building: Building, hook: IfupdownOption, route: CapturedRoute, isDefault: boolean): void {
-  const family = familyOf(route.to.split("/")[0]!) === "ipv4" ? (building.ipv4 ??= { dhcp: false, addresses: [], routes: [] }) : building.ipv6;
-  if (!family) return warnOption(ctx, building.name, hook, "IPv6 route on an interface without an inet6 stanza");
+function hookRoute(building: Building, route: CapturedRoute, isDefault: boolean): void {
+  const family = familyOf(route.to.split("/")[0]!) === "ipv4" ? (building.ipv4 ??= { dhcp: false, addresses: [], routes: [] }) : ipv6Of(building);
   const plainDefault = isDefault && route.via && route.table === undefined && !route.type && !route.src && !route.scope;
   if (plainDefault && !family.gateway) family.gateway = { via: route.via!, ...(route.metric !== undefined ? { metric: route.metric } : {}) };
   else family.routes.push(route);
@@ -408,7 +407,7 @@ function toFound(ctx: Context, building: Building, controllers: Map<string, { na
   if (kind === "vlan") found.vlan = vlanOf(building)!;
   if (kind === "bridge") found.bridge = building.bridge ?? { stp: false };
   const ipv4 = building.ipv4;
-  const ipv6 = building.ipv6 ? withRouterAdvertisements(ctx, building, building.ipv6) : controller ? undefined : KERNEL_DEFAULT_IPV6();
+  const ipv6 = controller && !building.ipv6 ? undefined : withRouterAdvertisements(ctx, building, ipv6Of(building));
   if (controller && (ipv4 || ipv6)) {
     ctx.findings.warnings.push(notCarried("port-addresses", `${building.source}: ${building.name} is a port of ${controller.name}; its own IP configuration is not carried`, building.name));
   } else {
@@ -419,12 +418,15 @@ function toFound(ctx: Context, building: Building, controllers: Map<string, { na
 }
 
 /**
- * An interface ifupdown brings up without an inet6 stanza keeps the kernel's defaults (accept_ra 1,
- * autoconf 1 on a host that does not forward): router advertisements give it SLAAC addresses and a
- * default route. That is what it means, and what a renderer must keep (networkd and NetworkManager
- * would do the same by default, ifcfg would not).
+ * Every interface ifupdown brings up has IPv6: without an inet6 stanza (or with `inet6 manual`) the
+ * kernel's defaults stay (accept_ra 1, autoconf 1 on a host that does not forward), so router
+ * advertisements give it SLAAC addresses and a default route, and `up ip -6 …` hooks add to that.
+ * What a renderer must keep (networkd and NetworkManager would do the same by default, ifcfg would not).
+ * Its autoconf comes from the sysctls (withRouterAdvertisements).
  */
-const KERNEL_DEFAULT_IPV6 = (): CapturedIpv6 => ({ autoconf: true, dhcp: false, addresses: [], routes: [] });
+function ipv6Of(building: Building): CapturedIpv6 {
+  return (building.ipv6 ??= { autoconf: false, dhcp: false, addresses: [], routes: [] });
+}
 
 function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 {
   const accepted = building.acceptRa > 0;

@@ -1,4 +1,4 @@
-import type { CapturedConfig, CapturedGateway, CapturedInterface, DnsSettings } from "./captured-config.ts";
+import type { CapturedConfig, CapturedGateway, CapturedInterface, CapturedIpv6, DnsSettings } from "./captured-config.ts";
 import { dnsCarrier } from "./dns-carrier.ts";
 import { ipRouteWords } from "./ip-route.ts";
 import type { RenderedFile } from "./rendered-file.ts";
@@ -132,13 +132,15 @@ function linkOptions(item: CapturedInterface, all: CapturedInterface[]): string[
 }
 
 /**
- * No inet6 stanza when the model has no IPv6: ifupdown then leaves the kernel's defaults. Every
- * stanza states accept_ra and autoconf: inet6.defn's defaults differ per method and a later stanza
- * would otherwise reset what an earlier one set.
+ * Without an inet6 stanza ifupdown leaves the kernel's defaults: router advertisements and SLAAC.
+ * So that is what the model's kernel-default IPv6 gets, and an interface without IPv6 gets the
+ * nearest ifupdown can say: link-local only, router advertisements refused. A port gets nothing (its
+ * controller carries the addresses). Every stanza states accept_ra and autoconf: inet6.defn's
+ * defaults differ per method and a later stanza would otherwise reset what an earlier one set.
  */
 function inet6Stanzas(item: CapturedInterface): string[] {
-  const ipv6 = item.ipv6;
-  if (!ipv6) return [];
+  const ipv6 = item.ipv6 ?? (item.controller ? undefined : { autoconf: false, dhcp: false, addresses: [], routes: [] });
+  if (!ipv6 || isKernelDefault(ipv6)) return [];
   const [first, ...more] = ipv6.dhcp ? [] : ipv6.addresses;
   const method = ipv6.dhcp ? "dhcp" : first ? "static" : "auto";
   const ra = ipv6.autoconf ? "1" : "0";
@@ -155,6 +157,10 @@ function inet6Stanzas(item: CapturedInterface): string[] {
     stanza(item.name, `inet6 ${method}`, options),
     ...extra.map((address) => stanza(item.name, "inet6 static", [`address ${address.address}/${address.prefix}`, `accept_ra ${ra}`, `autoconf ${ra}`])),
   ];
+}
+
+function isKernelDefault(ipv6: CapturedIpv6): boolean {
+  return ipv6.autoconf && !ipv6.dhcp && !ipv6.neverDefault && ipv6.addresses.length === 0 && !ipv6.gateway && ipv6.routes.length === 0;
 }
 
 /** Debian's default interfaces file sources interfaces.d; an older or edited one may not. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { captureIfupdown } from "../../agent/carry-over/capture-ifupdown.ts";
-import type { CapturedConfig, CapturedInterface } from "../../agent/carry-over/captured-config.ts";
+import type { CapturedConfig, CapturedInterface, CapturedIpv6 } from "../../agent/carry-over/captured-config.ts";
 import type { FoundInterface, NetworkFindings } from "../../agent/carry-over/network-findings.ts";
 import { ifupdownPackagesNeeded, ifupdownRefusals, IFUPDOWN_CARRIED_FILE, renderIfupdown, withInterfacesDirSourced } from "../../agent/carry-over/render-ifupdown.ts";
 import { writeRenderedFile } from "../../agent/carry-over/rendered-file.ts";
@@ -26,6 +26,9 @@ function capture(files: Record<string, string>): NetworkFindings {
 function iface(findings: NetworkFindings, name: string): FoundInterface | undefined {
   return findings.interfaces.find((i) => i.name === name);
 }
+
+/** An interface ifupdown brings up without an inet6 stanza: the kernel's accept_ra 1 and autoconf 1, router advertisements and SLAAC. */
+const KERNEL_IPV6: CapturedIpv6 = { autoconf: true, dhcp: false, addresses: [], routes: [] };
 
 const ids = (findings: NetworkFindings) => findings.warnings.map((w) => w.id);
 const warningOf = (findings: NetworkFindings, id: string) => findings.warnings.find((w) => w.id === id);
@@ -149,7 +152,7 @@ iface eth0 inet static
       ...RESOLVCONF_HOOK,
     });
     expect(iface(findings, "eth0")?.ipv4).toEqual({ dhcp: false, addresses: [{ address: "10.0.2.15", prefix: 24 }], gateway: { via: "10.0.2.2" }, routes: [] });
-    expect(iface(findings, "eth0")?.ipv6).toBeUndefined();
+    expect(iface(findings, "eth0")?.ipv6).toEqual(KERNEL_IPV6);
     expect(findings.dns).toEqual({ servers: ["10.0.2.3", "8.8.8.8"], search: ["example.com"] });
     expect(findings.warnings).toEqual([]);
   });
@@ -283,7 +286,7 @@ iface eth1 inet dhcp
         ipv4: { dhcp: false, addresses: [{ address: "10.10.1.20", prefix: 24 }], gateway: { via: "10.10.1.1" }, routes: [{ to: "10.20.0.0/16", via: "10.10.1.254", metric: 3 }] },
         ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:10::20", prefix: 64 }], gateway: { via: "2001:db8:10::1" }, routes: [] },
       },
-      { name: "eth1", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces.d/50-cloud-init.cfg", ipv4: { dhcp: true, addresses: [], routes: [] } },
+      { name: "eth1", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces.d/50-cloud-init.cfg", ipv4: { dhcp: true, addresses: [], routes: [] }, ipv6: KERNEL_IPV6 },
     ]);
     expect(findings.dns).toEqual({ servers: ["10.10.0.2", "10.10.0.3"], search: ["cloud.example"] });
     expect(findings.warnings).toEqual([]);
@@ -336,6 +339,7 @@ iface bond0 inet static
         source: "/etc/network/interfaces",
         bond: { mode: "active-backup", miimon: 100, updelay: 200, downdelay: 200, primary: "eth0" },
         ipv4: { dhcp: false, addresses: [{ address: "10.31.1.5", prefix: 24 }], gateway: { via: "10.31.1.254" }, routes: [] },
+        ipv6: KERNEL_IPV6,
       },
       { name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
       { name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "bond0" },
@@ -381,8 +385,9 @@ iface bond0.200 inet dhcp
         mac: "aa:bb:cc:dd:ee:ff",
         bond: { mode: "802.3ad", miimon: 100, xmitHashPolicy: "layer3+4" },
         ipv4: { dhcp: false, addresses: [{ address: "192.168.0.2", prefix: 24 }], gateway: { via: "192.168.0.1" }, routes: [] },
+        ipv6: KERNEL_IPV6,
       },
-      { name: "bond0.200", kind: "vlan", activation: "boot", source: "/etc/network/interfaces", vlan: { id: 200, parent: "bond0" }, ipv4: { dhcp: true, addresses: [], routes: [] } },
+      { name: "bond0.200", kind: "vlan", activation: "boot", source: "/etc/network/interfaces", vlan: { id: 200, parent: "bond0" }, ipv4: { dhcp: true, addresses: [], routes: [] }, ipv6: KERNEL_IPV6 },
     ]);
     expect(findings.warnings).toEqual([]);
   });
@@ -419,7 +424,7 @@ iface vlan0020 inet manual
 
   test("a VLAN whose raw device has no stanza: ifupdown brings the raw device up with it", () => {
     const findings = capture({ "/etc/network/interfaces": "auto eth1.100\niface eth1.100 inet static\n    address 10.1.0.5/24\n" });
-    expect(iface(findings, "eth1")).toEqual({ name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces" });
+    expect(iface(findings, "eth1")).toEqual({ name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", ipv6: KERNEL_IPV6 });
   });
 
   test("Debian wiki bridge: bridge_ports, manual ports; the wiki's end-of-line comments are values to ifupdown", () => {
@@ -438,7 +443,7 @@ iface br0 inet dhcp
     expect(findings.interfaces).toEqual([
       { name: "eth0", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "br0" },
       { name: "eth1", kind: "ethernet", activation: "boot", source: "/etc/network/interfaces", controller: "br0" },
-      { name: "br0", kind: "bridge", activation: "boot", source: "/etc/network/interfaces", bridge: { stp: false }, ipv4: { dhcp: true, addresses: [], routes: [] } },
+      { name: "br0", kind: "bridge", activation: "boot", source: "/etc/network/interfaces", bridge: { stp: false }, ipv4: { dhcp: true, addresses: [], routes: [] }, ipv6: KERNEL_IPV6 },
     ]);
     expect(findings.warnings).toEqual([
       { id: "ifupdown-invalid-value", message: 'not carried: /etc/network/interfaces:7: bridge-stp "off # disable Spanning Tree Protocol" of br0 is not a valid value', interface: "br0" },
@@ -482,8 +487,8 @@ source /etc/network/interfaces.d/*
         ipv4: { dhcp: false, addresses: [{ address: "192.168.1.10", prefix: 24 }], gateway: { via: "192.168.1.1" }, routes: [] },
         ipv6: { autoconf: false, dhcp: false, addresses: [{ address: "2001:db8:5::10", prefix: 64 }], gateway: { via: "2001:db8:5::1" }, routes: [] },
       },
-      { name: "wlp2s0", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces" },
-      { name: "vmbr1", kind: "bridge", activation: "boot", source: "/etc/network/interfaces.d/sdn", bridge: { stp: false, forwardDelay: 0 }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] } },
+      { name: "wlp2s0", kind: "ethernet", activation: "manual", source: "/etc/network/interfaces", ipv6: KERNEL_IPV6 },
+      { name: "vmbr1", kind: "bridge", activation: "boot", source: "/etc/network/interfaces.d/sdn", bridge: { stp: false, forwardDelay: 0 }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] }, ipv6: KERNEL_IPV6 },
     ]);
     expect(findings.warnings).toEqual([]);
   });
@@ -700,6 +705,7 @@ iface eth0 inet static
           gateway: { via: "192.0.2.1" },
           routes: [],
         },
+        ipv6: KERNEL_IPV6,
       },
     ]);
   });
@@ -723,9 +729,20 @@ iface eth0 inet static
 describe("capture from ifupdown: IPv6 as inet6.defn sets the kernel's sysctls", () => {
   const inet6 = (body: string) => capture({ "/etc/network/interfaces": `auto eth0\niface eth0 inet dhcp\n\n${body}` });
 
-  test("no inet6 stanza: no ipv6 (the kernel's own defaults apply, see the report)", () => {
-    expect(inet6("").interfaces[0]?.ipv6).toBeUndefined();
-    expect(inet6("iface eth0 inet6 manual\n").interfaces[0]?.ipv6).toBeUndefined();
+  test("no inet6 stanza: the kernel's defaults are captured (router advertisements, SLAAC), for an interface up at boot or by hand", () => {
+    expect(inet6("").interfaces[0]?.ipv6).toEqual(KERNEL_IPV6);
+    const byHand = capture({ "/etc/network/interfaces": "iface eth0 inet static\n    address 192.0.2.5/24\n" });
+    expect(byHand.interfaces[0]?.activation).toBe("manual");
+    expect(byHand.interfaces[0]?.ipv6).toEqual(KERNEL_IPV6);
+  });
+
+  test("inet6 manual writes no sysctl: the kernel's defaults, or what an earlier stanza set; its up ip -6 lines add to them", () => {
+    expect(inet6("iface eth0 inet6 manual\n").interfaces[0]?.ipv6).toEqual(KERNEL_IPV6);
+    const after = inet6("iface eth0 inet6 static\n    address 2001:db8::5/64\n\niface eth0 inet6 manual\n");
+    expect(after.interfaces[0]?.ipv6).toEqual({ autoconf: false, dhcp: false, addresses: [{ address: "2001:db8::5", prefix: 64 }], routes: [] });
+    const hooks = inet6("iface eth0 inet6 manual\n    up ip -6 addr add 2001:db8::7/64 dev eth0\n    up ip -6 route add 2001:db8:99::/48 via 2001:db8::1\n");
+    expect(hooks.interfaces[0]?.ipv6).toEqual({ ...KERNEL_IPV6, addresses: [{ address: "2001:db8::7", prefix: 64 }], routes: [{ to: "2001:db8:99::/48", via: "2001:db8::1" }] });
+    expect(hooks.warnings).toEqual([]);
   });
 
   test("inet6 auto: SLAAC; accept_ra 0 turns it off; dhcp 1 (stateless DHCPv6) is named", () => {
@@ -807,6 +824,7 @@ describe("render for an ifupdown target, and capture it back", () => {
               { to: "192.0.2.0/24", type: "blackhole" },
             ],
           },
+          ipv6: KERNEL_IPV6,
         }),
       ],
       { servers: ["192.168.122.1", "2001:db8::53"], search: ["example.lan"] },
@@ -883,6 +901,7 @@ iface eth0 inet6 static
         mtu: 9000,
         mac: "52:54:00:dd:00:01",
         bond: { mode: "802.3ad", miimon: 100, updelay: 200, downdelay: 200, lacpRate: "fast", xmitHashPolicy: "layer3+4", primary: "eno1" },
+        ipv6: KERNEL_IPV6,
       },
       {
         name: "bond0.100",
@@ -927,9 +946,9 @@ iface bond0 inet manual
       { name: "bond0", kind: "bond", activation: "boot", controller: "br0", bond: { mode: "active-backup", miimon: 100 } },
       nic("eth0", "52:54:00:ee:00:01", { controller: "bond0" }),
       nic("eth1", "52:54:00:ee:00:02", { controller: "bond0" }),
-      { name: "vlan0042", kind: "vlan", activation: "boot", vlan: { id: 42, parent: "br0" }, ipv4: { dhcp: false, addresses: [{ address: "10.42.0.2", prefix: 24 }], routes: [] } },
-      nic("eth9", "52:54:00:ee:00:09", { activation: "manual", ipv4: { dhcp: false, addresses: [{ address: "192.0.2.9", prefix: 24 }], routes: [] } }),
-      { name: "br1", kind: "bridge", activation: "boot", bridge: { stp: false }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] } },
+      { name: "vlan0042", kind: "vlan", activation: "boot", vlan: { id: 42, parent: "br0" }, ipv4: { dhcp: false, addresses: [{ address: "10.42.0.2", prefix: 24 }], routes: [] }, ipv6: KERNEL_IPV6 },
+      nic("eth9", "52:54:00:ee:00:09", { activation: "manual", ipv4: { dhcp: false, addresses: [{ address: "192.0.2.9", prefix: 24 }], routes: [] }, ipv6: KERNEL_IPV6 }),
+      { name: "br1", kind: "bridge", activation: "boot", bridge: { stp: false }, ipv4: { dhcp: false, addresses: [{ address: "10.10.10.1", prefix: 24 }], routes: [] }, ipv6: KERNEL_IPV6 },
     ]);
     const { again, findings, files } = roundTrip(model);
     const text = files[IFUPDOWN_CARRIED_FILE]!;
@@ -947,10 +966,10 @@ iface bond0 inet manual
   test("several NICs with gateways and metrics, one with no IP at all", () => {
     const model = config(
       [
-        nic("ens3", "52:54:00:aa:00:01", { ipv4: { dhcp: false, addresses: [{ address: "192.0.2.10", prefix: 24 }], gateway: { via: "192.0.2.1", metric: 100 }, routes: [] } }),
-        nic("ens4", "52:54:00:aa:00:02", { ipv4: { dhcp: false, addresses: [{ address: "198.51.100.10", prefix: 24 }], gateway: { via: "198.51.100.1", metric: 200 }, routes: [] } }),
-        nic("ens5", "52:54:00:aa:00:03", { ipv4: { dhcp: false, addresses: [], gateway: { via: "203.0.113.1", metric: 300 }, routes: [{ to: "203.0.113.0/24", scope: "link" }] } }),
-        nic("ens6", "52:54:00:aa:00:04"),
+        nic("ens3", "52:54:00:aa:00:01", { ipv4: { dhcp: false, addresses: [{ address: "192.0.2.10", prefix: 24 }], gateway: { via: "192.0.2.1", metric: 100 }, routes: [] }, ipv6: KERNEL_IPV6 }),
+        nic("ens4", "52:54:00:aa:00:02", { ipv4: { dhcp: false, addresses: [{ address: "198.51.100.10", prefix: 24 }], gateway: { via: "198.51.100.1", metric: 200 }, routes: [] }, ipv6: KERNEL_IPV6 }),
+        nic("ens5", "52:54:00:aa:00:03", { ipv4: { dhcp: false, addresses: [], gateway: { via: "203.0.113.1", metric: 300 }, routes: [{ to: "203.0.113.0/24", scope: "link" }] }, ipv6: KERNEL_IPV6 }),
+        nic("ens6", "52:54:00:aa:00:04", { ipv6: KERNEL_IPV6 }),
       ],
       { servers: ["192.0.2.53"], search: [] },
     );
@@ -960,6 +979,21 @@ iface bond0 inet manual
     expect(files[IFUPDOWN_CARRIED_FILE]).toContain("iface ens3 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n    metric 100\n    dns-nameservers 192.0.2.53\n");
     expect(again).toEqual(model.interfaces);
     expect(findings.dns).toEqual(model.dns);
+    expect(findings.warnings).toEqual([]);
+  });
+
+  test("no IPv6 at all (IPV6INIT=no elsewhere): link-local only with router advertisements refused, never the kernel's SLAAC", () => {
+    const model = config([
+      nic("eth0", "52:54:00:cc:00:01", { ipv4: { dhcp: true, addresses: [], routes: [] } }),
+      { name: "bond0", kind: "bond", activation: "boot", bond: { mode: "active-backup" } },
+      nic("eth1", "52:54:00:cc:00:02", { controller: "bond0" }),
+    ]);
+    const { again, findings, files } = roundTrip(model);
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain("iface eth0 inet dhcp\n\niface eth0 inet6 auto\n    accept_ra 0\n");
+    expect(files[IFUPDOWN_CARRIED_FILE]).toContain("iface bond0 inet6 auto\n    accept_ra 0\n");
+    expect(files[IFUPDOWN_CARRIED_FILE]).not.toContain("iface eth1 inet6");
+    const linkLocalOnly = { autoconf: false, dhcp: false, addresses: [], routes: [] };
+    expect(sortByName(again)).toEqual(sortByName([{ ...model.interfaces[0]!, ipv6: linkLocalOnly }, { ...model.interfaces[1]!, ipv6: linkLocalOnly }, model.interfaces[2]!]));
     expect(findings.warnings).toEqual([]);
   });
 
