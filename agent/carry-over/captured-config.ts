@@ -46,7 +46,7 @@ export interface CapturedGateway {
 
 /**
  * One address family on one interface. Absent from the interface = that family is not configured there
- * (IPv4: no address at all; IPv6: disabled, `IPV6INIT=no`, `method=disabled|ignore`, no inet6 stanza).
+ * (IPv4: no address at all; IPv6: disabled, `IPV6INIT=no`, `method=disabled`; an ifupdown interface without inet6 stanza has the kernel's defaults: autoconf).
  */
 export interface CapturedIpv4 {
   /** Addresses from a DHCP server, besides the static ones below. */
