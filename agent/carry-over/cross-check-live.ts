@@ -30,3 +30,19 @@ export function crossCheckLive(interfaces: CapturedInterface[], live: LiveNetwor
 function cidr(address: { address: string; prefix: number }): string {
   return `${address.address}/${address.prefix}`;
 }
+
+/**
+ * The old interfaces the box is managed over: those holding a live default route, and the one with
+ * the address the operator reached it on (`stage --reached-via`), live or in the files.
+ */
+export function managementInterfaces(interfaces: CapturedInterface[], live: LiveNetwork | undefined, reachedVia?: string): string[] {
+  const names = new Set((live?.defaultGateways ?? []).map((route) => route.dev));
+  if (reachedVia) {
+    const address = reachedVia.toLowerCase();
+    for (const link of live?.links ?? []) if (link.ipv4.some((a) => a.address.toLowerCase() === address)) names.add(link.name);
+    for (const item of interfaces) {
+      if ([...(item.ipv4?.addresses ?? []), ...(item.ipv6?.addresses ?? [])].some((a) => a.address.toLowerCase() === address)) names.add(item.name);
+    }
+  }
+  return [...names].sort();
+}
