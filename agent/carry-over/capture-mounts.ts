@@ -139,7 +139,7 @@ function isLink(path: string): boolean {
 }
 
 /** fstab(5) writes blanks in a field as octal escapes (\040). */
-function unescapeFstab(field: string): string {
+export function unescapeFstab(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
 }
 
