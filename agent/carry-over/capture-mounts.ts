@@ -44,11 +44,18 @@ type Verdict = { carried: CapturedMount["lives"] } | { left: string; warn: boole
  * is left: what the new layout provides silently, the rest by a warning naming its mount point.
  */
 export function captureMounts(root: string, facts: MountFacts): { mounts: CapturedMount[]; left: MountLeft[]; warnings: CarryOverWarning[] } {
+  const lines = parseFstabLines(readRootFile(root, "/etc/fstab") ?? "");
+  const verdicts = new Map(lines.filter((line) => !isBind(line)).map((line) => [line, judge(line, root, facts)]));
+  const carriedAt = lines.flatMap((line) => {
+    const verdict = verdicts.get(line);
+    return verdict && "carried" in verdict ? [{ mountPoint: unescapeFstab(line.mountPoint), lives: verdict.carried }] : [];
+  });
+  for (const line of lines.filter(isBind)) verdicts.set(line, judgeBind(line, carriedAt));
   const mounts: CapturedMount[] = [];
   const left: MountLeft[] = [];
   const warnings: CarryOverWarning[] = [];
-  for (const line of parseFstabLines(readRootFile(root, "/etc/fstab") ?? "")) {
-    const verdict = judge(line, root, facts);
+  for (const line of lines) {
+    const verdict = verdicts.get(line)!;
     if ("carried" in verdict) {
       mounts.push({ ...line, lives: verdict.carried });
       continue;
@@ -59,12 +66,23 @@ export function captureMounts(root: string, facts: MountFacts): { mounts: Captur
   return { mounts, left, warnings };
 }
 
-function judge(line: FstabLine, root: string, facts: MountFacts): Verdict {
+function isBind(line: FstabLine): boolean {
   const options = line.options.split(",");
+  return options.includes("bind") || options.includes("rbind");
+}
+
+/** A bind of a path inside a carried filesystem means the same on the new system; any other source path is the target disk's. */
+function judgeBind(line: FstabLine, carriedAt: { mountPoint: string; lives: CapturedMount["lives"] }[]): Verdict {
+  const source = unescapeFstab(line.spec);
+  const under = carriedAt.filter((m) => source === m.mountPoint || source.startsWith(`${m.mountPoint}/`)).sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+  if (under) return { carried: under.lives };
+  return { left: `a bind mount of ${line.spec}, a path on the target disk (no carried filesystem holds it)`, warn: true };
+}
+
+function judge(line: FstabLine, root: string, facts: MountFacts): Verdict {
   if (line.type !== "swap" && !line.mountPoint.startsWith("/")) return { left: `no mount point (${line.mountPoint})`, warn: true };
   if (line.type === "tmpfs") return { left: "a tmpfs: the new system's own fstab and units decide its tmpfs mounts", warn: true };
   if (isPseudoFilesystem(line.type)) return { left: "a kernel filesystem, which the new system mounts itself", warn: false };
-  if (options.includes("bind") || options.includes("rbind")) return { left: `a bind mount of ${line.spec}, a path whose filesystem the migration replaces`, warn: true };
   const network = isNetworkFilesystem(line.type) && !isDeviceSpec(line.spec);
   const where = network ? undefined : whereIs(line.spec, root, facts);
   const elsewhere = network || where?.kind === "other-disk";
