@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureConfig, stageCapturedConfig } from "../../agent/carry-over/capture-config.ts";
@@ -12,7 +12,7 @@ import { defaultPaths } from "../../agent/paths.ts";
 import { carryOverConfig } from "../../agent/steps/carry-over-config.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { FakeRunner } from "./fake-runner.ts";
-import { DEBIAN_13, ROCKY_9 } from "./fixtures/distro.ts";
+import { DEBIAN_13 } from "./fixtures/distro.ts";
 import { testManifest } from "./fixtures/shapes.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures/carry-over");
