@@ -5,6 +5,7 @@ import { verifyCommand } from "./cli/verify.ts";
 import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
+import { isIp } from "./carry-over/ip-address.ts";
 import { UsageError, VaError, exitCodeOf } from "./errors/errors.ts";
 import { Journal } from "./journal/journal.ts";
 import { createLog, type Log } from "./log/logger.ts";
@@ -36,7 +37,7 @@ Usage:
   va-agent plan --manifest M --layout L --machine J plan offline from files (machine: probed JSON)
   va-agent step NAME                                run one step by hand (from the dracut shell)
   va-agent status [--json]                          journal, last result, where the logs are
-  va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window] [--allow-downgrade]
+  va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window] [--allow-downgrade] [--reached-via ADDRESS]
                                                     on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
@@ -50,6 +51,7 @@ Options:
   --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys; the tiny system has there the keys "build.ts initramfs --keyring" gave it)
   --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned; stage passes it to the tiny system)
   --allow-downgrade  stage a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
+  --reached-via ADDRESS  the address the box is managed on (the web UI passes its own): stage refuses when its interface cannot be carried
   --accept-open-window  stage even when the staged tiny kernel stays in pieces (a power cut early in the migration then leaves no bootable path)
 
 Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         insecure: args.flags.has("--insecure"),
         allowDowngrade: args.flags.has(ALLOW_DOWNGRADE_FLAG),
         acceptOpenWindow: args.flags.has(ACCEPT_OPEN_WINDOW_FLAG),
+        reachedVia: reachedViaOf(args),
       };
       return stageCommand(options, new ZxRunner(log), log);
     }
@@ -97,6 +100,13 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${args.command}"`);
   }
+}
+
+/** The web UI passes the address it was reached on; a typo must not quietly disable the management check. */
+function reachedViaOf(args: CliArgs): string | undefined {
+  const address = stringFlag(args, "--reached-via");
+  if (address !== undefined && !isIp(address)) throw new UsageError(`--reached-via needs an IPv4 or IPv6 address, not ${JSON.stringify(address)}`);
+  return address;
 }
 
 async function planCommand(args: CliArgs, paths: Paths): Promise<number> {

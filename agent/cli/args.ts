@@ -6,7 +6,7 @@ export interface CliArgs {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["--staging", "--work-dir", "--target-root", "--manifest", "--machine", "--layout", "--after", "--keyring"]);
+const VALUE_FLAGS = new Set(["--staging", "--work-dir", "--target-root", "--manifest", "--machine", "--layout", "--after", "--keyring", "--reached-via"]);
 const BOOLEAN_FLAGS = new Set(["--json", "--help", "--version", "-h", "-V", "--insecure", "--reboot", "--undo", "--accept-open-window", "--allow-downgrade"]);
 
 export function parseArgs(argv: string[]): CliArgs {

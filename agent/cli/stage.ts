@@ -1,4 +1,5 @@
 import type { Log } from "../log/logger.ts";
+import { type CarryOverReportJson, renderCarryOver } from "../preflight/carry-over-report.ts";
 import { renderFindings, renderReport, reportJson } from "../preflight/report.ts";
 import type { Runner } from "../runner/runner.ts";
 import { stageBundle } from "../stage/stage.ts";
@@ -17,6 +18,8 @@ export interface StageCliOptions {
   insecure: boolean;
   allowDowngrade: boolean;
   acceptOpenWindow: boolean;
+  /** The address the operator reaches the box on (`--reached-via`; the web UI passes its own). */
+  reachedVia?: string;
 }
 
 /** `va-agent stage BUNDLE [--reboot] [--json]`: the one click, on the old system. */
@@ -24,6 +27,8 @@ export async function stageCommand(options: StageCliOptions, run: Runner, log: L
   let checks: PreflightCheck[] = [];
   let warnings: string[] = [];
   let reported = 0;
+  let carryOver: CarryOverReportJson | undefined;
+  const onCarryOver = (found: CarryOverReportJson) => (carryOver = found);
   // The log shouts them on stderr in both modes; stdout carries them too, as verify's report does.
   const onWarnings = (found: string[]) => {
     warnings = found;
@@ -35,15 +40,19 @@ export async function stageCommand(options: StageCliOptions, run: Runner, log: L
     if (!options.json) process.stdout.write(renderReport(found));
   };
   try {
-    const result = await stageBundle(run, log, { bundle: options.bundle, root: options.root, keyring: options.keyring, insecure: options.insecure, allowDowngrade: options.allowDowngrade, acceptOpenWindow: options.acceptOpenWindow, onReport, onWarnings });
+    const result = await stageBundle(run, log, { bundle: options.bundle, root: options.root, keyring: options.keyring, insecure: options.insecure, allowDowngrade: options.allowDowngrade, acceptOpenWindow: options.acceptOpenWindow, reachedVia: options.reachedVia, onReport, onWarnings, onCarryOver });
     // Findings made while staging (after the report was printed), e.g. an accepted open window.
     const late = result.checks.slice(reported);
     if (!options.json && late.length > 0) process.stdout.write(renderFindings(late));
-    if (options.json) process.stdout.write(`${JSON.stringify({ staged: true, product: result.manifest.product, warnings, preflight: reportJson(checks) }, null, 2)}\n`);
+    if (!options.json) process.stdout.write(renderCarryOver(result.carryOver));
+    if (options.json) process.stdout.write(`${JSON.stringify({ staged: true, product: result.manifest.product, warnings, preflight: reportJson(checks), carryOver: result.carryOver }, null, 2)}\n`);
     else process.stdout.write(`staged ${result.manifest.product.name} ${result.manifest.product.release}; ${options.reboot ? "rebooting into the tiny system now" : "reboot to start the migration"}\n`);
   } catch (error) {
-    if (!options.json) throw error;
-    process.stdout.write(`${JSON.stringify({ staged: false, warnings, preflight: reportJson(checks), error: failureJson(error) }, null, 2)}\n`);
+    if (!options.json) {
+      if (carryOver) process.stdout.write(renderCarryOver(carryOver));
+      throw error;
+    }
+    process.stdout.write(`${JSON.stringify({ staged: false, warnings, preflight: reportJson(checks), ...(carryOver ? { carryOver } : {}), error: failureJson(error) }, null, 2)}\n`);
     return exitCodeOf(error);
   }
   if (options.reboot) await run.run(["systemctl", "reboot"]);

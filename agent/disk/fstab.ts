@@ -37,13 +37,23 @@ export function classifyFstab(entries: readonly FstabEntry[], createdMountpoints
   return entries.map((entry) => ({ entry, ...verdictOf(entry, createdMountpoints) }));
 }
 
+/** Mounted without a block device: the kernel's own filesystems. */
+export function isPseudoFilesystem(type: string): boolean {
+  return PSEUDO_TYPES.has(type);
+}
+
+/** Mounted over the network: its data lives on another machine. */
+export function isNetworkFilesystem(type: string): boolean {
+  return NETWORK_TYPES.test(type);
+}
+
 function verdictOf(entry: FstabEntry, created: readonly string[]): Omit<FstabVerdict, "entry"> {
   const options = entry.options.split(",");
   if (entry.type !== "swap" && created.includes(entry.mountpoint)) return { kind: "created", why: "made by the manifest" };
-  if (PSEUDO_TYPES.has(entry.type) || options.includes("bind") || options.includes("rbind")) return { kind: "no-device", why: "not a device" };
+  if (isPseudoFilesystem(entry.type) || options.includes("bind") || options.includes("rbind")) return { kind: "no-device", why: "not a device" };
   if (options.includes("noauto")) return { kind: "optional", why: "noauto" };
   if (options.includes("nofail")) return { kind: "optional", why: "nofail" };
-  if (NETWORK_TYPES.test(entry.type) || options.includes("_netdev")) return { kind: "optional", why: "network filesystem" };
+  if (isNetworkFilesystem(entry.type) || options.includes("_netdev")) return { kind: "optional", why: "network filesystem" };
   if (entry.type === "swap") return { kind: "optional", why: entry.spec.startsWith("/") && !entry.spec.startsWith("/dev/") ? "swap file" : "swap" };
   return { kind: "required", why: "nothing the manifest creates" };
 }

@@ -43,7 +43,14 @@ export interface ArchiveLintResult {
   kernels: string[];
   /** The payload's etc/fstab, for stage's pre-flight (undefined: the archive has none). */
   fstab?: string;
+  /** The payload's etc/passwd and etc/group: which listed accounts the new OS has, and whose uids and gids it uses. */
+  passwd?: string;
+  group?: string;
 }
+
+/** The small files the pre-flight reads out of the payload, in the one pass of the lint. */
+const KEPT_FILES = { "etc/fstab": "fstab", "etc/passwd": "passwd", "etc/group": "group" } as const;
+type KeptFile = (typeof KEPT_FILES)[keyof typeof KEPT_FILES];
 
 const REBUILD = "Rebuild the payload from a clean root directory (`tar -C ROOT -cf - .`) with `build.ts bundle`, or get a fixed bundle from the vendor; nothing was changed.";
 const MAX_SYMLINK_HOPS = 40;
@@ -304,14 +311,16 @@ export async function lintCompressedArchive(run: Runner, source: AsyncIterable<U
     (error: unknown) => error ?? new Error("reading the payload failed"),
   );
   const linter = new ArchiveLinter(archive);
-  let fstab: string | undefined;
+  const kept: Partial<Record<KeptFile, string>> = {};
   // one iterator for the headers and the drain after them (a second one would never see the end)
   const output = decompressor.output[Symbol.asyncIterator]();
   let failure: unknown;
   try {
-    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive, isFstab)) {
+    for await (const member of tarHeaders({ [Symbol.asyncIterator]: () => output }, archive, (m) => keptFileOf(m) !== undefined)) {
       linter.add(member);
-      if (member.body) fstab = member.body.toString("utf8");
+      const file = keptFileOf(member);
+      // a later member of the same name replaces the earlier one when extracted: the last one counts
+      if (member.body && file) kept[file] = member.body.toString("utf8");
     }
   } catch (error) {
     failure = error;
@@ -327,10 +336,12 @@ export async function lintCompressedArchive(run: Runner, source: AsyncIterable<U
     throw new ArchiveError(`payload ${archive} cannot be decompressed: ${decompressor.name}: ${problem}`, REBUILD, { archive, member: null });
   }
   if (failure !== undefined) throw failure;
-  return { ...linter.finish(), ...(fstab !== undefined ? { fstab } : {}) };
+  return { ...linter.finish(), ...kept };
 }
 
-const isFstab = (member: ArchiveMember): boolean => member.type === "file" && components(member.name).join("/") === "etc/fstab";
+function keptFileOf(member: ArchiveMember): KeptFile | undefined {
+  return member.type === "file" ? KEPT_FILES[components(member.name).join("/") as keyof typeof KEPT_FILES] : undefined;
+}
 
 async function drain(output: AsyncIterator<Buffer>): Promise<void> {
   try {

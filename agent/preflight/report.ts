@@ -36,6 +36,7 @@ export function renderFindings(checks: readonly PreflightCheck[]): string {
 }
 
 function findingLines(check: PreflightCheck): string[] {
+  if (check.severity === "ok") return [`ok [${check.id}] ${check.title}: ${check.finding}`];
   return [`${check.severity === "inhibitor" ? "INHIBITOR" : "WARNING"} [${check.id}] ${check.title}`, `  finding: ${check.finding}`, `  remedy:  ${check.remedy}`];
 }
 

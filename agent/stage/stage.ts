@@ -6,7 +6,12 @@ import { tinyBootFiles } from "../bootloader/tiny-boot-files.ts";
 import { extractBundle } from "../bundle/extract.ts";
 import { readSignedMember } from "../bundle/read-member.ts";
 import type { BundleOptions } from "../bundle/signed-manifest.ts";
-import { stageCapturedConfig } from "../carry-over/capture-config.ts";
+import { captureForStage, writeStagedConfig } from "../carry-over/capture-config.ts";
+import type { MountFacts } from "../carry-over/capture-mounts.ts";
+import { managementInterfaces } from "../carry-over/cross-check-live.ts";
+import { checkCarriedAccounts, checkCarriedMounts, checkCarriedNetwork } from "../preflight/carry-over-checks.ts";
+import { carryOverReport, type CarryOverReportJson } from "../preflight/carry-over-report.ts";
+import type { StageFacts } from "../preflight/stage-facts.ts";
 import { parseSgdiskBackup } from "../disk/gpt-backup.ts";
 import { ManifestError, PreflightError } from "../errors/errors.ts";
 import { warnLoudly, type Log } from "../log/logger.ts";
@@ -38,6 +43,10 @@ export interface StageOptions extends BundleOptions {
   allowDowngrade?: boolean;
   /** Called with the bundle's warnings (an unverified signature) as soon as it is read. */
   onWarnings?: (warnings: string[]) => void;
+  /** The address the operator reaches the box on (the web UI's): its interface is a management interface. */
+  reachedVia?: string;
+  /** Called with what will be carried, with the pre-flight report and again once the payload's accounts are judged. */
+  onCarryOver?: (report: CarryOverReportJson) => void;
 }
 
 export interface StageResult {
@@ -45,6 +54,7 @@ export interface StageResult {
   warnings: string[];
   stagingDir: string;
   checks: PreflightCheck[];
+  carryOver: CarryOverReportJson;
 }
 
 /**
@@ -60,8 +70,17 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   const stagingDir = join(options.root, stagingDirOf(manifest));
   const facts = await probeStageFacts({ run, log, root: options.root, manifest });
   const allowDowngrade = options.allowDowngrade ?? false;
-  const checks = runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file), { allowDowngrade });
+  // Read-only, before the report: what cannot be carried is part of it.
+  const capture = await captureForStage({ root: options.root, run, log, manifest, mountFacts: mountFactsOf(facts, manifest) });
+  const management = manifest.carryOver.network === false ? undefined : managementInterfaces(capture.config.interfaces, capture.live, options.reachedVia);
+  const checks = [
+    ...runChecks(facts, manifest, parseSgdiskBackup(bytes, manifest.target.partitionTable.file), { allowDowngrade }),
+    checkCarriedNetwork(capture.config, management, manifest),
+    checkCarriedMounts(capture),
+  ];
   options.onReport(checks);
+  let carryOver = carryOverReport(capture, manifest, management, undefined);
+  options.onCarryOver?.(carryOver);
   if (hasInhibitors(checks)) {
     const ids = checks.filter((c) => c.severity === "inhibitor").map((c) => c.id);
     throw new PreflightError(`pre-flight found ${ids.length} inhibitor(s): ${ids.join(", ")}`, "Resolve each inhibitor as the report says, then stage again; nothing was changed.", { inhibitors: ids });
@@ -73,11 +92,15 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     log.info(`payload archive checked: ${rootfs.lint.members} members, kernel ${rootfs.lint.kernels.join(", ")}`);
     requireResolvableFstab(log, checkPayloadFstab(rootfs.lint.fstab, manifest), checks);
   } else {
-    // The tiny system's check-payload-archive makes both checks, with its own xz.
+    // The tiny system's check-payload-archive makes these checks, with its own xz.
     const deferred = deferredArchiveCheck();
     checks.push(deferred);
     log.warn(`${deferred.title}: ${deferred.finding}`);
   }
+  const accounts = checkCarriedAccounts(capture.config, rootfs.archiveCheck === "at-stage" ? rootfs.lint : undefined);
+  carryOver = carryOverReport(capture, manifest, management, accounts.plan);
+  options.onCarryOver?.(carryOver);
+  requireLateCheck(log, accounts.check, checks);
   log.info(`writing the verified bundle to ${stagingDir}`);
   const stagingExisted = existsSync(stagingDir);
   await extractBundle(options.bundle, stagingDir, { ...options, progress: (label) => log.progress(label) }).catch((error: unknown) => {
@@ -87,7 +110,7 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
   const undo = undoRecord(options.root, boot, stagingExisted ? undefined : stagingDir);
   try {
     await requireBootableStagedKernel(run, log, join(stagingDir, manifest.tinySystem!.kernel.file), checks, options.acceptOpenWindow ?? false);
-    await stageCapturedConfig({ root: options.root, run, log, manifest, stagingDir });
+    await writeStagedConfig({ root: options.root, run, stagingDir }, capture.config);
     const entryArgs = [...stagedTrustArgs({ insecure: head.signature.insecure, allowDowngrade }), ...archiveCheckArgs(rootfs.archiveCheck)];
     await installTinySystem({ run, log, root: options.root, stagingDir, manifest, boot, entryArgs });
   } catch (error) {
@@ -96,7 +119,13 @@ export async function stageBundle(run: Runner, log: Log, options: StageOptions):
     throw error;
   }
   recordStaged(options.root, manifest);
-  return { manifest, warnings: head.warnings, stagingDir, checks };
+  return { manifest, warnings: head.warnings, stagingDir, checks, carryOver };
+}
+
+/** Mounts are judged against the probed disk tree; without one target disk (an inhibitor already) none is carried. */
+function mountFactsOf(facts: StageFacts, manifest: Readonly<Manifest>): MountFacts | undefined {
+  if (!facts.rootDisk) return undefined;
+  return { targetDisk: facts.rootDisk.path, devices: facts.blockDevices, provided: manifest.filesystems.flatMap((fs) => (fs.mountpoint ? [fs.mountpoint] : [])) };
 }
 
 /**
@@ -117,10 +146,14 @@ async function requireBootableStagedKernel(run: Runner, log: Log, kernel: string
 
 /** Read from the archive after the report was printed: a late finding, refused before anything is written. */
 function requireResolvableFstab(log: Log, check: PreflightCheck, checks: PreflightCheck[]): void {
-  if (check.severity === "ok") return;
+  if (check.severity !== "ok") requireLateCheck(log, check, checks);
+}
+
+/** A finding made after the report was printed joins it; an inhibitor stops stage before anything is written. */
+function requireLateCheck(log: Log, check: PreflightCheck, checks: PreflightCheck[]): void {
   checks.push(check);
   if (check.severity === "inhibitor") throw new PreflightError(`pre-flight found 1 inhibitor(s): ${check.id}: ${check.finding}`, check.remedy, { inhibitors: [check.id] });
-  log.warn(`${check.title}: ${check.finding}`);
+  if (check.severity === "warning") log.warn(`${check.title}: ${check.finding}`);
 }
 
 interface UndoRecord {

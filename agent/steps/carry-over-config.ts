@@ -1,13 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CapturedConfig, CARRY_OVER_ARCHIVE_FILE, readCapturedConfig } from "../carry-over/captured-config.ts";
+import { type CapturedConfig, type CapturedMount, CARRY_OVER_ARCHIVE_FILE, readCapturedConfig } from "../carry-over/captured-config.ts";
 import { restorePathsCommand } from "../carry-over/paths-archive.ts";
 import { renderHostname, withHostsEntry } from "../carry-over/render-hostname.ts";
 import { withInterfacesDirSourced } from "../carry-over/render-ifupdown.ts";
 import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../carry-over/render-network.ts";
 import { renderResolvConf } from "../carry-over/render-resolv-conf.ts";
 import { isSymlink, writeRenderedFile } from "../carry-over/rendered-file.ts";
-import { mergeShadowFile } from "../carry-over/shadow.ts";
+import { carryAccounts } from "../carry-over/create-accounts.ts";
+import { unescapeFstab } from "../carry-over/capture-mounts.ts";
+import { withCarriedMounts } from "../carry-over/render-fstab-mounts.ts";
 import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { detectDistro } from "../distro/adapter.ts";
 import { PayloadError } from "../errors/errors.ts";
@@ -18,7 +20,8 @@ import type { PlanContext, Step, StepContext } from "./step.ts";
 /** Applies the configuration captured on the old system, when `stage` captured one. */
 export const carryOverConfig: Step = {
   name: "carry-over-config",
-  summary: "render the captured network, DNS and hostname natively, merge password hashes, restore extra paths",
+  summary:
+    "render the captured network, DNS and hostname natively; restore the extra paths; carry the listed accounts (password hash, or new passwd/shadow/group/gshadow lines and a home from /etc/skel); append the carried mounts to /etc/fstab as one marked block, creating their mount points",
   destructive: true,
   requires: ["target"],
   reads: () => [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE],
@@ -33,8 +36,10 @@ export const carryOverConfig: Step = {
     const distro = ctx.distro ?? detectDistro(ctx.paths.targetRoot);
     if (ctx.manifest.carryOver.network !== false) applyNetwork(ctx, config, distro.networkStyle);
     if (config.hostname) applyHostname(ctx, config.hostname, distro.family === "debian");
-    if (config.accounts.length > 0) applyAccounts(ctx, config);
+    // before the accounts: a home carried as a path is found in place and not filled from /etc/skel
     if (config.paths.length > 0) await restorePaths(ctx);
+    if (config.accounts.length > 0) applyAccounts(ctx, config);
+    applyMounts(ctx, config.mounts);
   },
 };
 
@@ -47,7 +52,7 @@ function applyNetwork(ctx: StepContext, config: CapturedConfig, style: NetworkSt
   if (!styleWritesResolvConf(style) && !isSymlink(join(ctx.paths.targetRoot, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
   for (const file of files) writeRenderedFile(ctx.paths.targetRoot, file);
   if (style === "ifupdown" && config.interfaces.length > 0) sourceInterfacesDir(ctx);
-  ctx.log.info(`network carried as ${style}: ${config.interfaces.map((i) => `${i.oldName} (${i.mac})`).join(", ") || "no interfaces"}`, {
+  ctx.log.info(`network carried as ${style}: ${config.interfaces.map((i) => `${i.name}${i.mac ? ` (${i.mac})` : ""}`).join(", ") || "no interfaces"}`, {
     files: files.map((f) => f.path),
   });
 }
@@ -69,12 +74,29 @@ function applyHostname(ctx: StepContext, hostname: string, writeHosts: boolean):
   ctx.log.info(`hostname set to ${hostname}`);
 }
 
+/** Judged against the extracted root (the payload stage judged): a clash found only now is left out, loudly. */
 function applyAccounts(ctx: StepContext, config: CapturedConfig): void {
   const wanted = new Set(ctx.manifest.carryOver.accounts);
-  const hashes = new Map(config.accounts.filter((a) => wanted.has(a.name)).map((a) => [a.name, a.passwordHash]));
-  const { missing } = mergeShadowFile(join(ctx.paths.targetRoot, "etc/shadow"), hashes);
-  for (const name of missing) ctx.log.warn(`account ${name} does not exist in the new system; its password was not carried over`);
-  ctx.log.info(`password hashes carried for ${[...hashes.keys()].filter((name) => !missing.includes(name)).join(", ") || "no account"}`);
+  const plan = carryAccounts(ctx.paths.targetRoot, config.accounts.filter((a) => wanted.has(a.name)));
+  for (const account of plan.accounts) {
+    if (account.action === "refused") {
+      ctx.log.warn(`account ${account.name} not carried: ${account.clashes.join(", ")}`, { id: "account-clash" });
+      continue;
+    }
+    for (const note of account.notes) ctx.log.warn(`account ${account.name}: ${note}`);
+    ctx.log.info(account.action === "create" ? `account ${account.name} created with its old uid, groups and password hash` : `password hash of ${account.name} carried`);
+  }
+}
+
+/** Re-run safe: the block of an earlier run is replaced as a whole. */
+function applyMounts(ctx: StepContext, mounts: readonly CapturedMount[]): void {
+  const path = join(ctx.paths.targetRoot, "etc/fstab");
+  const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const { text, carried, clashing } = withCarriedMounts(before, mounts);
+  for (const mount of clashing) ctx.log.warn(`mount ${mount.mountPoint} (${mount.spec}) not carried: the new /etc/fstab already mounts something there`, { id: "mount-clash" });
+  for (const mount of carried) mkdirSync(join(ctx.paths.targetRoot, unescapeFstab(mount.mountPoint)), { recursive: true, mode: 0o755 });
+  if (text !== before) writeFileAtomically(path, text, modeAndOwnerOf(path, 0o644));
+  if (carried.length > 0) ctx.log.info(`mounts carried into /etc/fstab (nofail added where missing): ${carried.map((m) => `${m.mountPoint} (${m.spec})`).join(", ")}`);
 }
 
 async function restorePaths(ctx: StepContext): Promise<void> {

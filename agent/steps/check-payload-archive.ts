@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { PreflightError } from "../errors/errors.ts";
 import { lintCompressedArchive, XZ_COMMAND } from "../payload/archive-lint.ts";
 import { checkPayloadFstab } from "../preflight/payload-fstab-check.ts";
-import type { PlanContext, Step } from "./step.ts";
+import { readCapturedConfig } from "../carry-over/captured-config.ts";
+import { CAPTURED_CONFIG_FILE } from "../paths.ts";
+import { checkCarriedAccounts } from "../preflight/carry-over-checks.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /**
  * The archive check `stage` could not make on an old system without xz (va.check-archive): the
@@ -12,7 +15,7 @@ import type { PlanContext, Step } from "./step.ts";
  */
 export const checkPayloadArchive: Step = {
   name: "check-payload-archive",
-  summary: "check the payload archive's members (unsafe names, links, devices; a kernel; the fstab) when stage could not",
+  summary: "check the payload archive's members (unsafe names, links, devices; a kernel; the fstab; the listed accounts' uids and gids) when stage could not",
   destructive: false,
   commands: (ctx) => (isDeferred(ctx) ? [[...XZ_COMMAND, payloadFile(ctx)]] : []),
   async run(ctx) {
@@ -27,8 +30,20 @@ export const checkPayloadArchive: Step = {
     const fstab = checkPayloadFstab(lint.fstab, ctx.manifest);
     if (fstab.severity === "inhibitor") throw new PreflightError(`${fstab.title}: ${fstab.finding}`, fstab.remedy, { inhibitors: [fstab.id] });
     if (fstab.severity === "warning") ctx.log.warn(`${fstab.title}: ${fstab.finding}`);
+    checkAccountsAgainst(ctx, lint);
   },
 };
+
+/** The account check stage deferred with the archive: an id clash refuses here, before the point of no return, as stage would have. */
+function checkAccountsAgainst(ctx: StepContext, payload: { passwd?: string; group?: string }): void {
+  const config = readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
+  if (!config) return;
+  const wanted = new Set(ctx.manifest.carryOver.accounts);
+  const { check } = checkCarriedAccounts({ ...config, accounts: config.accounts.filter((a) => wanted.has(a.name)) }, payload);
+  if (check.severity === "inhibitor") throw new PreflightError(`${check.title}: ${check.finding}`, check.remedy, { inhibitors: [check.id] });
+  if (check.severity === "warning") ctx.log.warn(`${check.title}: ${check.finding}`);
+  else ctx.log.info(`${check.title}: ${check.finding}`);
+}
 
 const isDeferred = (ctx: PlanContext): boolean => ctx.plan.archiveCheck === "deferred";
 const payloadFile = (ctx: PlanContext): string => join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file);
