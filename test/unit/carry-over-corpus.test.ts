@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureNetwork } from "../../agent/carry-over/capture-network.ts";
@@ -10,7 +10,7 @@ import { type NetworkMeaning, networkMeaning } from "../../agent/carry-over/netw
 import { withInterfacesDirSourced } from "../../agent/carry-over/render-ifupdown.ts";
 import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../../agent/carry-over/render-network.ts";
 import { renderResolvConf } from "../../agent/carry-over/render-resolv-conf.ts";
-import { writeRenderedFile } from "../../agent/carry-over/rendered-file.ts";
+import { isSymlink, writeRenderedFile } from "../../agent/carry-over/rendered-file.ts";
 
 /**
  * Real-world old systems (fixtures/network-corpus/<case>/ is a root tree): each is captured, its
@@ -49,7 +49,29 @@ for (const name of readdirSync(CORPUS).sort()) {
   });
 }
 
-function runCase(root: string): Status {
+function runCase(fixture: string): Status {
+  const root = installed(fixture);
+  try {
+    return checkCase(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** NetworkManager keyfiles that git checked out 0644 are 0600 on a real system (NetworkManager ignores the others). */
+const PRIVATE_DIRS = ["etc/NetworkManager/system-connections", "run/NetworkManager/system-connections", "usr/lib/NetworkManager/system-connections"];
+
+/** The fixture as the old system has it on disk: symlinks kept as symlinks, private files private. */
+function installed(fixture: string): string {
+  const root = mkdtempSync(join(tmpdir(), "va-corpus-old-"));
+  cpSync(fixture, root, { recursive: true, verbatimSymlinks: true });
+  for (const dir of PRIVATE_DIRS.map((path) => join(root, path)).filter(existsSync)) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isFile()) chmodSync(join(dir, entry.name), 0o600);
+  }
+  return root;
+}
+
+function checkCase(root: string): Status {
   const expected = JSON.parse(readFileSync(join(root, "expected.json"), "utf8")) as Expected;
   const live = readLive(root);
   const captured = captureNetwork(root, live);
@@ -77,16 +99,28 @@ function roundTrip(oldRoot: string, captured: Pick<CapturedConfig, "interfaces" 
   try {
     if (existsSync(join(oldRoot, "sys"))) cpSync(join(oldRoot, "sys"), join(newRoot, "sys"), { recursive: true });
     const config: CapturedConfig = { format: 2, interfaces: captured.interfaces, dns: captured.dns, accounts: [], mounts: [], paths: [], warnings: [] };
+    if (style === "ifupdown") installDebianWithResolvconf(newRoot);
     const files = renderNetwork(config, style);
-    if (!styleWritesResolvConf(style)) files.push(...renderResolvConf(config.dns));
-    if (style === "ifupdown") files.push({ path: "/etc/network/interfaces", content: withInterfacesDirSourced(""), mode: 0o644 });
+    if (!styleWritesResolvConf(style) && !isSymlink(join(newRoot, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
     for (const file of files) writeRenderedFile(newRoot, file);
+    if (style === "ifupdown") writeRenderedFile(newRoot, { path: "/etc/network/interfaces", content: withInterfacesDirSourced(readFileSync(join(newRoot, "etc/network/interfaces"), "utf8")), mode: 0o644 });
     const again = captureNetwork(newRoot, undefined);
     expect(again.warnings.filter(isNotCarried), `${style} renders something its own capture refuses`).toEqual([]);
     return networkMeaning(again);
   } finally {
     rmSync(newRoot, { recursive: true, force: true });
   }
+}
+
+/**
+ * A Debian target as the installer leaves it, with resolvconf: its hook is what makes the rendered
+ * dns-* lines count, and /etc/resolv.conf is its symlink (so the step writes no static one).
+ */
+function installDebianWithResolvconf(root: string): void {
+  writeRenderedFile(root, { path: "/etc/network/interfaces", content: "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", mode: 0o644 });
+  writeRenderedFile(root, { path: "/etc/network/if-up.d/000resolvconf", content: "#!/bin/sh\n", mode: 0o755 });
+  mkdirSync(join(root, "run/resolvconf"), { recursive: true });
+  symlinkSync("../run/resolvconf/resolv.conf", join(root, "etc/resolv.conf"));
 }
 
 function readLive(root: string): LiveNetwork | undefined {
