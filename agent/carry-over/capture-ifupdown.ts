@@ -426,12 +426,18 @@ function toFound(ctx: Context, building: Building, controllers: Map<string, { na
  */
 const KERNEL_DEFAULT_IPV6 = (): CapturedIpv6 => ({ autoconf: true, dhcp: false, addresses: [], routes: [] });
 
-function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 {
+function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 | undefined {
   const accepted = building.acceptRa > 0;
   if (accepted && building.slaac === 0) {
     ctx.findings.warnings.push(notCarried("ipv6-ra-without-autoconf", `${building.source}: ${building.name} accepts router advertisements (accept_ra ${building.acceptRa}) with autoconf 0: a default route learnt from them is not carried, nor are they accepted`, building.name));
   }
-  return { ...ipv6, autoconf: accepted && building.slaac > 0 };
+  const result = { ...ipv6, autoconf: accepted && building.slaac > 0 };
+  return isEmptyIpv6(result) ? undefined : result;
+}
+
+/** `inet6 auto` with `accept_ra 0` and nothing else: IPv6 configured to do nothing, the model's "no IPv6". */
+function isEmptyIpv6(ipv6: CapturedIpv6): boolean {
+  return !ipv6.autoconf && !ipv6.dhcp && ipv6.addresses.length === 0 && !ipv6.gateway && ipv6.routes.length === 0;
 }
 
 /** The bond's own stanzas first; a port's bond-* lines fill in (ifenslave creates the bond from whichever comes up first). */

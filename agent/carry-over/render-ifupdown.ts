@@ -132,13 +132,14 @@ function linkOptions(item: CapturedInterface, all: CapturedInterface[]): string[
 }
 
 /**
- * No inet6 stanza when the model has no IPv6: ifupdown then leaves the kernel's defaults. Every
+ * Without an inet6 stanza ifupdown leaves the kernel's defaults, which accept router advertisements:
+ * an interface the model gives no IPv6 says `accept_ra 0` (a port has no IP of its own). Every
  * stanza states accept_ra and autoconf: inet6.defn's defaults differ per method and a later stanza
  * would otherwise reset what an earlier one set.
  */
 function inet6Stanzas(item: CapturedInterface): string[] {
   const ipv6 = item.ipv6;
-  if (!ipv6) return [];
+  if (!ipv6) return item.controller ? [] : [stanza(item.name, "inet6 auto", ["accept_ra 0"])];
   const [first, ...more] = ipv6.dhcp ? [] : ipv6.addresses;
   const method = ipv6.dhcp ? "dhcp" : first ? "static" : "auto";
   const ra = ipv6.autoconf ? "1" : "0";
