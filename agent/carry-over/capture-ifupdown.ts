@@ -319,9 +319,14 @@ function readDns(ctx: Context, stanza: Stanza, atBoot: boolean): void {
   const name = stanza.name.split(":")[0]!;
   const readers = ctx.dnsReaders;
   const read = readers.resolvconf || (readers.resolved && name !== "lo");
-  if (!atBoot || !read) {
-    const why = atBoot ? "no installed hook passes dns-* lines on (resolvconf, or ifupdown's own to an enabled systemd-resolved)" : "the interface is not brought up at boot";
-    ctx.findings.warnings.push(notCarried("dns-not-applied", `${lines[0]!.where}: dns-* lines of ${stanza.name}, which have no effect: ${why}`, interfaceLabel(name)));
+  if (!read) {
+    // Nothing is lost: the lines never reached the resolver, which read /etc/resolv.conf alone.
+    const message = `${lines[0]!.where}: dns-* lines of ${stanza.name} have no effect and are left out: no installed hook passes them on (resolvconf, or ifupdown's own to an enabled systemd-resolved); the resolver reads /etc/resolv.conf`;
+    ctx.findings.warnings.push({ id: "dns-not-applied", message, ...(interfaceLabel(name) ? { interface: name } : {}) });
+    return;
+  }
+  if (!atBoot) {
+    ctx.findings.warnings.push(notCarried("dns-not-applied", `${lines[0]!.where}: dns-* lines of ${stanza.name}, which is not brought up at boot: they would reach the resolver when it is brought up by hand`, interfaceLabel(name)));
     return;
   }
   const words = (keys: string[]) => lines.filter((o) => keys.includes(o.key)).flatMap((o) => o.value.split(/[\s,]+/)).filter(Boolean);
