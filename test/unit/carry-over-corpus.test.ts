@@ -85,7 +85,7 @@ function checkCase(root: string): string {
   const refusedBy: string[] = [];
   for (const style of STYLES) {
     if (styleRefuses(captured, style)) refusedBy.push(style);
-    else expect(roundTrip(root, captured, style), `after rendering as ${style}`).toEqual(expected.meaning);
+    else for (const target of targetsOf(style)) expect(roundTrip(root, captured, style, target), `after rendering as ${style} for ${target}`).toEqual(expected.meaning);
   }
   const status = statusOf(refused, managementInterfaces(captured.interfaces, live));
   expect(status).toBe(expected.status);
@@ -104,13 +104,23 @@ function statusOf(refused: CarryOverWarning[], management: string[]): Status {
   return refused.length > 0 ? "warned" : "carried";
 }
 
+/**
+ * The new systems a style is checked on: ifupdown on Debian as the installer leaves it (the step writes
+ * a static /etc/resolv.conf, the dns-* lines do nothing) and with resolvconf (the dns-* lines count).
+ */
+type Target = "a fresh root" | "Debian" | "Debian with resolvconf";
+
+function targetsOf(style: NetworkStyle): Target[] {
+  return style === "ifupdown" ? ["Debian", "Debian with resolvconf"] : ["a fresh root"];
+}
+
 /** What the tiny system writes for `style` (carry-over-config.ts), into a root that has only the old box's NICs. */
-function roundTrip(oldRoot: string, captured: Pick<CapturedConfig, "interfaces" | "dns">, style: NetworkStyle): NetworkMeaning {
+function roundTrip(oldRoot: string, captured: Pick<CapturedConfig, "interfaces" | "dns">, style: NetworkStyle, target: Target): NetworkMeaning {
   const newRoot = mkdtempSync(join(tmpdir(), `va-corpus-${style}-`));
   try {
     if (existsSync(join(oldRoot, "sys"))) cpSync(join(oldRoot, "sys"), join(newRoot, "sys"), { recursive: true });
     const config: CapturedConfig = { ...EMPTY_CONFIG, interfaces: captured.interfaces, dns: captured.dns };
-    if (style === "ifupdown") installDebianWithResolvconf(newRoot);
+    if (target !== "a fresh root") installDebian(newRoot, target === "Debian with resolvconf");
     const files = renderNetwork(config, style);
     if (!styleWritesResolvConf(style) && !isSymlink(join(newRoot, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
     for (const file of files) writeRenderedFile(newRoot, file);
@@ -123,12 +133,10 @@ function roundTrip(oldRoot: string, captured: Pick<CapturedConfig, "interfaces" 
   }
 }
 
-/**
- * A Debian target as the installer leaves it, with resolvconf: its hook is what makes the rendered
- * dns-* lines count, and /etc/resolv.conf is its symlink (so the step writes no static one).
- */
-function installDebianWithResolvconf(root: string): void {
+/** resolvconf's ifupdown hook is what makes dns-* lines count; /etc/resolv.conf is then its symlink (the step writes no static one). */
+function installDebian(root: string, withResolvconf: boolean): void {
   writeRenderedFile(root, { path: "/etc/network/interfaces", content: "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n", mode: 0o644 });
+  if (!withResolvconf) return;
   writeRenderedFile(root, { path: "/etc/network/if-up.d/000resolvconf", content: "#!/bin/sh\n", mode: 0o755 });
   mkdirSync(join(root, "run/resolvconf"), { recursive: true });
   symlinkSync("../run/resolvconf/resolv.conf", join(root, "etc/resolv.conf"));
