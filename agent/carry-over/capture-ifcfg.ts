@@ -51,6 +51,8 @@ const READ_KEYS = new Set([
 ]);
 const NUMBERED_KEYS = /^(IPADDR|PREFIX|NETMASK|GATEWAY|DNS)\d*$/;
 const ALIAS_KEYS = new Set(["DEVICE", "IPADDR", "PREFIX", "NETMASK", "ONPARENT", "ONBOOT", "GATEWAY", "IPV6ADDR"]);
+/** ifup-aliases never reads BOOTPROTO (an alias is static); hosting templates write none or static anyway. */
+const ALIAS_KEYS_STATIC = new Set([...ALIAS_KEYS, "BOOTPROTO"]);
 
 const BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
 const XMIT_HASH_POLICIES = ["layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"];
@@ -392,7 +394,7 @@ function aliasAddresses(context: Context, parent: IfcfgFile, aliases: IfcfgFile[
     if (isFalse(vars.get("ONBOOT"))) {
       context.warnings.push({ id: "alias-onboot-ignored", message: `${label} (${source}) has ONBOOT=no, which aliases ignore (ONPARENT decides): carried as an address of ${device} brought up with it`, interface: device });
     }
-    warnUnreadKeys(context, alias, label, ALIAS_KEYS);
+    warnUnreadKeys(context, alias, label, /^(none|static)$/i.test(vars.get("BOOTPROTO") ?? "") ? ALIAS_KEYS_STATIC : ALIAS_KEYS);
     if (vars.get("IPV6ADDR")) warn(context, "alias-not-carried", `IPV6ADDR=${vars.get("IPV6ADDR")} of alias ${label} (${source})`, device);
     const gateway = vars.get("GATEWAY");
     if (gateway && gateway !== parent.vars.get("GATEWAY")) warn(context, "alias-not-carried", `GATEWAY=${gateway} of alias ${label} (${source}), another default route than ${device}'s`, device);

@@ -318,9 +318,14 @@ function readDns(ctx: Context, stanza: Stanza, atBoot: boolean): void {
   const name = stanza.name.split(":")[0]!;
   const readers = ctx.dnsReaders;
   const read = readers.resolvconf || (readers.resolved && name !== "lo");
-  if (!atBoot || !read) {
-    const why = atBoot ? "no installed hook passes dns-* lines on (resolvconf, or ifupdown's own to an enabled systemd-resolved)" : "the interface is not brought up at boot";
-    ctx.findings.warnings.push(notCarried("dns-not-applied", `${lines[0]!.where}: dns-* lines of ${stanza.name}, which have no effect: ${why}`, interfaceLabel(name)));
+  if (!read) {
+    // Nothing is lost: the lines never reached the resolver, which read /etc/resolv.conf alone.
+    const message = `${lines[0]!.where}: dns-* lines of ${stanza.name} have no effect and are left out: no installed hook passes them on (resolvconf, or ifupdown's own to an enabled systemd-resolved); the resolver reads /etc/resolv.conf`;
+    ctx.findings.warnings.push({ id: "dns-not-applied", message, ...(interfaceLabel(name) ? { interface: name } : {}) });
+    return;
+  }
+  if (!atBoot) {
+    ctx.findings.warnings.push(notCarried("dns-not-applied", `${lines[0]!.where}: dns-* lines of ${stanza.name}, which is not brought up at boot: they would reach the resolver when it is brought up by hand`, interfaceLabel(name)));
     return;
   }
   const words = (keys: string[]) => lines.filter((o) => keys.includes(o.key)).flatMap((o) => o.value.split(/[\s,]+/)).filter(Boolean);
@@ -428,12 +433,18 @@ function ipv6Of(building: Building): CapturedIpv6 {
   return (building.ipv6 ??= { autoconf: false, dhcp: false, addresses: [], routes: [] });
 }
 
-function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 {
+function withRouterAdvertisements(ctx: Context, building: Building, ipv6: CapturedIpv6): CapturedIpv6 | undefined {
   const accepted = building.acceptRa > 0;
   if (accepted && building.slaac === 0) {
     ctx.findings.warnings.push(notCarried("ipv6-ra-without-autoconf", `${building.source}: ${building.name} accepts router advertisements (accept_ra ${building.acceptRa}) with autoconf 0: a default route learnt from them is not carried, nor are they accepted`, building.name));
   }
-  return { ...ipv6, autoconf: accepted && building.slaac > 0 };
+  const result = { ...ipv6, autoconf: accepted && building.slaac > 0 };
+  return isEmptyIpv6(result) ? undefined : result;
+}
+
+/** `inet6 auto` with `accept_ra 0` and nothing else: IPv6 configured to do nothing, the model's "no IPv6". */
+function isEmptyIpv6(ipv6: CapturedIpv6): boolean {
+  return !ipv6.autoconf && !ipv6.dhcp && ipv6.addresses.length === 0 && !ipv6.gateway && ipv6.routes.length === 0;
 }
 
 /** The bond's own stanzas first; a port's bond-* lines fill in (ifenslave creates the bond from whichever comes up first). */

@@ -27,7 +27,7 @@ const NETWORK_KEYS: Record<string, { read: string[]; harmless: string[] }> = {
     read: ["UseGateway", "UseRoutes", "RouteMetric"],
     harmless: ["UseDNS", "UseNTP", "UseSIP", "UseHostname", "UseDomains", "UseMTU", "UseTimezone", "UseCaptivePortal", "SendHostname", "Hostname", "ClientIdentifier", "DUIDType", "DUIDRawData", "IAID", "VendorClassIdentifier", "UserClass", "MaxAttempts", "SendRelease", "Anonymize", "RequestBroadcast", "CriticalConnection", "Label"],
   },
-  DHCPv6: { read: [], harmless: ["UseDNS", "UseNTP", "UseHostname", "UseDomains", "UseCaptivePortal", "DUIDType", "DUIDRawData", "IAID", "RapidCommit", "SendHostname", "Hostname"] },
+  DHCPv6: { read: ["WithoutRA"], harmless: ["UseDNS", "UseNTP", "UseHostname", "UseDomains", "UseCaptivePortal", "DUIDType", "DUIDRawData", "IAID", "RapidCommit", "SendHostname", "Hostname"] },
   IPv6AcceptRA: { read: ["UseGateway", "RouteMetric"], harmless: ["UseDNS", "UseDomains", "UseMTU", "UseHopLimit", "UseReachableTime", "UseRetransmissionTime", "UseCaptivePortal", "UsePREF64"] },
 };
 /** networkd still reads [DHCP] as the old name of [DHCPv4] (netplan writes it). */
@@ -379,8 +379,9 @@ function addressFamilies(file: NetworkdFile, isBridge: boolean, warn: (id: strin
   const linkLocal = linkLocalOf(iniValue(sections, "Network", "LinkLocalAddressing"), warn);
   const acceptRa = raAccepted(sections, isBridge, context, warn);
   const autoconf = acceptRa && linkLocal.ipv6;
+  const dhcpv6 = dhcp.ipv6 && solicitsDhcpv6(sections, autoconf, warn);
   const ipv4: CapturedIpv4 | undefined = hasAny(parts.ipv4) || dhcp.ipv4 ? { dhcp: dhcp.ipv4, ...dhcpv4NeverDefault(sections, dhcp.ipv4, warn), ...parts.ipv4 } : undefined;
-  const ipv6: CapturedIpv6 | undefined = hasAny(parts.ipv6) || dhcp.ipv6 || autoconf ? { autoconf, dhcp: dhcp.ipv6, ...raNeverDefault(sections, autoconf, warn), ...parts.ipv6 } : undefined;
+  const ipv6: CapturedIpv6 | undefined = hasAny(parts.ipv6) || dhcpv6 || autoconf ? { autoconf, dhcp: dhcpv6, ...raNeverDefault(sections, autoconf, warn), ...parts.ipv6 } : undefined;
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }
 
@@ -485,6 +486,20 @@ function dhcpFamilies(text: string | undefined, warn: (id: string, message: stri
   if (value === "ipv6" || value === "v6") return { ipv4: false, ipv6: true };
   warn("malformed-value", `DHCP=${text} is not understood; no DHCP is carried`);
   return { ipv4: false, ipv6: false };
+}
+
+/**
+ * DHCP=ipv6 solicits addresses whether or not a router asks only with [DHCPv6] WithoutRA=solicit. Else,
+ * while router advertisements are accepted, the client starts when one sets the managed or other flag
+ * (systemd.network(5), WithoutRA=), as it does without DHCP= at all: that is what `autoconf` means, as
+ * NetworkManager's method=auto. Without router advertisements it is carried as asked.
+ */
+function solicitsDhcpv6(sections: IniSection[], autoconf: boolean, warn: (id: string, message: string) => void): boolean {
+  const withoutRa = iniValue(sections, "DHCPv6", "WithoutRA")?.toLowerCase();
+  if (withoutRa === "solicit") return true;
+  if (withoutRa === "information-request") warn("dhcpv6-stateless", "[DHCPv6] WithoutRA=information-request asks stateless DHCPv6 for name servers and other options; it is not carried");
+  else if (withoutRa !== undefined && withoutRa !== "no") warn("malformed-value", `[DHCPv6] WithoutRA=${withoutRa} is not understood`);
+  return !autoconf;
 }
 
 function linkLocalOf(text: string | undefined, warn: (id: string, message: string) => void): { ipv6: boolean } {

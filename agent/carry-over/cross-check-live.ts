@@ -134,25 +134,3 @@ function differs(item: CapturedInterface, what: string): CarryOverWarning {
 function cidr(address: CapturedAddress): string {
   return `${address.address}/${address.prefix}`;
 }
-
-/**
- * The old interfaces the box is managed over: those holding a live default route, and the one with
- * the address the operator reached it on (`stage --reached-via`), live or in the files. A live name
- * the files do not use is matched to its captured interface by MAC.
- */
-export function managementInterfaces(interfaces: CapturedInterface[], live: LiveNetwork | undefined, reachedVia?: string): string[] {
-  const capturedName = (dev: string) => {
-    if (interfaces.some((item) => item.name === dev)) return dev;
-    const mac = live?.links.find((link) => link.name === dev)?.mac;
-    return interfaces.find((item) => item.kind === "ethernet" && mac !== undefined && item.mac === mac)?.name ?? dev;
-  };
-  const names = new Set((live?.defaultGateways ?? []).map((route) => capturedName(route.dev)));
-  if (reachedVia) {
-    const address = reachedVia.toLowerCase();
-    for (const link of live?.links ?? []) if (link.ipv4.some((a) => a.address.toLowerCase() === address)) names.add(capturedName(link.name));
-    for (const item of interfaces) {
-      if ([...(item.ipv4?.addresses ?? []), ...(item.ipv6?.addresses ?? [])].some((a) => a.address.toLowerCase() === address)) names.add(item.name);
-    }
-  }
-  return [...names].sort();
-}

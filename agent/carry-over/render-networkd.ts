@@ -65,6 +65,8 @@ function networkFile(item: CapturedInterface, all: CapturedInterface[], dns: Dns
     ["[Network]", ...(item.controller ? portLines(item, all) : ipLines(item, all, dns))],
     ["[DHCPv4]", ...(item.ipv4?.dhcp && item.ipv4.neverDefault ? ["UseGateway=no"] : [])],
     ["[IPv6AcceptRA]", ...(item.ipv6?.autoconf && item.ipv6.neverDefault ? ["UseGateway=no"] : [])],
+    // networkd's DHCPv6 client otherwise waits for a router advertisement asking for it
+    ["[DHCPv6]", ...(item.ipv6?.dhcp && !item.controller ? ["WithoutRA=solicit"] : [])],
     ...gatewaySections(item),
     ...[...(item.ipv4?.routes ?? []), ...(item.ipv6?.routes ?? [])].map(routeSection),
   ];
