@@ -1,6 +1,7 @@
 import type { CapturedAddress, CapturedInterface, CapturedIpv4, CapturedIpv6, CarryOverWarning } from "./captured-config.ts";
 import { bindingMac, type LiveLink, type LiveNetwork } from "./live-network.ts";
 import { notCarried } from "./network-findings.ts";
+import { sameAddress } from "./ip-address.ts";
 
 const VIRTUAL_KINDS = new Set(["bond", "vlan", "bridge"]);
 type Family = "ipv4" | "ipv6";
@@ -58,8 +59,8 @@ export function managementInterfaces(interfaces: CapturedInterface[], live: Live
 }
 
 function reachedNames(reachedVia: string, interfaces: CapturedInterface[], links: LiveLink[], nameOf: (link: LiveLink) => string): string[] {
-  const byAddress = links.filter((link) => [...link.ipv4, ...link.ipv6].some((a) => a.address === reachedVia.toLowerCase())).map(nameOf);
-  const configured = interfaces.filter((item) => item.name === reachedVia || [...(item.ipv4?.addresses ?? []), ...(item.ipv6?.addresses ?? [])].some((a) => a.address === reachedVia)).map((item) => item.name);
+  const byAddress = links.filter((link) => [...link.ipv4, ...link.ipv6].some((a) => sameAddress(a.address, reachedVia))).map(nameOf);
+  const configured = interfaces.filter((item) => item.name === reachedVia || [...(item.ipv4?.addresses ?? []), ...(item.ipv6?.addresses ?? [])].some((a) => sameAddress(a.address, reachedVia))).map((item) => item.name);
   const named = links.filter((link) => link.name === reachedVia).map(nameOf);
   return [...byAddress, ...configured, ...named];
 }

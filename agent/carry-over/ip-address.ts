@@ -53,3 +53,33 @@ export function parseCidr(text: string, defaultPrefix?: number | { ipv4: number;
 export function defaultDestination(family: "ipv4" | "ipv6"): string {
   return family === "ipv4" ? "0.0.0.0/0" : "::/0";
 }
+
+/** IPv4 as is; IPv6 in RFC 5952 form (lower case, no leading zeros, the longest zero run as `::`). */
+export function canonicalAddress(address: string): string {
+  if (isIpv4(address) || !isIpv6(address)) return address;
+  const groups = expandIpv6(address.toLowerCase()).map((group) => group.replace(/^0+(?=.)/, ""));
+  let best = { start: -1, length: 0 };
+  for (let start = 0; start < 8; start++) {
+    let length = 0;
+    while (start + length < 8 && groups[start + length] === "0") length++;
+    if (length > best.length) best = { start, length };
+  }
+  if (best.length < 2) return groups.join(":");
+  return `${groups.slice(0, best.start).join(":")}::${groups.slice(best.start + best.length).join(":")}`;
+}
+
+function expandIpv6(address: string): string[] {
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  const hex = tail
+    ? address.replace(tail[1]!, tail[1]!.split(".").map(Number).reduce((parts, byte, i) => (i % 2 === 0 ? [...parts, byte << 8] : [...parts.slice(0, -1), parts.at(-1)! | byte]), [] as number[]).map((n) => n.toString(16)).join(":"))
+    : address;
+  const [head = "", rest] = hex.split("::");
+  const left = head ? head.split(":") : [];
+  const right = rest === undefined ? [] : rest ? rest.split(":") : [];
+  return rest === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+}
+
+/** Two texts name the same address (IPv6 written in any of its forms). */
+export function sameAddress(a: string, b: string): boolean {
+  return canonicalAddress(a) === canonicalAddress(b);
+}

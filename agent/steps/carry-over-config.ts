@@ -4,7 +4,7 @@ import { type CapturedConfig, type CapturedMount, CARRY_OVER_ARCHIVE_FILE, readC
 import { restorePathsCommand } from "../carry-over/paths-archive.ts";
 import { renderHostname, withHostsEntry } from "../carry-over/render-hostname.ts";
 import { withInterfacesDirSourced } from "../carry-over/render-ifupdown.ts";
-import { type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../carry-over/render-network.ts";
+import { chooseNetworkStyle, type NetworkStyle, renderNetwork, styleWritesResolvConf } from "../carry-over/render-network.ts";
 import { renderResolvConf } from "../carry-over/render-resolv-conf.ts";
 import { isSymlink, writeRenderedFile } from "../carry-over/rendered-file.ts";
 import { carryAccounts } from "../carry-over/create-accounts.ts";
@@ -23,7 +23,7 @@ export const carryOverConfig: Step = {
   summary:
     "render the captured network, DNS and hostname natively; restore the extra paths; carry the listed accounts (password hash, or new passwd/shadow/group/gshadow lines and a home from /etc/skel); append the carried mounts to /etc/fstab as one marked block, creating their mount points",
   destructive: true,
-  requires: ["target"],
+  requires: ["target", "chroot"],
   reads: () => [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE],
   commands: (ctx) => (ctx.manifest.carryOver.paths.length > 0 ? [restoreCommand(ctx)] : []),
   async run(ctx) {
@@ -34,7 +34,7 @@ export const carryOverConfig: Step = {
     }
     for (const warning of config.warnings) ctx.log.warn(`captured on the old system: ${warning.message}`, { id: warning.id });
     const distro = ctx.distro ?? detectDistro(ctx.paths.targetRoot);
-    if (ctx.manifest.carryOver.network !== false) applyNetwork(ctx, config, distro.networkStyle);
+    if (ctx.manifest.carryOver.network !== false) await applyNetwork(ctx, config, distro.networkStyle);
     if (config.hostname) applyHostname(ctx, config.hostname, distro.family === "debian");
     // before the accounts: a home carried as a path is found in place and not filled from /etc/skel
     if (config.paths.length > 0) await restorePaths(ctx);
@@ -47,14 +47,23 @@ function restoreCommand(ctx: PlanContext): string[] {
   return restorePathsCommand(join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE), ctx.paths.targetRoot);
 }
 
-function applyNetwork(ctx: StepContext, config: CapturedConfig, style: NetworkStyle): void {
+async function applyNetwork(ctx: StepContext, config: CapturedConfig, native: NetworkStyle): Promise<void> {
+  const target = ctx.paths.targetRoot;
+  const { style, enableUnits, why } = chooseNetworkStyle(config, native, (path) => existsSync(join(target, path)));
+  if (why) ctx.log.warn(`network: ${why}`);
   const files = renderNetwork(config, style);
-  if (!styleWritesResolvConf(style) && !isSymlink(join(ctx.paths.targetRoot, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
-  for (const file of files) writeRenderedFile(ctx.paths.targetRoot, file);
+  if (!styleWritesResolvConf(style) && !isSymlink(join(target, "etc/resolv.conf"))) files.push(...renderResolvConf(config.dns));
+  for (const file of files) writeRenderedFile(target, file);
   if (style === "ifupdown" && config.interfaces.length > 0) sourceInterfacesDir(ctx);
+  for (const unit of enableUnits) await ctx.run.run(enableUnitCommand(target, unit));
   ctx.log.info(`network carried as ${style}: ${config.interfaces.map((i) => `${i.name}${i.mac ? ` (${i.mac})` : ""}`).join(", ") || "no interfaces"}`, {
     files: files.map((f) => f.path),
   });
+}
+
+/** The new system's own systemctl makes the [Install] links (Also= units included); in a chroot it works offline. */
+function enableUnitCommand(targetRoot: string, unit: string): string[] {
+  return ["chroot", targetRoot, "systemctl", "enable", unit];
 }
 
 function sourceInterfacesDir(ctx: StepContext): void {

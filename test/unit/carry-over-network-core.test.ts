@@ -7,7 +7,8 @@ import { effectiveDns } from "../../agent/carry-over/capture-resolv-conf.ts";
 import type { CapturedInterface } from "../../agent/carry-over/captured-config.ts";
 import { crossCheckLive, managementInterfaces } from "../../agent/carry-over/cross-check-live.ts";
 import { parseLiveNetwork } from "../../agent/carry-over/live-network.ts";
-import { canonicalAddress, networkMeaning } from "../../agent/carry-over/network-meaning.ts";
+import { canonicalAddress } from "../../agent/carry-over/ip-address.ts";
+import { networkMeaning } from "../../agent/carry-over/network-meaning.ts";
 import type { FoundInterface } from "../../agent/carry-over/network-findings.ts";
 import { resolveInterfaces } from "../../agent/carry-over/resolve-interfaces.ts";
 

@@ -37,7 +37,7 @@ const INTERFACES: CapturedInterface[] = [
   { name: "eth2", kind: "ethernet", mac: "52:54:00:14:00:03", activation: "manual", ipv4: { dhcp: false, addresses: [{ address: "198.51.100.7", prefix: 24 }], routes: [] } },
 ];
 
-const LIVE = { links: [{ name: "bond0.100", mac: "52:54:00:14:00:01", ipv4: [{ address: "192.0.2.10", prefix: 24 }] }], defaultGateways: [{ dev: "bond0.100", gateway: "192.0.2.1" }] } as LiveNetwork;
+const LIVE = { links: [{ name: "bond0.100", mac: "52:54:00:14:00:01", kind: "vlan", vlan: { id: 100, parent: "bond0" }, ipv4: [{ address: "192.0.2.10", prefix: 24 }], ipv6: [] }], defaultRoutes: [{ family: "ipv4", dev: "bond0.100", gateway: "192.0.2.1" }] } as LiveNetwork;
 
 const WIFI: CarryOverWarning = { id: "kind-unsupported", message: "not carried: wlan0 (/etc/sysconfig/network-scripts/ifcfg-wlan0): TYPE=Wireless, Wi-Fi is not carried", interface: "wlan0" };
 const ETHTOOL: CarryOverWarning = { id: "option-unsupported", message: "not carried: eth1 (/etc/sysconfig/network-scripts/ifcfg-eth1): ETHTOOL_OPTS=\"-K eth1 gro off\"", interface: "eth1" };
@@ -55,10 +55,11 @@ describe("the management network", () => {
   });
 
   test("the interface of the live default route, and the one with the --reached-via address (live or in the files)", () => {
-    expect(managementInterfaces(INTERFACES, LIVE)).toEqual(["bond0.100"]);
-    expect(managementInterfaces(INTERFACES, undefined, "2001:DB8:100::10")).toEqual(["bond0.100"]);
-    expect(managementInterfaces(INTERFACES, LIVE, "198.51.100.7")).toEqual(["bond0.100", "eth2"]);
-    const renamed = { links: [{ name: "ens5", mac: "52:54:00:14:00:03", ipv4: [] }], defaultGateways: [{ dev: "ens5", gateway: "198.51.100.1" }] } as unknown as LiveNetwork;
+    const managementBond = ["bond0", "bond0.100", "eth0", "eth1"];
+    expect(managementInterfaces(INTERFACES, LIVE)).toEqual(managementBond);
+    expect(managementInterfaces(INTERFACES, undefined, "2001:DB8:100::10")).toEqual(managementBond);
+    expect(managementInterfaces(INTERFACES, LIVE, "198.51.100.7")).toEqual([...managementBond, "eth2"]);
+    const renamed = { links: [{ name: "ens5", mac: "52:54:00:14:00:03", ipv4: [], ipv6: [] }], defaultRoutes: [{ family: "ipv4", dev: "ens5", gateway: "198.51.100.1" }] } as unknown as LiveNetwork;
     expect(managementInterfaces(INTERFACES, renamed)).toEqual(["eth2"]);
   });
 
