@@ -10,9 +10,10 @@ import { isSymlink, writeRenderedFile } from "../carry-over/rendered-file.ts";
 import { mergeShadowFile } from "../carry-over/shadow.ts";
 import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { detectDistro } from "../distro/adapter.ts";
-import { PayloadError } from "../errors/errors.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
-import { storeDir } from "../workflow/resume-store.ts";
+import { PayloadError } from "../errors/errors.ts";
+import { storeDir } from "../resume/store.ts";
+import { check, choice, command, type Condition, type Entry, write } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Applies the configuration captured on the old system, when `stage` captured one. */
@@ -22,21 +23,37 @@ export const carryOverConfig: Step = {
   destructive: true,
   requires: ["target"],
   reads: () => [CAPTURED_CONFIG_FILE, CARRY_OVER_ARCHIVE_FILE],
-  commands: (ctx) => (ctx.manifest.carryOver.paths.length > 0 ? [restoreCommand(ctx)] : []),
-  async run(ctx) {
-    const config = readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
-    if (!config) {
-      ctx.log.info("no captured configuration: the new system keeps its own defaults");
-      return;
-    }
-    for (const warning of config.warnings) ctx.log.warn(`captured on the old system: ${warning.message}`, { id: warning.id });
-    const distro = ctx.distro ?? detectDistro(ctx.paths.targetRoot);
-    if (ctx.manifest.carryOver.network !== false) applyNetwork(ctx, config, distro.networkStyle);
-    if (config.hostname) applyHostname(ctx, config.hostname, distro.family === "debian");
-    if (config.accounts.length > 0) applyAccounts(ctx, config);
-    if (config.paths.length > 0) await restorePaths(ctx);
+  entries: (ctx: PlanContext): Entry[] => {
+    const root = ctx.paths.targetRoot;
+    const captured: Condition = {
+      says: `stage captured a configuration (${join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE)} is in RAM)`,
+      holds: (run) => {
+        const config = capturedConfig(run);
+        if (!config) run.log.info("no captured configuration: the new system keeps its own defaults");
+        for (const warning of config?.warnings ?? []) run.log.warn(`captured on the old system: ${warning.message}`, { id: warning.id });
+        return config !== undefined;
+      },
+    };
+    const when = (says: string, test: (config: CapturedConfig) => boolean): Condition => ({ says, holds: (run) => !test(capturedConfig(run)!) });
+    return [
+      choice(captured, [
+        ...(ctx.manifest.carryOver.network !== false
+          ? [write(`<network files of the new root's style under ${root}>`, "the captured interfaces, routes and DNS, rendered natively", (run) => applyNetwork(run, capturedConfig(run)!, distroOf(run).networkStyle))]
+          : []),
+        write(join(root, "etc/hostname"), "the captured hostname (and its /etc/hosts entry on Debian)", (run) => applyHostname(run, capturedConfig(run)!.hostname!, distroOf(run).family === "debian"), when("no hostname was captured", (c) => Boolean(c.hostname))),
+        write(join(root, "etc/shadow"), `password hashes of ${ctx.manifest.carryOver.accounts.join(", ") || "no account"} merged`, (run) => applyAccounts(run, capturedConfig(run)!), when("no account was captured", (c) => c.accounts.length > 0)),
+        check(`${join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE)} is in RAM when extra paths were captured`, checkArchiveLoaded),
+        command(restoreCommand(ctx), { skipIf: when("no extra path was captured", (c) => c.paths.length > 0) }),
+      ], []),
+    ];
   },
 };
+
+function capturedConfig(ctx: StepContext): CapturedConfig | undefined {
+  return readCapturedConfig(join(ctx.paths.payloadDir, CAPTURED_CONFIG_FILE));
+}
+
+const distroOf = (ctx: StepContext) => ctx.distro ?? detectDistro(ctx.paths.targetRoot);
 
 function restoreCommand(ctx: PlanContext): string[] {
   return restorePathsCommand(join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE), ctx.paths.targetRoot);
@@ -77,13 +94,11 @@ function applyAccounts(ctx: StepContext, config: CapturedConfig): void {
   ctx.log.info(`password hashes carried for ${[...hashes.keys()].filter((name) => !missing.includes(name)).join(", ") || "no account"}`);
 }
 
-async function restorePaths(ctx: StepContext): Promise<void> {
+function checkArchiveLoaded(ctx: StepContext): void {
   const archive = join(ctx.paths.payloadDir, CARRY_OVER_ARCHIVE_FILE);
-  if (!existsSync(archive)) {
-    throw new PayloadError(
-      `${archive} is missing: the captured configuration lists extra paths but their archive was not loaded`,
-      `Copy ${CARRY_OVER_ARCHIVE_FILE} from the resume store (${storeDir(ctx.paths)}, mounted) into ${ctx.paths.payloadDir}, then run \`va-agent migrate\`.`,
-    );
-  }
-  await ctx.run.run(restoreCommand(ctx));
+  if (capturedConfig(ctx)!.paths.length === 0 || existsSync(archive)) return;
+  throw new PayloadError(
+    `${archive} is missing: the captured configuration lists extra paths but their archive was not loaded`,
+    `Copy ${CARRY_OVER_ARCHIVE_FILE} from the resume store (${storeDir(ctx.paths)}, mounted) into ${ctx.paths.payloadDir}, then run \`va-agent migrate\`.`,
+  );
 }

@@ -1,3 +1,4 @@
+import { commandsOf, runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -101,14 +102,14 @@ describe("shadow merge", () => {
 describe("the carry-over-config step", () => {
   test("its plan lists the tar restore of the extra paths", () => {
     const { ctx, paths } = tinySystem();
-    expect(carryOverConfig.commands(ctx)).toEqual([
+    expect(commandsOf(carryOverConfig, ctx)).toEqual([
       ["tar", "--extract", `--file=${paths.payloadDir}/carry-over-paths.tar`, "--numeric-owner", "--preserve-permissions", "--acls", "--xattrs", "--xattrs-include=*", `--directory=${paths.targetRoot}`],
     ]);
   });
 
   test("without a captured document it changes nothing", async () => {
     const { ctx, run, paths } = tinySystem();
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     expect(run.calls).toEqual([]);
     expect(readFileSync(join(paths.targetRoot, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdebian13\n");
   });
@@ -118,7 +119,7 @@ describe("the carry-over-config step", () => {
     const manifest = { carryOver: { accounts: [], paths: [], network: true } };
     const captured = await captureConfig({ root: old, run: noLiveState(), log, manifest });
     const { ctx, paths } = tinySystem(captured);
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     cpSync(join(old, "sys"), join(paths.targetRoot, "sys"), { recursive: true });
     const again = await captureConfig({ root: paths.targetRoot, run: noLiveState(), log, manifest });
     expect(again.interfaces).toEqual(captured.interfaces);
@@ -138,26 +139,26 @@ describe("the carry-over-config step", () => {
     });
     const { ctx, run, paths } = tinySystem(captured);
     writeFileSync(join(paths.payloadDir, "carry-over-paths.tar"), "");
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     expect(readFileSync(join(paths.targetRoot, "etc/shadow"), "utf8")).toBe(
       "root:$6$oldsalt$roothashroothash:20000:0:99999:7:::\nadmin:$6$adminsalt$adminhashadminhash:20000:0:99999:7:::\n",
     );
     expect(statSync(join(paths.targetRoot, "etc/shadow")).mode & 0o777).toBe(0o640);
     expect(readFileSync(join(paths.targetRoot, "etc/hostname"), "utf8")).toBe("appliance01.corp.example\n");
-    expect(run.calls).toEqual(carryOverConfig.commands(ctx));
+    expect(run.calls).toEqual(commandsOf(carryOverConfig, ctx));
   });
 
   test("a document listing paths without their archive stops with a payload error", async () => {
     const captured = { ...parseCapturedConfig(validDocument()), paths: [{ path: "/srv/appdata", archive: "carry-over-paths.tar" as const }] };
     const { ctx } = tinySystem(captured);
-    await expect(carryOverConfig.run(ctx)).rejects.toThrow("carry-over-paths.tar is missing");
+    await expect(runAlone(carryOverConfig, ctx)).rejects.toThrow("carry-over-paths.tar is missing");
   });
 
   test("an EL9 target gets 0600 NetworkManager keyfiles and keeps NetworkManager's own resolv.conf", async () => {
     const captured = await captureConfig({ root: join(FIXTURES, "nm"), run: noLiveState(), log, manifest: { carryOver: { accounts: [], paths: [], network: true } } });
     const { ctx, paths } = tinySystem(captured);
     writeFileSync(join(paths.targetRoot, "etc/os-release"), ROCKY_9);
-    await carryOverConfig.run({ ...ctx, distro: detectDistro(paths.targetRoot) });
+    await runAlone(carryOverConfig, { ...ctx, distro: detectDistro(paths.targetRoot) });
     const keyfile = join(paths.targetRoot, "etc/NetworkManager/system-connections/va-ens3.nmconnection");
     expect(statSync(keyfile).mode & 0o777).toBe(0o600);
     expect(readFileSync(keyfile, "utf8")).toContain("[ethernet]\nmac-address=52:54:00:BB:00:01\nmtu=1400\n");

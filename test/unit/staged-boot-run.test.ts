@@ -1,3 +1,4 @@
+import { runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -8,10 +9,10 @@ import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { defaultPaths } from "../../agent/paths.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
-import type { StagedFile } from "../../agent/plan/staged-boot.ts";
+import type { StagedFile } from "../../agent/resume/staged-boot.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
-import { restoreFromStagedMap } from "../../agent/workflow/staged-map.ts";
+import { restoreFromStagedMap } from "../../agent/resume/staged-map.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { armResumeBoot } from "../../agent/steps/arm-resume-boot.ts";
 import { FakeRunner } from "./fake-runner.ts";
@@ -130,11 +131,11 @@ describe("a migration with the staged boot (window A closed)", () => {
   test("the resume core goes between the GPT and the staged boot code; a rerun writes the half the boot sector does not load", async () => {
     const { run, ctx } = stagedRun();
     await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("load-payload"));
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34);
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34 + 495);
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(run.sectorWrites.filter((w) => w.what === "resume boot code").map((w) => w.lba)).toEqual([34, 529, 34]);
     expect(run.sectorWrites.every((w) => w.what === "test setup" || w.lba + w.sectors <= 1024)).toBe(true);
   });
