@@ -5,7 +5,7 @@ import { detectDistro } from "../distro/adapter.ts";
 import { StepFailedError, exitCodeOf } from "../errors/errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
-import { perform } from "../steps/perform.ts";
+import { type Performed, perform } from "../steps/perform.ts";
 import type { PlanContext, Step, StepContext } from "../steps/step.ts";
 import { applies as appliesTo, wholeStep } from "../steps/whole-step.ts";
 import { doneSteps, midMigrationHint } from "./disk-state.ts";
@@ -16,19 +16,29 @@ import { renameDeep } from "../resume/target-disk.ts";
  * Runs the steps in order, skipping those the journal records as done with the same inputs:
  * a rerun resumes at the first unfinished step.
  */
-export async function runMigration(ctx: StepContext, journal: Journal, steps: readonly Step[] = MIGRATION_STEPS): Promise<void> {
+/** What the interpreter did for each step, in order: for tests that hold a run against its plan. */
+export type StepObserver = (step: Step, performed: Performed[]) => void;
+
+export async function runMigration(ctx: StepContext, journal: Journal, steps: readonly Step[] = MIGRATION_STEPS, observe?: StepObserver): Promise<void> {
   for (const step of steps) {
     const digest = inputsDigest(ctx, step);
     if (journal.isDone(step.name, digest)) {
       ctx.log.info(`${step.name}: already done, skipping`);
       continue;
     }
-    await runStep(ctx, journal, step, digest, steps);
+    await runStep(ctx, journal, step, digest, steps, observe);
   }
   journal.setResult({ outcome: "migrated", at: new Date().toISOString() });
 }
 
-export async function runStep(ctx: StepContext, journal: Journal, step: Step, digest = inputsDigest(ctx, step), steps: readonly Step[] = MIGRATION_STEPS): Promise<void> {
+export async function runStep(
+  ctx: StepContext,
+  journal: Journal,
+  step: Step,
+  digest = inputsDigest(ctx, step),
+  steps: readonly Step[] = MIGRATION_STEPS,
+  observe?: StepObserver,
+): Promise<void> {
   const log = ctx.log.child({ step: step.name });
   // A resume after a reboot: prepare mounted the store; the step's start is saved there too.
   attachJournalToStore(ctx, journal, steps);
@@ -38,8 +48,9 @@ export async function runStep(ctx: StepContext, journal: Journal, step: Step, di
   try {
     if (rootIsExtracted(step, steps)) refreshDistro(ctx);
     const applies = appliesTo(step, ctx);
-    if (applies === true) await perform({ ...ctx, log, journal }, wholeStep(step, ctx, steps));
-    else log.info(`skipped: ${applies}`);
+    if (applies !== true) log.info(`skipped: ${applies}`);
+    const performed = applies === true ? await perform({ ...ctx, log, journal }, wholeStep(step, ctx, steps)) : [];
+    observe?.(step, performed);
     if (rootIsExtracted(step, steps) || step.makesNewRoot) refreshDistro(ctx);
     attachJournalToStore(ctx, journal, steps);
     attachJournalToTarget(ctx, journal);
