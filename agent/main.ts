@@ -22,6 +22,7 @@ import { renderPlan } from "./plan/render.ts";
 import { ZxRunner } from "./runner/runner.ts";
 import { MIGRATION_STEPS, stepNamed } from "./steps/index.ts";
 import type { StepContext } from "./steps/step.ts";
+import { plannedMigrationCommands } from "./steps/whole-step.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { ACCEPT_OPEN_WINDOW_FLAG } from "./preflight/staged-kernel-check.ts";
 import { checkTinyTools, onPath, TINY_RUNTIME_TOOLS } from "./preflight/tiny-tools.ts";
@@ -132,7 +133,7 @@ async function migrateCommand(args: CliArgs, paths: Paths): Promise<number> {
   announce(log, args.command);
   const env = { run: new ZxRunner(log), log, paths };
   const checkTools = (ctx: StepContext) =>
-    checkTinyTools(MIGRATION_STEPS.flatMap((step) => step.commands(ctx)), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
+    checkTinyTools(plannedMigrationCommands(ctx), onPath(), [...TINY_RUNTIME_TOOLS, "bash", "chroot", after === "none" ? "sync" : after]);
   await migrateOrHandBack(env, { dir: stagingDirToSearch(stringFlag(args, "--staging"), runningCmdline()), trust: trustOf(args) }, checkTools);
   log.info(`migration finished; ${after === "none" ? "staying in the tiny system" : `${after} now`}`);
   if (after !== "none") await env.run.run([after, "-f"]);

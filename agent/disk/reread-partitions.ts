@@ -1,27 +1,20 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Runner } from "../runner/runner.ts";
-
-const ATTEMPTS = 10;
+import { command, type CommandEntry } from "../steps/entry.ts";
 
 /**
  * BLKRRPART fails with EBUSY while udev still has the disk open after sgdisk's writes (the
  * "watch" rule re-probes it). Settle and retry; as a last resort let partx update the kernel's
  * partitions one by one (BLKPG), which works on a busy disk.
  */
-export async function rereadPartitions(run: Runner, disk: string): Promise<void> {
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    await run.run(["udevadm", "settle", "--timeout=30"], { allowFailure: true });
-    const result = await run.run(["blockdev", "--rereadpt", disk], { allowFailure: attempt < ATTEMPTS || undefined });
-    if (result.status === 0) return;
-    await sleep(attempt * 200);
-  }
-}
-
-export async function rereadPartitionsWithFallback(run: Runner, disk: string): Promise<void> {
-  try {
-    await rereadPartitions(run, disk);
-  } catch {
-    await run.run(["partx", "--update", disk]);
-  }
-  await run.run(["udevadm", "settle", "--timeout=60"]);
+export function rereadPartitionsEntries(disk: string): CommandEntry[] {
+  return [
+    command(["blockdev", "--rereadpt", disk], {
+      retry: {
+        attempts: 10,
+        before: [command(["udevadm", "settle", "--timeout=30"], { options: { allowFailure: true } })],
+        pauseMs: 200,
+        otherwise: [command(["partx", "--update", disk])],
+      },
+    }),
+    command(["udevadm", "settle", "--timeout=60"]),
+  ];
 }

@@ -9,7 +9,7 @@ import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
 import type { ArchiveCheck } from "../payload/archive-check.ts";
 import { describeMemoryNeed, type MemoryNeed, memoryNeed } from "./memory.ts";
-import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "./staged-boot.ts";
+import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "../resume/staged-boot.ts";
 
 export interface PlannedPartition extends LayoutPartition {
   device: string;
@@ -31,7 +31,7 @@ export interface PlannedFilesystem {
 
 /** What to do to which disk: computed from the manifest, the layout and the probed machine only. */
 export interface MigrationPlan {
-  /** `identity`: what finds this disk again after a reboot, whatever its kernel name then (agent/workflow/target-disk.ts). */
+  /** `identity`: what finds this disk again after a reboot, whatever its kernel name then (agent/resume/target-disk.ts). */
   disk: { path: string; sizeBytes: number; sectors: number; transport?: string; identity: DiskIdentity };
   oldSystem: OldSystem;
   layout: GptLayout;

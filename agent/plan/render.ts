@@ -1,10 +1,11 @@
 import type { MigrationPlan } from "./plan.ts";
-import { formatArgv } from "../runner/runner.ts";
+import { outline, outlineLines } from "../steps/outline.ts";
+import { applies as appliesTo, wholeStep } from "../steps/whole-step.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import type { PlanContext } from "../steps/step.ts";
 import { SECTOR_BYTES } from "../disk/gpt-backup.ts";
 
-/** The human-readable plan: the machine as probed, then every step with every command it would run. */
+/** The human-readable plan: the machine as probed, then every step with everything it would do (agent/steps/entry.ts). */
 export function renderPlan(ctx: PlanContext): string {
   const { plan, manifest } = ctx;
   const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -28,7 +29,9 @@ export function renderPlan(ctx: PlanContext): string {
   MIGRATION_STEPS.forEach((step, index) => {
     const marker = step.destructive ? (MIGRATION_STEPS.findIndex((s) => s.destructive) === index ? " [POINT OF NO RETURN]" : " [destructive]") : "";
     lines.push(`${String(index + 1).padStart(2)}. ${step.name}${marker}: ${step.summary}`);
-    for (const argv of step.commands(ctx)) lines.push(`      + ${formatArgv(argv)}`);
+    const applies = appliesTo(step, ctx);
+    if (applies === true) lines.push(...outlineLines(outline(wholeStep(step, ctx)), "      "));
+    else lines.push(`      skipped: ${applies}`);
   });
   return `${lines.join("\n")}\n`;
 }

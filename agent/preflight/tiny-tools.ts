@@ -5,7 +5,7 @@ import { ToolMissingError } from "../errors/errors.ts";
 /**
  * Tools the tiny system must have before the point of no return: a tool missing there is found by
  * a command exiting 127 — after the old system is wiped, if it is first used by a later step.
- * Pure over the planned commands (every step's `commands(ctx)`), so `migrate` can check them all
+ * Pure over the planned commands (agent/steps/whole-step.ts plannedMigrationCommands), so `migrate` can check them all
  * right after planning, and `plan` can show the result.
  */
 

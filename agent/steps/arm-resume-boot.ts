@@ -2,14 +2,14 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
 import { carriedArgs, type ResumeBoot, resumeGrubCfg, runningCmdline } from "../bootloader/resume-entry.ts";
-import { ensureMounted } from "../disk/mounts.ts";
 import { RESUME_BOOT_DIR } from "../paths.ts";
 import { copyVerified, isIntact, RAM_COPY_REMEDY } from "../payload/copy-verified.ts";
 import { installedName } from "../preflight/tiny-tools.ts";
+import { type Arg, choice, command, type Condition, type Entry, later, mount, write } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 import { coreLbaOf, grubBootSector, placedCoreImage } from "../bootloader/staged-boot-image.ts";
 import { SECTOR, type SectorRange } from "../disk/sector-ranges.ts";
-import { stagedBootOf } from "./write-staged-boot.ts";
+import { stagedBootOf } from "../resume/staged-boot.ts";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 
 /**
@@ -25,34 +25,42 @@ export const armResumeBoot: Step = {
   summary: "install the tiny kernel, initramfs and a GRUB resume entry on the new disk",
   destructive: true,
   reads: (manifest) => (manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
-  commands: (ctx: PlanContext) =>
-    ctx.manifest.tinySystem ? [bootHolderMountCommand(ctx), grubInstallCommand(ctx, "grub-install"), ["sync"], ["umount", bootHolderMount(ctx)]] : [],
-  async run(ctx) {
-    const tiny = ctx.manifest.tinySystem;
-    if (!tiny) {
-      ctx.log.warn("the manifest has no tinySystem: no resume boot entry; a power cut from now on needs manual recovery");
-      return;
-    }
-    await ensureMounted(ctx.run, bootHolderMountCommand(ctx));
+  applies: (ctx) => ctx.manifest.tinySystem !== undefined || "the manifest has no tinySystem: no resume boot entry; a power cut from now on needs manual recovery",
+  entries: (ctx: PlanContext): Entry[] => {
+    const tiny = ctx.manifest.tinySystem!;
     const dir = resumeBootDir(ctx);
-    mkdirSync(join(dir, "grub"), { recursive: true });
-    for (const [ref, name] of [[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const) {
+    const copies = ([[tiny.kernel, TINY_KERNEL_FILE], [tiny.initramfs, TINY_INITRAMFS_FILE]] as const).map(([ref, name]) => {
       const destination = join(dir, name);
-      if (!(await isIntact(destination, ref))) await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref, RAM_COPY_REMEDY);
-    }
+      return write(destination, `copied from ${join(ctx.paths.payloadDir, ref.file)}, SHA-256 verified`, async () => {
+        mkdirSync(dir, { recursive: true });
+        await copyVerified(join(ctx.paths.payloadDir, ref.file), destination, ref, RAM_COPY_REMEDY);
+      }, {
+        says: `${destination} is intact already`,
+        holds: () => isIntact(destination, ref),
+      });
+    });
     const cfg = join(dir, "grub/grub.cfg");
-    writeFileAtomically(cfg, resumeGrubCfg(resumeBoot(ctx, runningCmdline())), { mode: 0o644 });
-    await ctx.run.run(["sync"]);
-    const grubInstall = installedName("grub-install");
-    await ctx.run.run(grubInstallCommand(ctx, grubInstall));
-    await ctx.run.run(["sync"]);
-    if (resumeCoreRegion(ctx) && !(await placeResumeCore(ctx, dir))) {
-      await ctx.run.run(grubInstallCommand(ctx, grubInstall, { embed: true }));
-      await ctx.run.run(["sync"]);
-    }
-    await ctx.run.run(["umount", bootHolderMount(ctx)]);
+    const region = resumeCoreRegion(ctx);
+    return [
+      mount(bootHolderMountCommand(ctx)),
+      ...copies,
+      write(cfg, "a menu of one entry: the tiny system in migrate mode, with the running kernel's carried arguments", () => {
+        mkdirSync(join(dir, "grub"), { recursive: true });
+        writeFileAtomically(cfg, resumeGrubCfg(resumeBoot(ctx, runningCmdline())), { mode: 0o644 });
+      }),
+      command(["sync"]),
+      command(grubInstallCommand(ctx, grubInstallTool())),
+      command(["sync"]),
+      ...(region ? [choice(resumeCoreFits(region), placeResumeCore(ctx, region), [command(grubInstallCommand(ctx, grubInstallTool(), { embed: true })), command(["sync"])])] : []),
+      command(["umount", bootHolderMount(ctx)]),
+    ];
   },
 };
+
+/** The tool's name as planned; run by the name it has in this tiny system (grub2-install on EL). */
+function grubInstallTool() {
+  return later("grub-install", () => installedName("grub-install"));
+}
 
 /**
  * Where the resume entry's core.img goes: the sectors between the GPT and the first partition
@@ -72,25 +80,45 @@ const RESUME_CORE_LBA = 34;
 const MIN_RESUME_CORE_SECTORS = 512;
 
 /**
- * Writes core.img into one half of the region, the half the boot sector does not load from (a
- * rerun of this step after its own boot-sector write must not rewrite what boots), then switches
- * the boot sector to it; false when it does not fit.
+ * core.img goes into one half of the region, the half the boot sector does not load from (a rerun
+ * of this step after its own boot-sector write must not rewrite what boots), then the boot sector
+ * switches to it; when it does not fit, grub-install embeds it in the BIOS boot partition.
  */
-async function placeResumeCore(ctx: StepContext, dir: string): Promise<boolean> {
-  const region = resumeCoreRegion(ctx)!;
-  const disk = ctx.plan.disk.path;
-  const sector0 = await ctx.run.readSectors(disk, 0, 1);
+function resumeCoreFits(region: SectorRange): Condition {
+  return {
+    says: `core.img fits in half of sectors ${region.start}+${region.count} (the half the boot sector does not load from)`,
+    holds: async (run) => {
+      const { core, half } = await resumeCore(run, region);
+      if (core.length / SECTOR <= half) return true;
+      run.log.warn(`the resume core image (${core.length / SECTOR} sectors) does not fit before the first partition (${half}); it goes to the BIOS boot partition`);
+      return false;
+    },
+  };
+}
+
+async function resumeCore(ctx: StepContext, region: SectorRange): Promise<{ core: Uint8Array; slot: number; half: number }> {
+  const sector0 = await ctx.run.readSectors(ctx.plan.disk.path, 0, 1);
   const half = Math.floor(region.count / 2);
   const slot = coreLbaOf(sector0) === region.start ? region.start + half : region.start;
-  const core = placedCoreImage(readFileSync(join(dir, "grub/i386-pc/core.img")), slot);
-  if (core.length / SECTOR > half) {
-    ctx.log.warn(`the resume core image (${core.length / SECTOR} sectors) does not fit before the first partition (${half}); it goes to the BIOS boot partition`);
-    return false;
-  }
-  await ctx.run.writeSectors(disk, slot, core, "resume boot code");
-  const bootImg = await ctx.run.readSectors(join(dir, "grub/i386-pc/boot.img"), 0, 1);
-  await ctx.run.writeSectors(disk, 0, grubBootSector(bootImg, sector0, slot), "boot sector (resume entry)");
-  return true;
+  return { core: placedCoreImage(readFileSync(join(resumeBootDir(ctx), "grub/i386-pc/core.img")), slot), slot, half };
+}
+
+function placeResumeCore(ctx: PlanContext, region: SectorRange): Entry[] {
+  const disk = ctx.plan.disk.path;
+  const half = Math.floor(region.count / 2);
+  return [
+    write(disk, `sectors <${region.start} or ${region.start + half}>+<size of core.img>: the resume boot code`, async (run) => {
+      const { core, slot } = await resumeCore(run, region);
+      await run.run.writeSectors(disk, slot, core, "resume boot code");
+    }),
+    write(disk, "sector 0: the boot sector, switched to the resume boot code", async (run) => {
+      const sector0 = await run.run.readSectors(disk, 0, 1);
+      // The half resumeCore chose: sector 0 still loads the other one.
+      const slot = coreLbaOf(sector0) === region.start ? region.start + half : region.start;
+      const bootImg = await run.run.readSectors(join(resumeBootDir(ctx), "grub/i386-pc/boot.img"), 0, 1);
+      await run.run.writeSectors(disk, 0, grubBootSector(bootImg, sector0, slot), "boot sector (resume entry)");
+    }),
+  ];
 }
 
 /**
@@ -125,7 +153,7 @@ function bootHolderMountCommand(ctx: PlanContext): string[] {
  * UUID that fix-filesystem-uuids is about to change. No fonts, locales or themes: the resume menu
  * has one entry and needs none of them (nor do they exist in the tiny system).
  */
-export function grubInstallCommand(ctx: PlanContext, tool: string, options: { embed?: boolean } = {}): string[] {
+export function grubInstallCommand(ctx: PlanContext, tool: Arg, options: { embed?: boolean } = {}): Arg[] {
   const placedByAgent = !options.embed && resumeCoreRegion(ctx) !== undefined;
   return [
     tool,

@@ -6,6 +6,7 @@ import { checkPayloadFstab } from "../preflight/payload-fstab-check.ts";
 import { readCapturedConfig } from "../carry-over/captured-config.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { checkCarriedAccounts } from "../preflight/carry-over-checks.ts";
+import { check } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /**
@@ -17,22 +18,21 @@ export const checkPayloadArchive: Step = {
   name: "check-payload-archive",
   summary: "check the payload archive's members (unsafe names, links, devices; a kernel; the fstab; the listed accounts' uids and gids) when stage could not",
   destructive: false,
-  commands: (ctx) => (isDeferred(ctx) ? [[...XZ_COMMAND, payloadFile(ctx)]] : []),
-  async run(ctx) {
-    if (!isDeferred(ctx)) {
-      ctx.log.info("payload archive checked at stage");
-      return;
-    }
-    const archive = ctx.manifest.payload.rootfs;
-    // the file is fed to `xz -dc` on its stdin: the command the plan shows, in effect
-    const lint = await lintCompressedArchive(ctx.run, createReadStream(payloadFile(ctx)), archive.compression, archive.file);
-    ctx.log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
-    const fstab = checkPayloadFstab(lint.fstab, ctx.manifest);
-    if (fstab.severity === "inhibitor") throw new PreflightError(`${fstab.title}: ${fstab.finding}`, fstab.remedy, { inhibitors: [fstab.id] });
-    if (fstab.severity === "warning") ctx.log.warn(`${fstab.title}: ${fstab.finding}`);
-    checkAccountsAgainst(ctx, lint);
-  },
+  applies: (ctx) => ctx.plan.archiveCheck === "deferred" || "the payload archive was checked at stage",
+  entries: (ctx) => [
+    check(`the members of ${payloadFile(ctx)}, fed to xz on its stdin: no unsafe names, links or devices; a kernel; an fstab the manifest's filesystems satisfy; the listed accounts' uids and gids free in the payload`, lintPayload, [XZ_COMMAND]),
+  ],
 };
+
+async function lintPayload(ctx: StepContext): Promise<void> {
+  const archive = ctx.manifest.payload.rootfs;
+  const lint = await lintCompressedArchive(ctx.run, createReadStream(payloadFile(ctx)), archive.compression, archive.file);
+  ctx.log.info(`payload archive checked: ${lint.members} members, kernel ${lint.kernels.join(", ")}`);
+  const fstab = checkPayloadFstab(lint.fstab, ctx.manifest);
+  if (fstab.severity === "inhibitor") throw new PreflightError(`${fstab.title}: ${fstab.finding}`, fstab.remedy, { inhibitors: [fstab.id] });
+  if (fstab.severity === "warning") ctx.log.warn(`${fstab.title}: ${fstab.finding}`);
+  checkAccountsAgainst(ctx, lint);
+}
 
 /** The account check stage deferred with the archive: an id clash refuses here, before the point of no return, as stage would have. */
 function checkAccountsAgainst(ctx: StepContext, payload: { passwd?: string; group?: string }): void {
@@ -45,5 +45,4 @@ function checkAccountsAgainst(ctx: StepContext, payload: { passwd?: string; grou
   else ctx.log.info(`${check.title}: ${check.finding}`);
 }
 
-const isDeferred = (ctx: PlanContext): boolean => ctx.plan.archiveCheck === "deferred";
 const payloadFile = (ctx: PlanContext): string => join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file);

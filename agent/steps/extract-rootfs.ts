@@ -1,10 +1,8 @@
-import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { VerificationError } from "../errors/errors.ts";
-import type { Progress } from "../log/logger.ts";
-import type { PlanContext, Step } from "./step.ts";
-
-const CHUNK_BYTES = 4 * 1024 * 1024;
+import { check, command } from "./entry.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Streams the archive from RAM into tar: owners numeric, ACLs, xattrs and SELinux labels kept. */
 export const extractRootfs: Step = {
@@ -12,16 +10,12 @@ export const extractRootfs: Step = {
   summary: "extract the new root filesystem with owners, ACLs, xattrs and SELinux labels",
   destructive: true,
   requires: ["target"],
+  makesNewRoot: true,
   reads: (manifest) => [manifest.payload.rootfs.file],
-  commands: (ctx: PlanContext) => [tarCommand(ctx)],
-  async run(ctx) {
-    const archive = join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file);
-    const total = statSync(archive).size;
-    const progress = ctx.log.progress(`extracting ${ctx.manifest.payload.rootfs.file}`);
-    await ctx.run.pipeInto(tarCommand(ctx), readWithProgress(archive, total, progress));
-    progress.finish();
-    checkKernelPresent(ctx.paths.targetRoot);
-  },
+  entries: (ctx: PlanContext) => [
+    command(tarCommand(ctx), { stdin: { file: join(ctx.paths.payloadDir, ctx.manifest.payload.rootfs.file), progress: `extracting ${ctx.manifest.payload.rootfs.file}` } }),
+    check("the new root has a kernel: a /boot/vmlinuz-KVER for a /lib/modules/KVER", checkKernelPresent),
+  ],
 };
 
 function tarCommand(ctx: PlanContext): string[] {
@@ -40,15 +34,6 @@ function tarCommand(ctx: PlanContext): string[] {
   ];
 }
 
-async function* readWithProgress(path: string, total: number, progress: Progress): AsyncGenerator<Uint8Array> {
-  let done = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES })) {
-    done += (chunk as Buffer).length;
-    progress.update(done, total);
-    yield chunk as Buffer;
-  }
-}
-
 /** A rootfs without a kernel would install fine and never boot: refuse it here. */
 export function installedKernels(root: string): string[] {
   const modules = join(root, "lib/modules");
@@ -58,8 +43,8 @@ export function installedKernels(root: string): string[] {
     .sort();
 }
 
-function checkKernelPresent(root: string): void {
-  if (installedKernels(root).length === 0) {
+function checkKernelPresent(ctx: StepContext): void {
+  if (installedKernels(ctx.paths.targetRoot).length === 0) {
     throw new VerificationError(
       "the extracted root has no kernel: no /boot/vmlinuz-KVER matches a /lib/modules/KVER",
       "The payload is incomplete: rebuild it with the kernel package installed.",

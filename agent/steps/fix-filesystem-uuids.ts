@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { classifyFstab, expectedUuid, type FstabEntry, parseFstab } from "../disk/fstab.ts";
 import { VerificationError } from "../errors/errors.ts";
 import type { PlannedFilesystem } from "../plan/plan.ts";
-import { type PlanContext, runCommands, type Step, type StepContext } from "./step.ts";
+import { type Arg, check, choice, command, type Condition, type Entry, type Later, later, mount } from "./entry.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
 /** Gives /boot (and any filesystem the manifest marks) the UUID the new fstab expects, then checks the entries of the filesystems the manifest creates resolve. */
 export const fixFilesystemUuids: Step = {
@@ -11,37 +12,47 @@ export const fixFilesystemUuids: Step = {
   summary: "set filesystem UUIDs to what the new fstab expects; check the fstab entries of the filesystems the manifest creates resolve",
   destructive: true,
   requires: ["target"],
-  commands: (ctx) => uuidTargets(ctx).flatMap((fs) => setUuidCommands(ctx, fs, "<UUID from the new /etc/fstab>")),
-  async run(ctx) {
-    const entries = readTargetFstab(ctx);
-    for (const fs of uuidTargets(ctx)) {
-      const uuid = expectedUuid(entries, fs.mountpoint!);
-      if (!uuid) {
-        ctx.log.warn(`the new fstab does not mount ${fs.mountpoint} by UUID; its UUID is left as created`);
-        continue;
-      }
-      const current = await blkidValue(ctx, fs.device, "UUID");
-      if (current === uuid) continue;
-      await runCommands(ctx, setUuidCommands(ctx, fs, uuid));
-    }
-    await checkFstabResolves(ctx, entries);
-  },
+  entries: (ctx: PlanContext) => [
+    ...uuidTargets(ctx).map((fs) => choice(needsUuid(fs), setUuidCommands(ctx, fs, fstabUuid(fs)), [])),
+    check("the new fstab's entries for the filesystems the manifest creates resolve to a device (nofail ones may not)", checkFstabResolves, [
+      ["blkid", "--match-token", "<TAG=VALUE of each such entry>", "--output", "device"],
+      ["blkid", "<device path of each such entry>"],
+    ]),
+  ],
 };
 
 function uuidTargets(ctx: PlanContext): PlannedFilesystem[] {
   return ctx.plan.filesystems.filter((fs) => fs.uuidFromFstab && fs.mountpoint);
 }
 
-function setUuidCommands(ctx: PlanContext, fs: PlannedFilesystem, uuid: string): string[][] {
+function fstabUuid(fs: PlannedFilesystem): Later<string> {
+  return later("<UUID from the new /etc/fstab>", (ctx) => expectedUuid(readTargetFstab(ctx), fs.mountpoint!)!);
+}
+
+function needsUuid(fs: PlannedFilesystem): Condition {
+  const blkid = ["blkid", "-s", "UUID", "-o", "value", fs.device];
+  return {
+    says: `the new fstab mounts ${fs.mountpoint} by a UUID ${fs.device} does not have yet`,
+    asks: [blkid],
+    async holds(ctx) {
+      const uuid = expectedUuid(readTargetFstab(ctx), fs.mountpoint!);
+      if (!uuid) {
+        ctx.log.warn(`the new fstab does not mount ${fs.mountpoint} by UUID; its UUID is left as created`);
+        return false;
+      }
+      const current = await ctx.run.run(blkid, { readOnly: true, allowFailure: true });
+      return current.stdout.trim() !== uuid;
+    },
+  };
+}
+
+function setUuidCommands(ctx: PlanContext, fs: PlannedFilesystem, uuid: Arg): Entry[] {
   const mountpoint = join(ctx.paths.targetRoot, fs.mountpoint!);
   const change =
     fs.type === "xfs"
-      ? [["xfs_admin", "-U", uuid, fs.device]]
-      : [
-          ["e2fsck", "-f", "-p", fs.device],
-          ["tune2fs", "-U", uuid, fs.device],
-        ];
-  return [["umount", mountpoint], ...change, ["udevadm", "settle", "--timeout=30"], ["mount", "-t", fs.type, fs.device, mountpoint]];
+      ? [command(["xfs_admin", "-U", uuid, fs.device])]
+      : [command(["e2fsck", "-f", "-p", fs.device]), command(["tune2fs", "-U", uuid, fs.device])];
+  return [command(["umount", mountpoint]), ...change, command(["udevadm", "settle", "--timeout=30"]), mount(["mount", "-t", fs.type, fs.device, mountpoint])];
 }
 
 function readTargetFstab(ctx: StepContext): FstabEntry[] {
@@ -53,16 +64,12 @@ function readTargetFstab(ctx: StepContext): FstabEntry[] {
   }
 }
 
-async function blkidValue(ctx: StepContext, device: string, tag: string): Promise<string> {
-  const result = await ctx.run.run(["blkid", "-s", tag, "-o", "value", device], { readOnly: true, allowFailure: true });
-  return result.stdout.trim();
-}
-
 /**
  * Only the entries the manifest creates can resolve here (the tiny system sees no network, no
  * removable media, no swap file): the rest was reported by stage's pre-flight (payload-fstab).
  */
-async function checkFstabResolves(ctx: StepContext, entries: FstabEntry[]): Promise<void> {
+async function checkFstabResolves(ctx: StepContext): Promise<void> {
+  const entries = readTargetFstab(ctx);
   const verdicts = classifyFstab(entries, createdMountpoints(ctx.plan));
   const notChecked = verdicts.filter((v) => v.kind !== "created");
   if (notChecked.length > 0) ctx.log.info(`fstab entries not checked here (not made by the manifest): ${notChecked.map((v) => `${v.entry.spec} (${v.why})`).join(", ")}`);

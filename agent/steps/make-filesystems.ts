@@ -1,6 +1,6 @@
 import type { PlannedFilesystem } from "../plan/plan.ts";
+import { command } from "./entry.ts";
 import type { PlanContext, Step } from "./step.ts";
-import { runPlannedCommands } from "./step.ts";
 
 /**
  * Before the resume store exists only the filesystems the resume path needs are made: the one
@@ -12,19 +12,17 @@ export const makeResumeFilesystems: Step = {
   name: "make-resume-filesystems",
   summary: "create the filesystems the resume path needs: /boot and the resume store",
   destructive: true,
-  commands: (ctx: PlanContext) => resumeFilesystems(ctx).map(mkfsCommand),
-  run: (ctx) => runPlannedCommands(makeResumeFilesystems, ctx),
+  entries: (ctx: PlanContext) => resumeFilesystems(ctx).map((fs) => command(mkfsCommand(fs))),
 };
 
 export const makeFilesystems: Step = {
   name: "make-filesystems",
   summary: "create the remaining filesystems of the layout",
   destructive: true,
-  commands: (ctx: PlanContext) => {
+  entries: (ctx: PlanContext) => {
     const early = resumeFilesystems(ctx);
-    return ctx.plan.filesystems.filter((fs) => !early.includes(fs)).map(mkfsCommand);
+    return ctx.plan.filesystems.filter((fs) => !early.includes(fs)).map((fs) => command(mkfsCommand(fs)));
   },
-  run: (ctx) => runPlannedCommands(makeFilesystems, ctx),
 };
 
 /** The filesystem holding /boot (a /boot of its own, else root) and the resume store's. */

@@ -1,11 +1,11 @@
-import { type PlanContext, runPlannedCommands, type Step } from "./step.ts";
+import { mount } from "./entry.ts";
+import type { PlanContext, Step } from "./step.ts";
 
 export const mountTarget: Step = {
   name: "mount-target",
   summary: "mount the new filesystems under the target root",
   destructive: false,
-  commands: (ctx: PlanContext) => targetMountCommands(ctx),
-  run: (ctx) => runPlannedCommands(mountTarget, ctx),
+  entries: (ctx: PlanContext) => targetMountCommands(ctx).map((argv) => mount(argv)),
 };
 
 export function targetMountCommands(ctx: PlanContext): string[][] {

@@ -1,9 +1,10 @@
 import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { rereadPartitionsEntries } from "../disk/reread-partitions.ts";
 import { writeGptFromImage } from "../disk/gpt-writer.ts";
-import { rereadPartitionsWithFallback } from "../disk/reread-partitions.ts";
+import { stagedBootOf } from "../resume/staged-boot.ts";
+import { command, type Entry, write } from "./entry.ts";
 import type { PlanContext, Step } from "./step.ts";
-import { stagedBootOf } from "./write-staged-boot.ts";
 
 /** The scratch image (in RAM, sparse) sgdisk writes the new GPT into. */
 export const GPT_IMAGE_FILE = "new-gpt.img";
@@ -18,54 +19,50 @@ export const partitionDisk: Step = {
   summary: "write the new GPT from the layout, fit it to this disk, re-read partitions",
   destructive: true,
   reads: (manifest) => [manifest.target.partitionTable.file],
-  commands: (ctx: PlanContext) => {
-    const { disk, partitions, moveBackupHeader, growLvmPartition } = ctx.plan;
-    const layoutFile = join(ctx.paths.payloadDir, ctx.manifest.target.partitionTable.file);
-    // With a staged boot, sgdisk writes a scratch image; otherwise the disk itself.
-    const target = stagedBootOf(ctx) ? gptImage(ctx) : disk.path;
-    const commands = target === disk.path ? [["sgdisk", "--zap-all", disk.path]] : [];
-    commands.push(["sgdisk", `--load-backup=${layoutFile}`, target]);
-    if (moveBackupHeader) commands.push(["sgdisk", "--move-second-header", target]);
-    if (growLvmPartition) {
-      const part = partitions.find((p) => p.number === growLvmPartition.number)!;
-      const n = part.number;
-      commands.push([
-        "sgdisk",
-        `--delete=${n}`,
-        `--new=${n}:${part.firstLba}:${growLvmPartition.toLastLba}`,
-        `--typecode=${n}:${part.typeCode}`,
-        `--change-name=${n}:${part.name}`,
-        `--partition-guid=${n}:${part.partitionGuid}`,
-        target,
-      ]);
-    }
-    commands.push(
-      ["blockdev", "--rereadpt", disk.path],
-      ["udevadm", "settle", "--timeout=60"],
-      ...partitions.map((p) => ["wipefs", "--all", "--force", p.device]),
-    );
-    return commands;
-  },
-  async run(ctx) {
-    const image = stagedBootOf(ctx) ? gptImage(ctx) : undefined;
-    if (image) {
-      rmSync(image, { force: true });
-      writeFileSync(image, "");
-      truncateSync(image, ctx.plan.disk.sectors * 512);
-    }
-    for (const argv of partitionDisk.commands(ctx)) {
-      if (argv[0] === "blockdev") {
-        if (image) {
-          await writeGptFromImage(ctx.run, image, ctx.plan.disk.path);
-          ctx.log.info(`new GPT written to ${ctx.plan.disk.path}, the staged boot code in sector 0 kept`);
-        }
-        await rereadPartitionsWithFallback(ctx.run, ctx.plan.disk.path);
-      } else if (argv[0] !== "udevadm") await ctx.run.run(argv);
-    }
-    if (image) rmSync(image, { force: true });
+  entries: (ctx: PlanContext): Entry[] => {
+    const { disk, partitions } = ctx.plan;
+    const image = stagedBootOf(ctx) ? join(ctx.paths.workDir, GPT_IMAGE_FILE) : undefined;
+    const sgdisk = sgdiskCommands(ctx, image ?? disk.path).map((argv) => command(argv));
+    const newGpt = image
+      ? [
+          write(image, `an empty sparse scratch image of ${disk.sectors} sectors`, () => {
+            rmSync(image, { force: true });
+            writeFileSync(image, "");
+            truncateSync(image, disk.sectors * 512);
+          }),
+          ...sgdisk,
+          write(disk.path, "the GPT's sectors from the scratch image, then the protective MBR with the boot code of sector 0 kept", async (run) => {
+            await writeGptFromImage(run.run, image, disk.path);
+            run.log.info(`new GPT written to ${disk.path}, the staged boot code in sector 0 kept`);
+          }),
+        ]
+      : [command(["sgdisk", "--zap-all", disk.path]), ...sgdisk];
+    return [
+      ...newGpt,
+      ...rereadPartitionsEntries(disk.path),
+      ...partitions.map((p) => command(["wipefs", "--all", "--force", p.device])),
+      ...(image ? [write(image, "removed", () => rmSync(image, { force: true }))] : []),
+    ];
   },
 };
 
-function gptImage(ctx: PlanContext): string {
-  return join(ctx.paths.workDir, GPT_IMAGE_FILE);
+function sgdiskCommands(ctx: PlanContext, target: string): string[][] {
+  const { partitions, moveBackupHeader, growLvmPartition } = ctx.plan;
+  const layoutFile = join(ctx.paths.payloadDir, ctx.manifest.target.partitionTable.file);
+  const commands = [["sgdisk", `--load-backup=${layoutFile}`, target]];
+  if (moveBackupHeader) commands.push(["sgdisk", "--move-second-header", target]);
+  if (growLvmPartition) {
+    const part = partitions.find((p) => p.number === growLvmPartition.number)!;
+    const n = part.number;
+    commands.push([
+      "sgdisk",
+      `--delete=${n}`,
+      `--new=${n}:${part.firstLba}:${growLvmPartition.toLastLba}`,
+      `--typecode=${n}:${part.typeCode}`,
+      `--change-name=${n}:${part.name}`,
+      `--partition-guid=${n}:${part.partitionGuid}`,
+      target,
+    ]);
+  }
+  return commands;
 }

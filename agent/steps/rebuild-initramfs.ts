@@ -1,9 +1,10 @@
-import { undetectedDistro } from "../distro/adapter.ts";
-import { installedKernels } from "./extract-rootfs.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { undetectedDistro } from "../distro/adapter.ts";
 import { VerificationError } from "../errors/errors.ts";
-import { inChroot, type PlanContext, runCommands, type Step, type StepContext } from "./step.ts";
+import { check, command, each, later } from "./entry.ts";
+import { installedKernels } from "./extract-rootfs.ts";
+import { inChroot, type PlanContext, type Step, type StepContext } from "./step.ts";
 
 /** Builds the initramfs of every installed kernel inside the new root, for this machine's disks. */
 export const rebuildInitramfs: Step = {
@@ -11,14 +12,12 @@ export const rebuildInitramfs: Step = {
   summary: "build the initramfs for the new kernel in the new root",
   destructive: true,
   requires: ["target", "chroot"],
-  commands: (ctx) => initramfsCommands(ctx, ["<kernel version found in the new root>"]),
-  async run(ctx) {
+  entries: (ctx: PlanContext) => {
     if (!ctx.manifest.bootloader.rebuildInitramfs) {
-      checkShippedInitramfs(ctx);
-      ctx.log.info("the payload ships a generic initramfs (bootloader.rebuildInitramfs=false); not rebuilding");
-      return;
+      return [check("every kernel of the new root has its initramfs in the payload (bootloader.rebuildInitramfs=false: not rebuilt)", checkShippedInitramfs)];
     }
-    await runCommands(ctx, initramfsCommands(ctx, installedKernels(ctx.paths.targetRoot)));
+    const kernels = later<string[]>("<kernel version found in the new root>", (run) => installedKernels(run.paths.targetRoot));
+    return [each(kernels, (kver) => [command(inChroot(ctx, (ctx.distro ?? undetectedDistro).initramfsRebuild(kver)))])];
   },
 };
 
@@ -32,9 +31,5 @@ function checkShippedInitramfs(ctx: StepContext): void {
       "Ship a generic (dracut --no-hostonly) initramfs in the payload or set bootloader.rebuildInitramfs to true.",
     );
   }
-}
-
-function initramfsCommands(ctx: PlanContext, kernelVersions: string[]): string[][] {
-  const distro = ctx.distro ?? undetectedDistro;
-  return kernelVersions.map((kver) => inChroot(ctx, distro.initramfsRebuild(kver)));
+  ctx.log.info("the payload ships a generic initramfs (bootloader.rebuildInitramfs=false); not rebuilding");
 }

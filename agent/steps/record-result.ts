@@ -1,9 +1,10 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { dirname, join } from "node:path";
-import type { Step, StepContext } from "./step.ts";
-import { AGENT_VERSION } from "../version.ts";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { installedProductPath, installedProductRecord } from "../product/installed-product.ts";
+import { AGENT_VERSION } from "../version.ts";
+import { write } from "./entry.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
 export const RESULT_FILE = "result.json";
 
@@ -16,18 +17,29 @@ export const recordResult: Step = {
   summary: "write the migration result, the journal and the log into the new root",
   destructive: true,
   requires: ["target"],
-  commands: () => [],
-  async run(ctx) {
-    const stateDir = join(ctx.paths.targetRoot, ctx.paths.targetStateDir);
-    const logDir = join(ctx.paths.targetRoot, ctx.paths.targetLogDir);
-    mkdirSync(stateDir, { recursive: true });
-    mkdirSync(logDir, { recursive: true });
-    const finishedAt = new Date().toISOString();
-    writeFileAtomically(join(stateDir, RESULT_FILE), `${JSON.stringify(resultRecord(ctx, finishedAt), null, 2)}\n`, { mode: 0o644 });
+  entries: (ctx: PlanContext) => {
+    const result = join(ctx.paths.targetRoot, ctx.paths.targetStateDir, RESULT_FILE);
     const installed = installedProductPath(ctx.paths.targetRoot);
-    mkdirSync(dirname(installed), { recursive: true });
-    writeFileAtomically(installed, installedProductRecord(ctx.manifest.product, finishedAt), { mode: 0o644 });
-    if (ctx.log.file && existsSync(ctx.log.file)) copyFileSync(ctx.log.file, join(logDir, "migration.log"));
+    const log = join(ctx.paths.targetRoot, ctx.paths.targetLogDir, "migration.log");
+    return [
+      write(result, "what was migrated, from what, when, by which agent", (run) => {
+        mkdirSync(dirname(result), { recursive: true });
+        writeFileAtomically(result, `${JSON.stringify(resultRecord(run, new Date().toISOString()), null, 2)}\n`, { mode: 0o644 });
+      }),
+      write(installed, `product ${ctx.manifest.product.name} ${ctx.manifest.product.release}`, () => {
+        mkdirSync(dirname(installed), { recursive: true });
+        writeFileAtomically(installed, installedProductRecord(ctx.manifest.product, new Date().toISOString()), { mode: 0o644 });
+      }),
+      write(
+        log,
+        "copy of the agent's log",
+        (run) => {
+          mkdirSync(dirname(log), { recursive: true });
+          copyFileSync(run.log.file!, log);
+        },
+        { says: "the agent logs to no file", holds: (run) => !run.log.file || !existsSync(run.log.file) },
+      ),
+    ];
   },
 };
 

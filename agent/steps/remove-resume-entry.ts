@@ -1,8 +1,9 @@
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { mountedTargets } from "../disk/mounts.ts";
-import { REMOVE_STEP, STORE_META_FILE, storeDir } from "../workflow/resume-store.ts";
+import { STORE_META_FILE, storeDir } from "../resume/store.ts";
 import { resumeBootDirInTarget } from "./arm-resume-boot.ts";
+import { command, type Entry, write } from "./entry.ts";
 import type { PlanContext, Step } from "./step.ts";
 
 /**
@@ -12,17 +13,22 @@ import type { PlanContext, Step } from "./step.ts";
  * (now empty) filesystem for its later role as slot B.
  */
 export const removeResumeEntry: Step = {
-  name: REMOVE_STEP,
+  name: "remove-resume-entry",
   summary: "remove the resume kit from /boot and the resume store from its LV",
   destructive: true,
   requires: ["target"],
-  commands: (ctx: PlanContext) => (ctx.plan.resume ? [["umount", ctx.paths.resumeDir], ["sync"]] : [["sync"]]),
-  async run(ctx) {
+  resumeStore: "removes",
+  entries: (ctx: PlanContext): Entry[] => {
     const store = storeDir(ctx.paths);
-    if (existsSync(join(store, STORE_META_FILE))) rmSync(join(store, STORE_META_FILE));
-    rmSync(store, { recursive: true, force: true });
-    rmSync(resumeBootDirInTarget(ctx), { recursive: true, force: true });
-    if (ctx.plan.resume && mountedTargets().has(ctx.paths.resumeDir)) await ctx.run.run(["umount", ctx.paths.resumeDir]);
-    await ctx.run.run(["sync"]);
+    const removed = (path: string, why = "removed") => write(path, why, () => rmSync(path, { recursive: true, force: true }));
+    return [
+      removed(join(store, STORE_META_FILE), "removed first: a half-removed store is never taken for one to resume from"),
+      removed(store),
+      removed(resumeBootDirInTarget(ctx)),
+      ...(ctx.plan.resume
+        ? [command(["umount", ctx.paths.resumeDir], { skipIf: { says: `${ctx.paths.resumeDir} is not mounted`, holds: () => !mountedTargets().has(ctx.paths.resumeDir) } })]
+        : []),
+      command(["sync"]),
+    ];
   },
 };

@@ -1,12 +1,13 @@
-import { ensureMounted } from "../disk/mounts.ts";
 import type { DistroAdapter } from "../distro/adapter.ts";
+import type { Journal } from "../journal/journal.ts";
 import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import type { Paths } from "../paths.ts";
 import type { MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
+import type { Entry } from "./entry.ts";
 
-/** What a step needs to say which commands it will run: pure data, no I/O. */
+/** What a step needs to say what it will do: pure data, no I/O. */
 export interface PlanContext {
   manifest: Readonly<Manifest>;
   plan: MigrationPlan;
@@ -18,6 +19,8 @@ export interface PlanContext {
 export interface StepContext extends PlanContext {
   run: Runner;
   log: Log;
+  /** The migration's journal, when the step runs inside one (whether the resume store is in use). */
+  journal?: Journal;
 }
 
 /** target: the new filesystems mounted; chroot: /proc, /sys, /dev, /run bound into the target too. */
@@ -33,24 +36,16 @@ export interface Step {
   requires?: Requirement[];
   /** Files of the payload directory (in RAM) the step reads: a resume restores only what the remaining steps read. */
   reads?(manifest: Readonly<Manifest>): string[];
-  /** The external commands the step runs, in order; `<…>` marks values only known at run time. */
-  commands(ctx: PlanContext): string[][];
-  run(ctx: StepContext): Promise<void>;
+  /** The step that lays down the new root: from the next step on, the distribution adapter follows it. */
+  makesNewRoot?: boolean;
+  /** The step that fills the resume store, and the one that empties it: the store is mounted for the steps in between. */
+  resumeStore?: "persists" | "removes";
+  /** true when the step has work on this plan; otherwise why not (the plan shows "skipped: …", the run does nothing). */
+  applies?(ctx: PlanContext): true | string;
+  /** Everything the step does, in order: `plan` renders these entries and the interpreter runs exactly them. */
+  entries(ctx: PlanContext): Entry[];
 }
 
-/** Runs a step's planned commands in order: the common case, where the plan is the whole step. */
-export async function runPlannedCommands(step: Step, ctx: StepContext): Promise<void> {
-  await runCommands(ctx, step.commands(ctx));
-}
-
-/** Mount commands are skipped when their target is already mounted, so steps can be re-run. */
-export async function runCommands(ctx: StepContext, commands: string[][]): Promise<void> {
-  for (const argv of commands) {
-    if (argv[0] === "mount") await ensureMounted(ctx.run, argv);
-    else await ctx.run.run(argv);
-  }
-}
-
-export function inChroot(ctx: PlanContext, argv: string[]): string[] {
+export function inChroot(ctx: PlanContext, argv: readonly string[]): string[] {
   return ["chroot", ctx.paths.targetRoot, ...argv];
 }

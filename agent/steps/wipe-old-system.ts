@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { stagedBootOf } from "../resume/staged-boot.ts";
+import { choice, command, type Condition, type Entry, write } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
-import { STAGED_BOOT_SECTOR_FILE, stagedBootOf } from "./write-staged-boot.ts";
+import { STAGED_BOOT_SECTOR_FILE } from "./write-staged-boot.ts";
 
 /**
  * The point of no return. Its first write is one sector: the boot sector that starts the tiny
@@ -14,41 +16,46 @@ export const wipeOldSystem: Step = {
   name: "wipe-old-system",
   summary: "switch the boot sector to the staged boot code, deactivate and remove the old volume groups, wipe old signatures",
   destructive: true,
-  commands: (ctx: PlanContext) => {
+  entries: (ctx: PlanContext): Entry[] => {
     const old = ctx.plan.oldSystem;
+    const staged = stagedBootOf(ctx) !== undefined;
     return [
-      ...old.volumeGroups.flatMap((vg) => [
-        ["lvm", "vgchange", "--activate", "n", vg],
-        ["lvm", "vgremove", "--force", "--force", "--yes", vg],
-      ]),
-      ...old.partitions.map((p) => ["wipefs", "--all", "--force", p.path]),
+      ...(staged ? [switchBootSector(ctx)] : []),
+      ...old.volumeGroups.map((vg) =>
+        choice(volumeGroupExists(vg), [command(["lvm", "vgchange", "--activate", "n", vg]), command(["lvm", "vgremove", "--force", "--force", "--yes", vg])], []),
+      ),
+      ...old.partitions.map((p) => command(["wipefs", "--all", "--force", p.path], { skipIf: gone(p.path) })),
       // The disk's own signatures (the MBR's 0x55AA among them) go too, unless the staged boot code is in sector 0.
-      ...(stagedBootOf(ctx) ? [] : [["wipefs", "--all", "--force", ctx.plan.disk.path]]),
+      ...(staged ? [] : [command(["wipefs", "--all", "--force", ctx.plan.disk.path])]),
     ];
-  },
-  async run(ctx) {
-    await switchBootSector(ctx);
-    // Asked once per VG, before its vgchange: a staged-boot resume finds the old VGs gone.
-    const present = new Map<string, boolean>();
-    for (const argv of wipeOldSystem.commands(ctx)) {
-      const vg = argv[1] === "vgchange" || argv[1] === "vgremove" ? argv.at(-1)! : undefined;
-      if (vg && !present.has(vg)) present.set(vg, await volumeGroupExists(ctx, vg));
-      if (vg && !present.get(vg)) continue;
-      // A staged-boot resume finds the new partitions: an old partition beyond their count is gone.
-      if (argv[0] === "wipefs" && !ctx.run.dryRun && !existsSync(argv.at(-1)!)) continue;
-      await ctx.run.run(argv);
-    }
   },
 };
 
-async function volumeGroupExists(ctx: StepContext, vg: string): Promise<boolean> {
-  const result = await ctx.run.run(["lvm", "vgs", "--noheadings", "--options", "vg_name", vg], { readOnly: true, allowFailure: true });
-  return result.status === 0;
+function switchBootSector(ctx: PlanContext): Entry {
+  const file = join(ctx.paths.workDir, STAGED_BOOT_SECTOR_FILE);
+  const disk = ctx.plan.disk.path;
+  return write(
+    disk,
+    `sector 0: the boot sector that starts the tiny system from the staged files (${file})`,
+    async (run: StepContext) => {
+      await run.run.writeSectors(disk, 0, readFileSync(file), "boot sector (staged boot)");
+      run.log.info(`boot sector of ${disk} now starts the tiny system from the staged files`);
+    },
+    { says: `write-staged-boot prepared no boot sector (${file} absent: the sectors before the first partition were in use)`, holds: () => !existsSync(file) },
+  );
 }
 
-async function switchBootSector(ctx: StepContext): Promise<void> {
-  const file = join(ctx.paths.workDir, STAGED_BOOT_SECTOR_FILE);
-  if (!existsSync(file)) return;
-  await ctx.run.writeSectors(ctx.plan.disk.path, 0, readFileSync(file), "boot sector (staged boot)");
-  ctx.log.info(`boot sector of ${ctx.plan.disk.path} now starts the tiny system from the staged files`);
+/** A staged-boot resume finds the old VGs gone. */
+function volumeGroupExists(vg: string): Condition {
+  const vgs = ["lvm", "vgs", "--noheadings", "--options", "vg_name", vg];
+  return {
+    says: `volume group ${vg} exists (a staged-boot resume finds it gone)`,
+    asks: [vgs],
+    holds: async (ctx) => (await ctx.run.run(vgs, { readOnly: true, allowFailure: true })).status === 0,
+  };
+}
+
+/** A staged-boot resume finds the new partitions: an old partition beyond their count is gone. */
+function gone(device: string): Condition {
+  return { says: `${device} is gone`, holds: (ctx) => !ctx.run.dryRun && !existsSync(device) };
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { inChroot, type PlanContext, runCommands, type Step } from "./step.ts";
+import { command, write } from "./entry.ts";
+import { inChroot, type PlanContext, type Step } from "./step.ts";
 
 /**
  * The VG was made in the tiny system, so its metadata backup lives in the tiny system's RAM.
@@ -12,20 +13,16 @@ export const writeLvmMetadata: Step = {
   summary: "write the volume group's metadata backup (and devices file entry) into the new root",
   destructive: true,
   requires: ["target", "chroot"],
-  commands: (ctx) => lvmMetadataCommands(ctx, usesDevicesFile(ctx)),
-  async run(ctx) {
-    mkdirSync(join(ctx.paths.targetRoot, "etc/lvm/backup"), { recursive: true });
-    await runCommands(ctx, lvmMetadataCommands(ctx, usesDevicesFile(ctx)));
+  entries: (ctx: PlanContext) => {
+    const { vg, pv } = ctx.plan.lvm;
+    const backupDir = join(ctx.paths.targetRoot, "etc/lvm/backup");
+    const devicesFile = join(ctx.paths.targetRoot, "etc/lvm/devices");
+    return [
+      write(backupDir, "the directory, when missing", () => void mkdirSync(backupDir, { recursive: true })),
+      command(["lvm", "vgcfgbackup", "--file", join(backupDir, vg), vg]),
+      command(inChroot(ctx, ["lvmdevices", "--yes", "--adddev", pv]), {
+        skipIf: { says: `the new root uses no LVM devices file (${devicesFile} absent)`, holds: () => !existsSync(devicesFile) },
+      }),
+    ];
   },
 };
-
-function lvmMetadataCommands(ctx: PlanContext, devicesFile: boolean): string[][] {
-  const { vg, pv } = ctx.plan.lvm;
-  const commands = [["lvm", "vgcfgbackup", "--file", join(ctx.paths.targetRoot, "etc/lvm/backup", vg), vg]];
-  if (devicesFile) commands.push(inChroot(ctx, ["lvmdevices", "--yes", "--adddev", pv]));
-  return commands;
-}
-
-function usesDevicesFile(ctx: PlanContext): boolean {
-  return existsSync(join(ctx.paths.targetRoot, "etc/lvm/devices"));
-}

@@ -2,56 +2,62 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { detectDistro } from "../distro/adapter.ts";
-import { chrootBindCommands } from "../disk/mounts.ts";
 import { StepFailedError, exitCodeOf } from "../errors/errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
-import { extractRootfs } from "../steps/extract-rootfs.ts";
-import { targetMountCommands } from "../steps/mount-target.ts";
-import { type PlanContext, type Requirement, runCommands, type Step, type StepContext } from "../steps/step.ts";
+import { type Performed, perform } from "../steps/perform.ts";
+import type { PlanContext, Step, StepContext } from "../steps/step.ts";
+import { applies as appliesTo, wholeStep } from "../steps/whole-step.ts";
 import { doneSteps, midMigrationHint } from "./disk-state.ts";
-import { reconcileResumeStore } from "./resume-store.ts";
-import { renameDeep } from "./target-disk.ts";
+import { readStoreMeta, storeDir, storeJournalPath } from "../resume/store.ts";
+import { renameDeep } from "../resume/target-disk.ts";
 
 /**
  * Runs the steps in order, skipping those the journal records as done with the same inputs:
  * a rerun resumes at the first unfinished step.
  */
-export async function runMigration(ctx: StepContext, journal: Journal, steps: readonly Step[] = MIGRATION_STEPS): Promise<void> {
+/** What the interpreter did for each step, in order: for tests that hold a run against its plan. */
+export type StepObserver = (step: Step, performed: Performed[]) => void;
+
+export async function runMigration(ctx: StepContext, journal: Journal, steps: readonly Step[] = MIGRATION_STEPS, observe?: StepObserver): Promise<void> {
   for (const step of steps) {
     const digest = inputsDigest(ctx, step);
     if (journal.isDone(step.name, digest)) {
       ctx.log.info(`${step.name}: already done, skipping`);
       continue;
     }
-    await runStep(ctx, journal, step, digest);
+    await runStep(ctx, journal, step, digest, steps, observe);
   }
   journal.setResult({ outcome: "migrated", at: new Date().toISOString() });
 }
 
-export async function runStep(ctx: StepContext, journal: Journal, step: Step, digest = inputsDigest(ctx, step)): Promise<void> {
+export async function runStep(
+  ctx: StepContext,
+  journal: Journal,
+  step: Step,
+  digest = inputsDigest(ctx, step),
+  steps: readonly Step[] = MIGRATION_STEPS,
+  observe?: StepObserver,
+): Promise<void> {
   const log = ctx.log.child({ step: step.name });
-  // After persist-for-resume, the store is mounted and the journal saved there before the step begins.
-  await reconcileResumeStore(ctx, journal, { mount: true });
+  // A resume after a reboot: prepare mounted the store; the step's start is saved there too.
+  attachJournalToStore(ctx, journal, steps);
   const entry = journal.begin(step.name, digest);
-  log.info(`${step.summary}${step === firstDestructive() ? " — POINT OF NO RETURN" : ""}`);
+  log.info(`${step.summary}${step === firstDestructive(steps) ? " — POINT OF NO RETURN" : ""}`);
   const startedAt = performance.now();
   try {
-    for (const requirement of step.requires ?? []) await ensureRequirement(ctx, requirement);
-    if (rootIsExtracted(step)) refreshDistro(ctx);
-    await step.run({ ...ctx, log });
-    // "done" in the journal is fsynced; the step's own writes (tar, dracut, grub-mkconfig…) may
-    // still sit in the page cache. Flush them first, or a power cut right after "done" loses them
-    // while the resumed run skips the step (fault injection: 1925 empty files in the new root
-    // after a cut right after extract-rootfs; result.json missing after one after record-result).
-    if (step.destructive) await ctx.run.run(["sync"]);
-    if (rootIsExtracted(step) || step.name === extractRootfs.name) refreshDistro(ctx);
-    await reconcileResumeStore(ctx, journal, { mount: false });
+    if (rootIsExtracted(step, steps)) refreshDistro(ctx);
+    const applies = appliesTo(step, ctx);
+    if (applies !== true) log.info(`skipped: ${applies}`);
+    const performed = applies === true ? await perform({ ...ctx, log, journal }, wholeStep(step, ctx, steps)) : [];
+    observe?.(step, performed);
+    if (rootIsExtracted(step, steps) || step.makesNewRoot) refreshDistro(ctx);
+    attachJournalToStore(ctx, journal, steps);
     attachJournalToTarget(ctx, journal);
     journal.finish(entry, "done");
     log.info(`done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   } catch (error) {
-    const failure = new StepFailedError(step.name, error, isAfterPointOfNoReturn(step) ? midMigrationHint(step.name, ctx, doneSteps(journal)) : undefined);
+    const failure = new StepFailedError(step.name, error, isAfterPointOfNoReturn(step, steps) ? midMigrationHint(step.name, ctx, doneSteps(journal)) : undefined);
     const exitCode = exitCodeOf(error);
     journal.finish(entry, "failed", { message: failure.message, exitCode, hint: failure.hint });
     journal.setResult({ outcome: "failed", at: new Date().toISOString(), step: step.name, message: failure.message, exitCode });
@@ -67,28 +73,35 @@ export function inputsDigest(ctx: Pick<PlanContext, "manifest" | "plan">, step: 
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 
-function firstDestructive(): Step | undefined {
-  return MIGRATION_STEPS.find((step) => step.destructive);
+function firstDestructive(steps: readonly Step[]): Step | undefined {
+  return steps.find((step) => step.destructive);
 }
 
 /** The first destructive step's first write is the point of no return: it and every later step fail past it. */
-function isAfterPointOfNoReturn(step: Step): boolean {
-  const first = firstDestructive();
-  const at = (name: string) => MIGRATION_STEPS.findIndex((s) => s.name === name);
-  return first !== undefined && at(step.name) >= at(first.name);
-}
-
-async function ensureRequirement(ctx: StepContext, requirement: Requirement): Promise<void> {
-  await runCommands(ctx, targetMountCommands(ctx));
-  if (requirement === "chroot") await runCommands(ctx, chrootBindCommands(ctx.paths.targetRoot));
+function isAfterPointOfNoReturn(step: Step, steps: readonly Step[]): boolean {
+  const first = steps.findIndex((s) => s.destructive);
+  return first >= 0 && steps.indexOf(step) >= first;
 }
 
 /**
- * Steps after extract-rootfs find a complete new root. Before it (a resume after a power cut in
- * the middle of extraction) the root may hold a truncated os-release: never detect from that.
+ * Steps after the one that makes the new root find it complete. Before it (a resume after a power
+ * cut in the middle of extraction) the root may hold a truncated os-release: never detect from that.
  */
-function rootIsExtracted(step: Step): boolean {
-  return MIGRATION_STEPS.indexOf(step) > MIGRATION_STEPS.findIndex((s) => s.name === extractRootfs.name);
+function rootIsExtracted(step: Step, steps: readonly Step[]): boolean {
+  const maker = steps.findIndex((s) => s.makesNewRoot);
+  return maker >= 0 && steps.indexOf(step) > maker;
+}
+
+/**
+ * Keeps the journal's copy in the store in step with the store's life, after every step: while the
+ * store is committed and not removed the journal is saved there too; once it is gone, no longer.
+ */
+function attachJournalToStore(ctx: StepContext, journal: Journal, steps: readonly Step[]): void {
+  if (!ctx.plan.resume) return;
+  const path = storeJournalPath(ctx.paths);
+  const removed = journal.latest(steps.find((s) => s.resumeStore === "removes")?.name ?? "")?.outcome === "done";
+  if (!removed && readStoreMeta(storeDir(ctx.paths))) journal.attach(path);
+  else journal.detach(path);
 }
 
 /** The distribution adapter follows the new root: known once extract-rootfs has completed. */

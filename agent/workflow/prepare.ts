@@ -5,8 +5,8 @@ import { ensureMounted } from "../disk/mounts.ts";
 import type { Log } from "../log/logger.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { OldSystem, RootCandidate } from "../machine/machine.ts";
-import { probeStagedFiles } from "../machine/probe-staged-files.ts";
-import type { StagedFilesProbe } from "../plan/staged-boot.ts";
+import { probeStagedFiles } from "../resume/probe-staged-files.ts";
+import type { StagedFilesProbe } from "../resume/staged-boot.ts";
 import { probeMachine } from "../machine/probe.ts";
 import { loadManifest, type Manifest } from "../manifest/manifest.ts";
 import type { StagedTrust } from "../manifest/staged-trust.ts";
@@ -20,9 +20,9 @@ import { archiveCheckOf } from "../payload/archive-check.ts";
 import { copyVerified, RESTAGE_REMEDY } from "../payload/copy-verified.ts";
 import { type MigrationPlan, planMigration } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
-import { findResumeStore, resumeFromStore } from "./resume-store.ts";
-import { restorePayloadFromStore } from "./restore-from-store.ts";
-import { parseStagedMapArg, restoreFromStagedMap } from "./staged-map.ts";
+import { findResumeStore, resumeFromStore } from "../resume/store.ts";
+import { restorePayloadFromStore } from "../resume/restore-from-store.ts";
+import { parseStagedMapArg, restoreFromStagedMap } from "../resume/staged-map.ts";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
 
 export interface Prepared {

@@ -18,7 +18,7 @@ export const SABOTAGES: Record<string, Sabotage> = {
   /** /boot keeps the UUID mkfs gave it: the new fstab's /boot entry resolves to nothing. */
   "skip-uuid-fix": { file: "agent/steps/fix-filesystem-uuids.ts", from: "if (current === uuid) continue;", to: "continue;" },
   /** GRUB from the new root is never installed: the disk keeps the tiny system's resume GRUB, whose files are removed at the end. Only the new-system boot can notice. */
-  "skip-grub-install": { file: "agent/steps/install-bootloader.ts", from: "run: (ctx) => runPlannedCommands(installBootloader, ctx),", to: "run: async () => {}," },
+  "skip-grub-install": { file: "agent/steps/install-bootloader.ts", from: "entries: (ctx: PlanContext) => [command(inChroot(ctx, (ctx.distro ?? undetectedDistro).grubInstall(ctx.plan.disk.path)))],", to: "entries: () => []," },
   /** GRUB goes to the wrong disk: the target disk keeps only the resume (or no) boot code. */
   "grub-wrong-disk": { file: "agent/steps/install-bootloader.ts", from: "grubInstall(ctx.plan.disk.path)", to: 'grubInstall("/dev/null")' },
 };

@@ -4,6 +4,7 @@
  * destructive: no wipe/partition/mkfs/extract/boot-loader command ran, the old root is unchanged.
  * The table is docs/BAD-INPUT.md.
  */
+import { commandsOf } from "./step-hooks.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { createPrivateKey } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
@@ -302,7 +303,7 @@ describe("bad-input matrix: refused before any destructive step, the old system 
 
   test("a tool missing in the tiny system", async () => {
     const world = tinySystem();
-    const commands = MIGRATION_STEPS.flatMap((step) => step.commands(world.ctx));
+    const commands = MIGRATION_STEPS.flatMap((step) => commandsOf(step, world.ctx));
     // before the point of no return: every planned tool is looked up on PATH
     const missing = await refusal(ToolMissingError, ExitCode.toolMissing, () => checkTinyTools(commands, (tool) => !["sgdisk", "mkfs.ext4"].includes(tool)));
     expect(missing.message).toBe("tool not found: mkfs.ext4, sgdisk");

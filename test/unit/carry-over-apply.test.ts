@@ -1,3 +1,4 @@
+import { commandsOf, runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -137,9 +138,10 @@ function recordingLog(): { log: ReturnType<typeof createLog>; lines: string[] } 
 }
 
 describe("the carry-over-config step", () => {
-  test("its plan lists the tar restore of the extra paths, its summary every file it writes", () => {
+  test("its plan lists enabling systemd-networkd (when the new OS's own style cannot say the network) and the tar restore of the extra paths, its summary every file it writes", () => {
     const { ctx, paths } = tinySystem();
-    expect(carryOverConfig.commands(ctx)).toEqual([
+    expect(commandsOf(carryOverConfig, ctx)).toEqual([
+      ["chroot", paths.targetRoot, "systemctl", "enable", "systemd-networkd.service"],
       ["tar", "--extract", `--file=${paths.payloadDir}/carry-over-paths.tar`, "--numeric-owner", "--preserve-permissions", "--acls", "--xattrs", "--xattrs-include=*", `--directory=${paths.targetRoot}`],
     ]);
     for (const what of ["passwd/shadow/group/gshadow", "/etc/skel", "/etc/fstab", "mount points"]) expect(carryOverConfig.summary).toContain(what);
@@ -147,7 +149,7 @@ describe("the carry-over-config step", () => {
 
   test("without a captured document it changes nothing", async () => {
     const { ctx, run, paths } = tinySystem();
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     expect(run.calls).toEqual([]);
     expect(readFileSync(join(paths.targetRoot, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdebian13\n");
   });
@@ -155,7 +157,7 @@ describe("the carry-over-config step", () => {
   test("an account the payload lacks is created, root gets its hash, the second disk and the share are mounted again", async () => {
     const { ctx, paths } = tinySystem(await capturedAppliance());
     const { log: recording, lines } = recordingLog();
-    await carryOverConfig.run({ ...ctx, manifest: { ...ctx.manifest, carryOver: { ...ctx.manifest.carryOver, network: false } }, log: recording });
+    await runAlone(carryOverConfig, { ...ctx, manifest: { ...ctx.manifest, carryOver: { ...ctx.manifest.carryOver, network: false } }, log: recording });
     const etc = (file: string) => readFileSync(join(paths.targetRoot, "etc", file), "utf8");
     expect(etc("passwd")).toBe("root:x:0:0:root:/root:/bin/bash\nadm:x:3:4:adm:/var/adm:/usr/sbin/nologin\nadmin:x:1000:1000:Appliance Administrator:/home/admin:/bin/bash\n");
     expect(etc("shadow")).toBe("root:$6$oldsalt$roothash:20000:0:99999:7:::\nadmin:$6$adminsalt$adminhash:19001:0:99999:7:::\n");
@@ -172,10 +174,10 @@ describe("the carry-over-config step", () => {
 
   test("run twice (a resume), the new root is the same", async () => {
     const { ctx, paths } = tinySystem(await capturedAppliance());
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     const files = ["passwd", "shadow", "group", "fstab"];
     const once = files.map((file) => readFileSync(join(paths.targetRoot, "etc", file), "utf8"));
-    await carryOverConfig.run(ctx);
+    await runAlone(carryOverConfig, ctx);
     expect(files.map((file) => readFileSync(join(paths.targetRoot, "etc", file), "utf8"))).toEqual(once);
   });
 
@@ -184,7 +186,7 @@ describe("the carry-over-config step", () => {
     const { ctx, paths } = tinySystem(config);
     writeFileSync(join(paths.targetRoot, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000:Debian:/home/debian:/bin/bash\n");
     const { log: recording, lines } = recordingLog();
-    await carryOverConfig.run({ ...ctx, log: recording });
+    await runAlone(carryOverConfig, { ...ctx, log: recording });
     expect(lines).toContain("WARN: account admin not carried: uid 1000 is debian's in the new OS");
     expect(readFileSync(join(paths.targetRoot, "etc/shadow"), "utf8")).not.toContain("admin:");
   });
@@ -199,15 +201,16 @@ describe("the carry-over-config step", () => {
       if (argv[0] === "tar") mkdirSync(join(paths.targetRoot, "home/admin"), { recursive: true });
       return undefined;
     });
-    await carryOverConfig.run(ctx);
-    expect(run.calls).toEqual(carryOverConfig.commands(ctx));
+    await runAlone(carryOverConfig, ctx);
+    // the planned enabling of systemd-networkd is skipped: the new OS's own ifupdown can say this network
+    expect(run.calls).toEqual(commandsOf(carryOverConfig, ctx).filter((argv) => argv[0] === "tar"));
     expect(() => statSync(join(paths.targetRoot, "home/admin/.bashrc"))).toThrow();
   });
 
   test("a document listing paths without their archive stops with a payload error", async () => {
     const captured = { ...parseCapturedConfig(validDocument()), paths: [{ path: "/srv/appdata", archive: "carry-over-paths.tar" as const }] };
     const { ctx } = tinySystem(captured);
-    await expect(carryOverConfig.run(ctx)).rejects.toThrow("carry-over-paths.tar is missing");
+    await expect(runAlone(carryOverConfig, ctx)).rejects.toThrow("carry-over-paths.tar is missing");
   });
 
   test("the network log line names each interface by name and MAC", async () => {
@@ -217,7 +220,7 @@ describe("the carry-over-config step", () => {
     };
     const { ctx } = tinySystem(config);
     const { log: recording, lines } = recordingLog();
-    await carryOverConfig.run({ ...ctx, log: recording });
+    await runAlone(carryOverConfig, { ...ctx, log: recording });
     expect(lines).toContain("network carried as ifupdown: eth0 (52:54:00:cc:00:01)");
   });
 });

@@ -5,7 +5,7 @@ import type { BlockDevice } from "../../agent/machine/machine.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import { inputsDigest } from "../../agent/workflow/migrate.ts";
-import { recordedDisk, resolveTargetDisk, retargetPlan } from "../../agent/workflow/target-disk.ts";
+import { recordedDisk, resolveTargetDisk, retargetPlan } from "../../agent/resume/target-disk.ts";
 import { oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 
 const GIB = 1024 ** 3;

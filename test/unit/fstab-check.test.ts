@@ -1,3 +1,4 @@
+import { runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,7 +60,7 @@ describe("issue 13 item 5: the fstab check after the point of no return refuses 
       const spec = argv[1] === "--match-token" ? argv[2]! : argv[1]!;
       return created.has(spec) ? { stdout: "/dev/x\n" } : { status: 2 };
     });
-    await fixFilesystemUuids.run({ manifest, plan, paths, run, log: silentLog()});
+    await runAlone(fixFilesystemUuids, { manifest, plan, paths, run, log: silentLog()});
     const looked = run.calls.filter((argv) => argv[0] === "blkid" && argv[1] !== "-s").map((argv) => argv.at(-1) === "device" ? argv[2] : argv[1]);
     expect(looked.sort()).toEqual([...created].sort());
   });
@@ -70,7 +71,7 @@ describe("issue 13 item 5: the fstab check after the point of no return refuses 
     mkdirSync(join(paths.targetRoot, "etc"), { recursive: true });
     writeFileSync(join(paths.targetRoot, "etc/fstab"), "LABEL=wrong  /data  ext4  defaults 0 2\n");
     const run = new FakeRunner().respond((argv) => (argv[0] === "blkid" && argv[1] !== "-s" ? { status: 2 } : undefined));
-    const error = await fixFilesystemUuids.run({ manifest, plan, paths, run, log: silentLog()}).catch((e: unknown) => e as VerificationError);
+    const error = await runAlone(fixFilesystemUuids, { manifest, plan, paths, run, log: silentLog()}).catch((e: unknown) => e as VerificationError);
     expect(error).toBeInstanceOf(VerificationError);
     expect(error!.message).toContain("LABEL=wrong (/data)");
     expect(error!.hint).toContain(join(paths.targetRoot, "etc/fstab"));

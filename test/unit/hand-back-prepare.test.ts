@@ -9,7 +9,7 @@ import { silentLog } from "../../agent/log/logger.ts";
 import { defaultPaths, type Paths } from "../../agent/paths.ts";
 import { OLD_SYSTEM_INTACT_MARKER } from "../../agent/workflow/hand-back.ts";
 import { migrateOrHandBack } from "../../agent/workflow/migrate-or-hand-back.ts";
-import { STORE_META_FILE, storeDir } from "../../agent/workflow/resume-store.ts";
+import { STORE_META_FILE, storeDir } from "../../agent/resume/store.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { manifestDocument } from "./fixtures/shapes.ts";
 

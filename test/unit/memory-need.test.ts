@@ -1,3 +1,4 @@
+import { commandsOf } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { PreflightError } from "../../agent/errors/errors.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
@@ -55,7 +56,7 @@ describe("issue 13 item 7: RAM pre-flight ignores the tmpfs size cap", () => {
     // Old plan formula: 200 + 70 + 640 = 910 MiB of 1024: passed, then /run (20 % of RAM = 204 MiB) ran out in load-payload.
     const m = manifest(200 * MIB);
     const plan = planMigration(m, referenceLayout(), oldAppliance(virtio, { ramBytes: 1024 * MIB }));
-    expect(loadPayload.commands({ manifest: m, plan, paths: defaultPaths() })).toEqual([
+    expect(commandsOf(loadPayload, { manifest: m, plan, paths: defaultPaths() })).toEqual([
       ["mount", "-o", "remount,size=362m", "/run"],
       ["mount", "-o", "ro", "-t", "xfs", "/dev/mapper/centos-root", "/run/va-agent/old-root"],
       ["umount", "/run/va-agent/old-root"],
@@ -73,6 +74,6 @@ describe("issue 13 item 7: RAM pre-flight ignores the tmpfs size cap", () => {
     const m = manifest(200 * MIB);
     const plan = planMigration(m, referenceLayout(), oldAppliance(virtio, { ramBytes: 2048 * MIB }), undefined, 100 * MIB);
     expect(plan.memory).toEqual({ payloadBytes: 370 * MIB + 17920, tmpfsBytes: 472 * MIB, ramBytes: 1112 * MIB });
-    expect(loadPayload.commands({ manifest: m, plan, paths: defaultPaths() })[0]).toEqual(["mount", "-o", "remount,size=472m", "/run"]);
+    expect(commandsOf(loadPayload, { manifest: m, plan, paths: defaultPaths() })[0]).toEqual(["mount", "-o", "remount,size=472m", "/run"]);
   });
 });

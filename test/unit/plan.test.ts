@@ -1,3 +1,4 @@
+import { commandsOf } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { debianAdapterFor } from "./fixtures/distro.ts";
 import { defaultPaths } from "../../agent/paths.ts";
@@ -24,7 +25,8 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
   const ctx = context(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!);
 
   test("wipes the old volume group and signatures, then the disk", () => {
-    expect(wipeOldSystem.commands(ctx)).toEqual([
+    expect(commandsOf(wipeOldSystem, ctx)).toEqual([
+      ["lvm", "vgs", "--noheadings", "--options", "vg_name", "centos"],
       ["lvm", "vgchange", "--activate", "n", "centos"],
       ["lvm", "vgremove", "--force", "--force", "--yes", "centos"],
       ["wipefs", "--all", "--force", "/dev/vda1"],
@@ -34,10 +36,12 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
   });
 
   test("loads the layout as is: no header move, no growth", () => {
-    expect(partitionDisk.commands(ctx)).toEqual([
+    expect(commandsOf(partitionDisk, ctx)).toEqual([
       ["sgdisk", "--zap-all", "/dev/vda"],
       ["sgdisk", "--load-backup=/run/va-agent/payload/va.sgdisk", "/dev/vda"],
+      ["udevadm", "settle", "--timeout=30"],
       ["blockdev", "--rereadpt", "/dev/vda"],
+      ["partx", "--update", "/dev/vda"],
       ["udevadm", "settle", "--timeout=60"],
       ["wipefs", "--all", "--force", "/dev/vda1"],
       ["wipefs", "--all", "--force", "/dev/vda2"],
@@ -46,7 +50,9 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
   });
 
   test("creates VG VA with root, back and the rest as data", () => {
-    expect(createVolumes.commands(ctx)).toEqual([
+    expect(commandsOf(createVolumes, ctx)).toEqual([
+      ["lvm", "vgs", "--noheadings", "--options", "vg_name", "VA"],
+      ["lvm", "vgremove", "--force", "--force", "--yes", "VA"],
       ["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", "/dev/vda3"],
       ["lvm", "vgcreate", "--yes", "--physicalextentsize", "4m", "VA", "/dev/vda3"],
       ["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "root", "--size", "2147483648b", "VA"],
@@ -57,15 +63,15 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
   });
 
   test("makes /boot and the store first, the other filesystems after the resume entry; mounts parents first", () => {
-    expect(makeResumeFilesystems.commands(ctx)).toEqual([
+    expect(commandsOf(makeResumeFilesystems, ctx)).toEqual([
       ["mkfs.ext4", "-F", "-q", "/dev/vda2"],
       ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-back"],
     ]);
-    expect(makeFilesystems.commands(ctx)).toEqual([
+    expect(commandsOf(makeFilesystems, ctx)).toEqual([
       ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-root"],
       ["mkfs.ext4", "-F", "-q", "/dev/mapper/VA-data"],
     ]);
-    expect(mountTarget.commands(ctx)).toEqual([
+    expect(commandsOf(mountTarget, ctx)).toEqual([
       ["mount", "-t", "ext4", "/dev/mapper/VA-root", "/sysimage"],
       ["mount", "-t", "ext4", "/dev/vda2", "/sysimage/boot"],
       ["mount", "-t", "ext4", "/dev/mapper/VA-data", "/sysimage/data"],
@@ -73,20 +79,23 @@ describe("virtio disk equal to the layout, old MBR + LVM centos, xfs root", () =
   });
 
   test("extracts with numeric owners, ACLs and xattrs; sets the /boot UUID offline", () => {
-    expect(extractRootfs.commands(ctx)).toEqual([
+    expect(commandsOf(extractRootfs, ctx)).toEqual([
       ["tar", "--extract", "--xz", "--file=-", "--numeric-owner", "--preserve-permissions", "--acls", "--xattrs", "--xattrs-include=*", "--directory=/sysimage"],
     ]);
-    expect(fixFilesystemUuids.commands(ctx)).toEqual([
+    expect(commandsOf(fixFilesystemUuids, ctx)).toEqual([
+      ["blkid", "-s", "UUID", "-o", "value", "/dev/vda2"],
       ["umount", "/sysimage/boot"],
       ["e2fsck", "-f", "-p", "/dev/vda2"],
       ["tune2fs", "-U", "<UUID from the new /etc/fstab>", "/dev/vda2"],
       ["udevadm", "settle", "--timeout=30"],
       ["mount", "-t", "ext4", "/dev/vda2", "/sysimage/boot"],
+      ["blkid", "--match-token", "<TAG=VALUE of each such entry>", "--output", "device"],
+      ["blkid", "<device path of each such entry>"],
     ]);
   });
 
   test("installs GRUB on the disk the old root was on", () => {
-    expect(installBootloader.commands({ ...ctx, distro: debianAdapterFor() })).toEqual([
+    expect(commandsOf(installBootloader, { ...ctx, distro: debianAdapterFor() })).toEqual([
       ["chroot", "/sysimage", "grub-install", "--target=i386-pc", "/dev/vda"],
     ]);
   });
@@ -97,12 +106,14 @@ describe("SATA disk 3x the layout, old GPT, ext4 root", () => {
   const lastUsable = (3 * LAYOUT_BYTES) / 512 - 34;
 
   test("moves the backup GPT header to the end and grows the LVM partition to fill the disk", () => {
-    expect(partitionDisk.commands(ctx)).toEqual([
+    expect(commandsOf(partitionDisk, ctx)).toEqual([
       ["sgdisk", "--zap-all", "/dev/sda"],
       ["sgdisk", "--load-backup=/run/va-agent/payload/va.sgdisk", "/dev/sda"],
       ["sgdisk", "--move-second-header", "/dev/sda"],
       ["sgdisk", "--delete=3", `--new=3:2103296:${lastUsable}`, "--typecode=3:8E00", "--change-name=3:lvm", `--partition-guid=3:${lvmPartitionGuid()}`, "/dev/sda"],
+      ["udevadm", "settle", "--timeout=30"],
       ["blockdev", "--rereadpt", "/dev/sda"],
+      ["partx", "--update", "/dev/sda"],
       ["udevadm", "settle", "--timeout=60"],
       ["wipefs", "--all", "--force", "/dev/sda1"],
       ["wipefs", "--all", "--force", "/dev/sda2"],
@@ -112,7 +123,7 @@ describe("SATA disk 3x the layout, old GPT, ext4 root", () => {
   });
 
   test("wipes all three old GPT partitions", () => {
-    expect(wipeOldSystem.commands(ctx).filter((argv) => argv[0] === "wipefs")).toEqual([
+    expect(commandsOf(wipeOldSystem, ctx).filter((argv) => argv[0] === "wipefs")).toEqual([
       ["wipefs", "--all", "--force", "/dev/sda1"],
       ["wipefs", "--all", "--force", "/dev/sda2"],
       ["wipefs", "--all", "--force", "/dev/sda3"],
@@ -125,16 +136,16 @@ describe("NVMe disk 3x the layout", () => {
   const ctx = context(SHAPES["NVMe, MBR+LVM centos, xfs root, disk 3x the layout"]!);
 
   test("names partitions with the p separator", () => {
-    const commands = partitionDisk.commands(ctx);
+    const commands = commandsOf(partitionDisk, ctx);
     expect(commands[3]?.at(-1)).toBe("/dev/nvme0n1");
     expect(commands.slice(-3)).toEqual([
       ["wipefs", "--all", "--force", "/dev/nvme0n1p1"],
       ["wipefs", "--all", "--force", "/dev/nvme0n1p2"],
       ["wipefs", "--all", "--force", "/dev/nvme0n1p3"],
     ]);
-    expect(createVolumes.commands(ctx)[0]).toEqual(["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", "/dev/nvme0n1p3"]);
-    expect(mountTarget.commands(ctx)[1]).toEqual(["mount", "-t", "ext4", "/dev/nvme0n1p2", "/sysimage/boot"]);
-    expect(installBootloader.commands({ ...ctx, distro: debianAdapterFor() })[0]).toEqual(["chroot", "/sysimage", "grub-install", "--target=i386-pc", "/dev/nvme0n1"]);
+    expect(commandsOf(createVolumes, ctx)[2]).toEqual(["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", "/dev/nvme0n1p3"]);
+    expect(commandsOf(mountTarget, ctx)[1]).toEqual(["mount", "-t", "ext4", "/dev/nvme0n1p2", "/sysimage/boot"]);
+    expect(commandsOf(installBootloader, { ...ctx, distro: debianAdapterFor() })[0]).toEqual(["chroot", "/sysimage", "grub-install", "--target=i386-pc", "/dev/nvme0n1"]);
   });
 });
 
@@ -147,11 +158,11 @@ describe("layouts with xfs and percentages", () => {
     ];
     document.lvm = { vg: "VA", lvs: [{ name: "root", size: "60%" }, { name: "data", size: "rest" }] };
     const ctx = context(SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!, parseManifest(document));
-    expect([...makeResumeFilesystems.commands(ctx), ...makeFilesystems.commands(ctx)]).toEqual([
+    expect([...commandsOf(makeResumeFilesystems, ctx), ...commandsOf(makeFilesystems, ctx)]).toEqual([
       ["mkfs.xfs", "-f", "/dev/vda2"],
       ["mkfs.xfs", "-f", "-L", "root", "/dev/mapper/VA-root"],
     ]);
-    expect(createVolumes.commands(ctx)[2]).toEqual(["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "root", "--extents", "60%VG", "VA"]);
-    expect(fixFilesystemUuids.commands(ctx)[1]).toEqual(["xfs_admin", "-U", "<UUID from the new /etc/fstab>", "/dev/vda2"]);
+    expect(commandsOf(createVolumes, ctx)[4]).toEqual(["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", "root", "--extents", "60%VG", "VA"]);
+    expect(commandsOf(fixFilesystemUuids, ctx)[2]).toEqual(["xfs_admin", "-U", "<UUID from the new /etc/fstab>", "/dev/vda2"]);
   });
 });

@@ -1,3 +1,4 @@
+import { runAlone } from "./step-hooks.ts";
 import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,18 +33,18 @@ function context(rebuild: boolean, shipsInitramfs: boolean): { ctx: StepContext;
 
 test("rebuilds the initramfs of each installed kernel in the chroot by default", async () => {
   const { ctx, run } = context(true, false);
-  await rebuildInitramfs.run(ctx);
+  await runAlone(rebuildInitramfs, ctx);
   expect(run.calls).toEqual([["chroot", ctx.paths.targetRoot, "dracut", "--force", "--kver", KVER, `/boot/initrd.img-${KVER}`]]);
 });
 
 test("keeps the payload's generic initramfs when the manifest says so", async () => {
   const { ctx, run } = context(false, true);
-  await rebuildInitramfs.run(ctx);
+  await runAlone(rebuildInitramfs, ctx);
   expect(run.calls).toEqual([]);
 });
 
 test("refuses to skip the rebuild when the payload has no initramfs", async () => {
   const { ctx } = context(false, false);
-  await expect(rebuildInitramfs.run(ctx)).rejects.toBeInstanceOf(VerificationError);
-  await expect(rebuildInitramfs.run(ctx)).rejects.toThrow(`no initramfs for kernel ${KVER}`);
+  await expect(runAlone(rebuildInitramfs, ctx)).rejects.toBeInstanceOf(VerificationError);
+  await expect(runAlone(rebuildInitramfs, ctx)).rejects.toThrow(`no initramfs for kernel ${KVER}`);
 });

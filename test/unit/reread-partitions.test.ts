@@ -1,6 +1,11 @@
 import { expect, test } from "bun:test";
-import { rereadPartitionsWithFallback } from "../../agent/disk/reread-partitions.ts";
+import { rereadPartitionsEntries } from "../../agent/disk/reread-partitions.ts";
+import { silentLog } from "../../agent/log/logger.ts";
+import { perform } from "../../agent/steps/perform.ts";
+import type { StepContext } from "../../agent/steps/step.ts";
 import { FakeRunner } from "./fake-runner.ts";
+
+const rereadPartitionsWithFallback = (run: FakeRunner, disk: string) => perform({ run, log: silentLog() } as unknown as StepContext, rereadPartitionsEntries(disk));
 
 const blockdevCalls = (run: FakeRunner) => run.calls.filter((argv) => argv[0] === "blockdev").length;
 

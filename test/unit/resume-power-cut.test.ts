@@ -1,3 +1,4 @@
+import { commandsOf, withHook } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,8 +18,8 @@ import { removeResumeEntry } from "../../agent/steps/remove-resume-entry.ts";
 import type { Step, StepContext } from "../../agent/steps/step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { prepare } from "../../agent/workflow/prepare.ts";
-import { encodeStagedMap, restoreFromStagedMap, stagedMapArg } from "../../agent/workflow/staged-map.ts";
-import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/workflow/resume-store.ts";
+import { encodeStagedMap, restoreFromStagedMap, stagedMapArg } from "../../agent/resume/staged-map.ts";
+import { findResumeStore, readStoreMeta, storeDir, storeJournalPath } from "../../agent/resume/store.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { BOOT_UUID, layDownNewRoot } from "./fixtures/new-root.ts";
@@ -94,13 +95,10 @@ function cutPowerIn(target: Step, paths: Paths): { steps: Step[]; restoreDisk: (
   const steps = MIGRATION_STEPS.map((step) =>
     step !== target
       ? step
-      : {
-          ...step,
-          async run() {
-            onDisk = existsSync(storeJournalPath(paths)) ? readFileSync(storeJournalPath(paths), "utf8") : undefined;
-            throw new Error(`power cut during ${step.name}`);
-          },
-        },
+      : withHook(step, () => {
+          onDisk = existsSync(storeJournalPath(paths)) ? readFileSync(storeJournalPath(paths), "utf8") : undefined;
+          throw new Error(`power cut during ${step.name}`);
+        }),
   );
   return { steps, restoreDisk: () => onDisk !== undefined && writeFileSync(storeJournalPath(paths), onDisk) };
 }
@@ -133,21 +131,26 @@ describe("the resume steps' commands", () => {
   test("virtio: the store on VA-back, GRUB from the tiny system on /dev/vda with /boot/va-resume as its directory", () => {
     const ctx = plan(VIRTIO);
     expect(ctx.plan.resume).toEqual({ lv: "back", device: "/dev/mapper/VA-back", type: "ext4" });
-    expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
-    expect(armResumeBoot.commands(ctx)).toEqual([
+    expect(commandsOf(persistForResume, ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"], ["sync"]]);
+    const grubInstall = ["grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes="];
+    // the core image goes before the first partition; grub-install embeds it only when it does not fit there
+    expect(commandsOf(armResumeBoot, ctx)).toEqual([
       ["mount", "-t", "ext4", "/dev/vda2", "/run/va-agent/resume-boot"],
-      ["grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "--no-bootsector", "/dev/vda"],
+      ["sync"],
+      [...grubInstall, "--no-bootsector", "/dev/vda"],
+      ["sync"],
+      [...grubInstall, "/dev/vda"],
       ["sync"],
       ["umount", "/run/va-agent/resume-boot"],
     ]);
     expect(armResumeBoot.requires).toBeUndefined();
-    expect(removeResumeEntry.commands(ctx)).toEqual([["umount", "/run/va-agent/resume"], ["sync"]]);
+    expect(commandsOf(removeResumeEntry, ctx)).toEqual([["umount", "/run/va-agent/resume"], ["sync"]]);
   });
 
   test("NVMe: the same, on /dev/nvme0n1", () => {
     const ctx = plan(NVME);
-    expect(persistForResume.commands(ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"]]);
-    expect(armResumeBoot.commands(ctx)[1]).toEqual([
+    expect(commandsOf(persistForResume, ctx)).toEqual([["mount", "-t", "ext4", "/dev/mapper/VA-back", "/run/va-agent/resume"], ["sync"], ["sync"]]);
+    expect(commandsOf(armResumeBoot, ctx)[2]).toEqual([
       "grub-install", "--target=i386-pc", "--boot-directory=/run/va-agent/resume-boot/va-resume", "--force-file-id", "--fonts=", "--locales=", "--themes=", "--no-bootsector", "/dev/nvme0n1",
     ]);
   });
@@ -158,8 +161,8 @@ describe("the resume steps' commands", () => {
     const manifest = parseManifest(document);
     const ctx = { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO)), paths: defaultPaths() };
     expect(ctx.plan.resume).toBeNull();
-    expect(persistForResume.commands(ctx)).toEqual([]);
-    expect(armResumeBoot.commands(ctx)).toEqual([]);
+    expect(commandsOf(persistForResume, ctx)).toEqual([]);
+    expect(commandsOf(armResumeBoot, ctx)).toEqual([]);
   });
 });
 
@@ -214,14 +217,10 @@ describe("a full run with the resume steps", () => {
     const steps = MIGRATION_STEPS.map((step) =>
       step.name !== "extract-rootfs"
         ? step
-        : {
-            ...step,
-            async run(c: StepContext) {
-              storeDuringRun = readStoreMeta(storeDir(c.paths));
-              kitDuringRun = ["tiny-linux", "tiny-initrd.img", "grub/grub.cfg"].filter((f) => existsSync(join(m.targetRoot, "boot/va-resume", f)));
-              await step.run(c);
-            },
-          },
+        : withHook(step, (c: StepContext) => {
+            storeDuringRun = readStoreMeta(storeDir(c.paths));
+            kitDuringRun = ["tiny-linux", "tiny-initrd.img", "grub/grub.cfg"].filter((f) => existsSync(join(m.targetRoot, "boot/va-resume", f)));
+          }),
     );
     await runMigration(ctx, Journal.open(ctx.paths.journalFile), steps);
     expect(storeDuringRun!.files.map((f) => f.file).sort()).toEqual(["initramfs.img", "manifest.json", "plan.json", "va.tar.xz", "vmlinuz"]);
@@ -434,16 +433,12 @@ describe("issue 13 item 6: one damaged file in the resume store blocks every res
       const steps = MIGRATION_STEPS.map((s) =>
         s !== step
           ? s
-          : {
-              ...s,
-              async run(c: StepContext) {
-                failing = true;
-                if (how === "internal error") throw new Error("unexpected");
-                if (how === "payload gone from RAM") rmSync(c.paths.payloadDir, { recursive: true, force: true });
-                if (how === "captured config unreadable") writeFileSync(join(c.paths.payloadDir, "captured-config.json"), "{ not json");
-                await s.run(c);
-              },
-            },
+          : withHook(s, (c: StepContext) => {
+              failing = true;
+              if (how === "internal error") throw new Error("unexpected");
+              if (how === "payload gone from RAM") rmSync(c.paths.payloadDir, { recursive: true, force: true });
+              if (how === "captured config unreadable") writeFileSync(join(c.paths.payloadDir, "captured-config.json"), "{ not json");
+            }),
       );
       const error = await runMigration(ctx, Journal.open(ctx.paths.journalFile), steps).then(
         () => undefined,

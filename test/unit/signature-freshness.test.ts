@@ -1,3 +1,4 @@
+import { runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -147,7 +148,7 @@ describe("issue 13 item 9: the new system records its product and release for th
       paths: defaultPaths(join(targetRoot, "run"), targetRoot),
       log: silentLog(),
     } as unknown as StepContext;
-    await recordResult.run(ctx);
+    await runAlone(recordResult, ctx);
     expect(JSON.parse(readFileSync(join(targetRoot, INSTALLED_PRODUCT_FILE), "utf8")).product).toEqual({ name: "va", release: "13.0" });
     expect(readInstalledProduct(targetRoot)).toEqual({ found: "record", product: { name: "va", release: "13.0" } });
   });

@@ -1,85 +1,20 @@
+import { runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coreLbaOf } from "../../agent/bootloader/staged-boot-image.ts";
 import { Journal } from "../../agent/journal/journal.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { defaultPaths } from "../../agent/paths.ts";
-import { planMigration } from "../../agent/plan/plan.ts";
-import type { StagedFile } from "../../agent/plan/staged-boot.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import type { StepContext } from "../../agent/steps/step.ts";
-import { restoreFromStagedMap } from "../../agent/workflow/staged-map.ts";
+import { restoreFromStagedMap } from "../../agent/resume/staged-map.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { armResumeBoot } from "../../agent/steps/arm-resume-boot.ts";
-import { FakeRunner } from "./fake-runner.ts";
-import { fakeGrubInstall } from "./fixtures/grub.ts";
-import { lsblkJson, manifestDocument, oldAppliance, referenceLayout, SHAPES } from "./fixtures/shapes.ts";
-import { parseManifest } from "../../agent/manifest/manifest.ts";
+import { stagedRun } from "./fixtures/staged-run.ts";
 
 const DISK = "/dev/vda";
-const VIRTIO = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
-
-/** A staged file of `sectors` pseudo-random sectors placed at `start` on the fake disk. */
-function place(run: FakeRunner, name: string, role: StagedFile["role"], start: number, sectors: number): StagedFile {
-  const bytes = Buffer.alloc(sectors * 512 - 100);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + start) & 0xff;
-  const padded = Buffer.alloc(sectors * 512);
-  bytes.copy(padded);
-  void run.writeSectors(DISK, start, padded, "test setup");
-  return { file: name, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), role, ranges: [{ start, count: sectors }] };
-}
-
-/** sgdisk on the scratch image: a GPT header pair as sgdisk would leave for this disk. */
-function fakeSgdisk(run: FakeRunner, sectors: number) {
-  return (argv: readonly string[]) => {
-    if (argv[0] !== "sgdisk") return undefined;
-    const header = Buffer.alloc(512);
-    header.write("EFI PART", 0, "latin1");
-    header.writeBigUInt64LE(BigInt(sectors - 1), 32);
-    header.writeBigUInt64LE(2n, 72);
-    header.writeUInt32LE(128, 80);
-    header.writeUInt32LE(128, 84);
-    const backup = Buffer.from(header);
-    backup.writeBigUInt64LE(BigInt(sectors - 33), 72);
-    const mbr = Buffer.alloc(512);
-    mbr[450] = 0xee;
-    const image = argv.at(-1)!;
-    void run.writeSectors(image, 0, Buffer.concat([mbr, header]), "sgdisk");
-    void run.writeSectors(image, sectors - 1, backup, "sgdisk");
-    return {};
-  };
-}
-
-function stagedRun() {
-  const run = new FakeRunner();
-  /** What lsblk lists: the appliance's disk as the first boot saw it, until a test reboots it under another name. */
-  const disks = { seen: oldAppliance(VIRTIO).blockDevices };
-  const files = [
-    place(run, "va.tar.xz", "payload", 7_000_000, 64),
-    place(run, "va.sgdisk", "payload", 7_100_000, 2),
-    place(run, "vmlinuz", "kernel", 3_000_000, 8),
-    place(run, "initramfs.img", "initramfs", 3_100_000, 16),
-  ];
-  const document = manifestDocument();
-  const ref = (f: StagedFile) => ({ file: f.file, bytes: f.bytes, sha256: f.sha256 });
-  document.tinySystem = { kernel: ref(files[2]!), initramfs: ref(files[3]!) };
-  const manifest = parseManifest(document);
-  const plan = planMigration(manifest, referenceLayout(), oldAppliance(VIRTIO), { files, firstOldPartitionStart: 2048 });
-  const paths = defaultPaths(mkdtempSync(join(tmpdir(), "va-staged-run-")), "/sysimage-test");
-  run
-    .respond((argv) => (argv[0] === "grub-mkimage" ? (writeFileSync(argv[argv.indexOf("-o") + 1]!, Buffer.alloc(40 * 512, 0x5a)), {}) : undefined))
-    .respond(fakeSgdisk(run, plan.disk.sectors))
-    .respond((argv) => (argv[1] === "vgs" && argv.includes("vg_extent_size") ? { stdout: "  8192\n" } : undefined))
-    .respond((argv) => (argv[1] === "pvs" ? { stdout: "  2048 1024\n" } : undefined))
-    .respond((argv) => (argv[1] === "vgs" && argv.at(-1) === "VA" ? { status: 5 } : undefined))
-    .respond((argv) => (argv[0] === "grub-install" ? (fakeGrubInstall(argv, 100), {}) : undefined))
-    .respond((argv) => (argv[0] === "lsblk" ? { stdout: lsblkJson(disks.seen) } : undefined));
-  const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
-  return { run, ctx, files, disks };
-}
 
 const upTo = (name: string) => MIGRATION_STEPS.slice(0, MIGRATION_STEPS.findIndex((s) => s.name === name) + 1);
 
@@ -130,11 +65,11 @@ describe("a migration with the staged boot (window A closed)", () => {
   test("the resume core goes between the GPT and the staged boot code; a rerun writes the half the boot sector does not load", async () => {
     const { run, ctx } = stagedRun();
     await runMigration(ctx, Journal.open(ctx.paths.journalFile), upTo("load-payload"));
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34);
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(coreLbaOf(await run.readSectors(DISK, 0, 1))).toBe(34 + 495);
-    await armResumeBoot.run(ctx);
+    await runAlone(armResumeBoot, ctx);
     expect(run.sectorWrites.filter((w) => w.what === "resume boot code").map((w) => w.lba)).toEqual([34, 529, 34]);
     expect(run.sectorWrites.every((w) => w.what === "test setup" || w.lba + w.sectors <= 1024)).toBe(true);
   });

@@ -6,10 +6,10 @@ import { coreLbaOf, placedCoreImage, stagedBootConfig, grubBootSector } from "..
 import { parseDmTable, parseFilefrag, sysfsBlock, throughSegments } from "../../agent/disk/file-extents.ts";
 import { gptSectors, protectiveMbrKeepingCode } from "../../agent/disk/gpt-writer.ts";
 import { joinAdjacent, mergeRanges } from "../../agent/disk/sector-ranges.ts";
-import { extentsAvoiding } from "../../agent/lvm/extents-avoiding.ts";
+import { extentsAvoiding } from "../../agent/resume/extents.ts";
 import { parseManifest } from "../../agent/manifest/manifest.ts";
-import { decideStagedBoot, type StagedFile, type StagedBootInputs } from "../../agent/plan/staged-boot.ts";
-import { decodeStagedMap, encodeStagedMap, parseStagedMapArg, stagedMapArg } from "../../agent/workflow/staged-map.ts";
+import { decideStagedBoot, type StagedFile, type StagedBootInputs } from "../../agent/resume/staged-boot.ts";
+import { decodeStagedMap, encodeStagedMap, parseStagedMapArg, stagedMapArg } from "../../agent/resume/staged-map.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 import { createHash } from "node:crypto";

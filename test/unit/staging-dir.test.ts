@@ -1,3 +1,4 @@
+import { runAlone } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,7 +35,7 @@ describe("issue 13 item 12: payload.stagingDir is honoured by the tiny system", 
     const { paths, run, trust } = tinySystemOnOldAppliance(STAGING);
     const { manifest, plan } = await prepare(run, silentLog(), paths, stagingDirToSearch(undefined, `va.staging=${STAGING}`), trust);
     expect(manifest.payload.stagingDir).toBe(STAGING);
-    await loadPayload.run({ manifest, plan, paths, run, log: silentLog() });
+    await runAlone(loadPayload, { manifest, plan, paths, run, log: silentLog() });
     for (const file of ["va.tar.xz", "vmlinuz", "initramfs.img", "va.sgdisk", "manifest.json"]) {
       expect(existsSync(join(paths.payloadDir, file))).toBe(true);
     }

@@ -1,3 +1,4 @@
+import { commandsOf } from "./step-hooks.ts";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ExitCode, PreflightError } from "../../agent/errors/errors.ts";
@@ -137,7 +138,7 @@ describe("issue 13 item 1: a VG that spans the target disk and another disk is d
     expect(check.finding).toBe("the volume groups with a PV on /dev/sda (centos, data) have no PV on another disk");
     const plan = planMigration(manifest(), referenceLayout(), machine(true));
     expect(plan.oldSystem.volumeGroups).toEqual(["centos", "data"]);
-    expect(wipeOldSystem.commands({ manifest: manifest(), plan, paths: defaultPaths() }).filter((argv) => argv[1] === "vgremove")).toEqual([
+    expect(commandsOf(wipeOldSystem, { manifest: manifest(), plan, paths: defaultPaths() }).filter((argv) => argv[1] === "vgremove")).toEqual([
       ["lvm", "vgremove", "--force", "--force", "--yes", "centos"],
       ["lvm", "vgremove", "--force", "--force", "--yes", "data"],
     ]);

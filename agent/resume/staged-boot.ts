@@ -1,6 +1,6 @@
 import type { GptLayout } from "../disk/gpt-backup.ts";
 import { type FilePiece, firstOverlap, mergeRanges, type SectorRange } from "../disk/sector-ranges.ts";
-import { DEFAULT_EXTENT_SECTORS, DEFAULT_PE_START, extentsAvoiding, type PvGeometry } from "../lvm/extents-avoiding.ts";
+import { DEFAULT_EXTENT_SECTORS, DEFAULT_PE_START, extentsAvoiding, type PvGeometry } from "./extents.ts";
 import { parseBytes } from "../lvm/volume-sizes.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 
@@ -30,6 +30,8 @@ export interface StagedBoot {
   keep: SectorRange[];
   /** Extents the store LV needs (its size in default 4 MiB extents). */
   storeExtents: number;
+  /** Where they go: first and last extent of each run clear of the staged files, on the default geometry. */
+  storeRanges: Array<[number, number]>;
 }
 
 /** What probing found: the staged files mapped to disk sectors, or why they could not be. */
@@ -76,8 +78,9 @@ export function decideStagedBoot(inputs: StagedBootInputs): StagedBootDecision {
     if (hit) return { openBecause: `${write.what} (sectors ${write.range.start}+${write.range.count}) overlaps staged file sectors ${hit.start}+${hit.count}` };
   }
   const storeExtents = Math.ceil(storeBytes / (DEFAULT_EXTENT_SECTORS * 512));
-  if (!extentsAvoiding(defaultGeometry(inputs), keep, storeExtents)) return { openBecause: "the LVM partition has no room for the store LV beside the staged files" };
-  return { plan: { kit, files: probe.files, keep, storeExtents } };
+  const storeRanges = extentsAvoiding(defaultGeometry(inputs), keep, storeExtents);
+  if (!storeRanges) return { openBecause: "the LVM partition has no room for the store LV beside the staged files" };
+  return { plan: { kit, files: probe.files, keep, storeExtents, storeRanges } };
 }
 
 /** Everything written to the disk before the store is committed, except the store LV itself. */
@@ -94,6 +97,11 @@ function earlyWrites(inputs: StagedBootInputs, kit: SectorRange): Array<{ what: 
     else writes.push({ what: `partition ${p.number}`, range: whole });
   }
   return writes;
+}
+
+/** The staged-boot plan, when window A is closed on this box. */
+export function stagedBootOf(ctx: { plan: { stagedBoot: StagedBootDecision } }): StagedBoot | undefined {
+  return "plan" in ctx.plan.stagedBoot ? ctx.plan.stagedBoot.plan : undefined;
 }
 
 export function defaultGeometry(inputs: Pick<StagedBootInputs, "layout" | "lvmPartition">): PvGeometry {

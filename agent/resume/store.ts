@@ -1,8 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureMounted } from "../disk/mounts.ts";
 import { JournalError } from "../errors/errors.ts";
-import type { Journal } from "../journal/journal.ts";
 import type { Log } from "../log/logger.ts";
 import { loadManifest, type FileRef, type Manifest } from "../manifest/manifest.ts";
 import { MANIFEST_FILE, PLAN_FILE, RESUME_STORE_DIR, type Paths } from "../paths.ts";
@@ -10,7 +8,7 @@ import { copyVerified } from "../payload/copy-verified.ts";
 import { tmpfsSizeCommand } from "../plan/memory.ts";
 import { logicalVolumeDevice, type MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
-import type { PlanContext, StepContext } from "../steps/step.ts";
+import type { PlanContext } from "../steps/step.ts";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { findTargetDisk, type RecordedDisk, retargetPlan } from "./target-disk.ts";
 
@@ -21,8 +19,6 @@ import { findTargetDisk, type RecordedDisk, retargetPlan } from "./target-disk.t
 
 export const STORE_META_FILE = "store.json";
 export const STORE_JOURNAL_FILE = "journal.json";
-export const PERSIST_STEP = "persist-for-resume";
-export const REMOVE_STEP = "remove-resume-entry";
 
 export interface StoreMeta {
   format: 1;
@@ -159,19 +155,4 @@ export function damagedStoreRemedy(meta: StoreMeta, paths: Paths, file: string, 
     `but the store's copy of ${file} is damaged and ${why}. Copy an intact ${file} (from the bundle: \`tar -xf BUNDLE ${file}\`, on removable media) ` +
     `to ${join(storeDir(paths), file)} (mounted read-write), then run \`va-agent migrate\` or reboot; or reinstall the box from installation media.`
   );
-}
-
-/**
- * Keeps the journal's copy in the store in step with the store's life, around every step:
- * between persist-for-resume and remove-resume-entry the store is mounted (`mount` true: before a
- * step) and the journal attached; once the store is gone the journal is detached from it.
- */
-export async function reconcileResumeStore(ctx: StepContext, journal: Journal, options: { mount: boolean }): Promise<void> {
-  if (!ctx.plan.resume) return;
-  const persisted = journal.latest(PERSIST_STEP)?.outcome === "done";
-  const removed = journal.latest(REMOVE_STEP)?.outcome === "done";
-  if (options.mount && persisted && !removed) await ensureMounted(ctx.run, storeMountCommand(ctx));
-  const path = storeJournalPath(ctx.paths);
-  if (!removed && readStoreMeta(storeDir(ctx.paths))) journal.attach(path);
-  else journal.detach(path);
 }

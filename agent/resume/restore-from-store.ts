@@ -6,8 +6,8 @@ import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import type { MigrationPlan } from "../plan/plan.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
-import { inputsDigest } from "./migrate.ts";
-import { damagedStoreRemedy, type StoreMeta, storeDir, storeFileInRam } from "./resume-store.ts";
+import { inputsDigest } from "../workflow/migrate.ts";
+import { damagedStoreRemedy, type StoreMeta, storeDir, storeFileInRam } from "./store.ts";
 
 /**
  * After resumeFromStore brought manifest, plan and journal back: copies to RAM, verified, only the

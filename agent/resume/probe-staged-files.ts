@@ -6,9 +6,9 @@ import type { Log } from "../log/logger.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";
 import { sha256File } from "../payload/copy-verified.ts";
-import type { StagedFile, StagedFilesProbe } from "../plan/staged-boot.ts";
+import type { StagedFile, StagedFilesProbe } from "../resume/staged-boot.ts";
 import type { Runner } from "../runner/runner.ts";
-import type { OldSystem } from "./machine.ts";
+import type { OldSystem } from "../machine/machine.ts";
 
 /**
  * Maps every file a resumed run needs (the payload, the tiny kernel and initramfs, the layout and
