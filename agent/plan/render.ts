@@ -1,5 +1,5 @@
 import type { MigrationPlan } from "./plan.ts";
-import { formatArgv } from "../runner/runner.ts";
+import { formatArgv } from "../runner/argv-text.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import type { PlanContext } from "../steps/step.ts";
 import { SECTOR_BYTES } from "../disk/gpt-backup.ts";
