@@ -8,6 +8,7 @@
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
 import { DEFAULT_KEYRING_DIR, loadKeyring } from "../agent/bundle/keyring.ts";
+import { TOOL_ALIASES } from "../agent/preflight/tiny-tools.ts";
 import { formatArgv } from "../agent/runner/argv-text.ts";
 import { readCpio, writeCpio, type CpioEntry, type CpioListing } from "./cpio.ts";
 import { isElf, MissingInSysrootError, readElfDeps, resolveInSysroot, resolveLibraryClosure, type ResolvedFile } from "./elf.ts";
@@ -88,8 +89,8 @@ function hasTool(sysroot: string, name: string): boolean {
 
 /** Adds a tool (following a same-directory symlink such as mkfs.ext4 -> mke2fs); returns ELF files to resolve. */
 function addTool(set: EntrySet, sysroot: string, tool: Tool, toolNames: Set<string>): string[] {
-  const name = [tool.name, ...(tool.alternatives ?? [])].find((candidate) => hasTool(sysroot, candidate));
-  if (name && name !== tool.name) return addTool(set, sysroot, { ...tool, name, alternatives: [] }, toolNames);
+  const name = (TOOL_ALIASES[tool.name] ?? [tool.name]).find((candidate) => hasTool(sysroot, candidate));
+  if (name && name !== tool.name) return addTool(set, sysroot, { ...tool, name }, toolNames);
   for (const dir of tool.dirs ?? []) {
     const real = resolveInSysroot(sysroot, dir);
     if (!real) throw new MissingInSysrootError(`directory ${dir} (for ${tool.name})`, sysroot);
