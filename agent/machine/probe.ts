@@ -4,7 +4,7 @@ import type { Log } from "../log/logger.ts";
 import type { Runner } from "../runner/runner.ts";
 import { listPhysicalVolumes } from "../lvm/physical-volumes.ts";
 import type { BlockDevice, Machine, RootCandidate } from "./machine.ts";
-import { parseOsRelease } from "./os-release.ts";
+import { readOsRelease } from "./os-release.ts";
 
 const ROOT_FILESYSTEMS = new Set(["ext4", "xfs", "ext3"]);
 const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID";
@@ -82,14 +82,12 @@ async function inspectFilesystem(run: Runner, device: BlockDevice, options: Prob
   });
   if (mounted.status !== 0) return undefined;
   try {
-    const osReleasePath = [join(options.mountpoint, "etc/os-release"), join(options.mountpoint, "usr/lib/os-release")].find(
-      (path) => existsSync(path),
-    );
-    if (!osReleasePath) return undefined;
+    const osRelease = readOsRelease(options.mountpoint);
+    if (!osRelease) return undefined;
     return {
       device: device.path,
       fstype: device.fstype!,
-      osRelease: parseOsRelease(readFileSync(osReleasePath, "utf8")),
+      osRelease,
       hasStagedPayload: existsSync(join(options.mountpoint, options.stagingDir, "manifest.json")),
     };
   } finally {

@@ -6,7 +6,8 @@ import type { Manifest } from "../manifest/manifest.ts";
 import { referencedFiles } from "../bundle/manifest-members.ts";
 import type { Runner } from "../runner/runner.ts";
 import { freeSpaceOf } from "./free-space.ts";
-import { firmwareOf, osReleaseOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
+import { firmwareOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
+import { readOsRelease } from "../machine/os-release.ts";
 import type { StageFacts } from "./stage-facts.ts";
 import { readInstalledProduct } from "../product/installed-product.ts";
 import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
@@ -50,7 +51,7 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
     blockDevices: rows,
     ...lvm,
     volumeGroups: volumeGroupsOf(lvm.physicalVolumes, rows),
-    osRelease: osReleaseOf(root),
+    osRelease: readOsRelease(root) ?? {},
     installedProduct: readInstalledProduct(root),
     selinux: selinuxStateOf(root),
   };
