@@ -1,6 +1,6 @@
 import type { Log } from "../log/logger.ts";
 import { disksUnder } from "../disk/device-tree.ts";
-import { listPhysicalVolumes, type PhysicalVolume } from "../lvm/physical-volumes.ts";
+import { listPhysicalVolumes } from "../lvm/physical-volumes.ts";
 import { parseCpuFlags, parseMemTotal } from "../machine/probe.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { referencedFiles } from "../bundle/manifest-members.ts";
@@ -50,7 +50,6 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
     tools: toolsOnPath(root),
     blockDevices: rows,
     ...lvm,
-    volumeGroups: volumeGroupsOf(lvm.physicalVolumes, rows),
     osRelease: readOsRelease(root) ?? {},
     installedProduct: readInstalledProduct(root),
     selinux: selinuxStateOf(root),
@@ -73,14 +72,6 @@ async function listBlockDevices(run: Runner): Promise<LsblkRow[]> {
   if (json.status === 0) return parseLsblkJson(json.stdout);
   const pairs = await run.run(["lsblk", "--pairs", "--bytes", "--paths", "-o", LSBLK_PAIRS_COLUMNS], { readOnly: true });
   return parseLsblkPairs(pairs.stdout);
-}
-
-/** Every VG has a PV, so the PV list names them all (and needs no `vgs` JSON report, which old LVM lacks). */
-function volumeGroupsOf(pvs: PhysicalVolume[], rows: LsblkRow[]): StageFacts["volumeGroups"] {
-  return [...new Set(pvs.map((pv) => pv.vg))].sort().map((name) => ({
-    name,
-    disks: [...new Set(pvs.filter((pv) => pv.vg === name).flatMap((pv) => disksUnder(pv.device, rows)))].sort(),
-  }));
 }
 
 function memberBytes(manifest: Readonly<Manifest>): number {

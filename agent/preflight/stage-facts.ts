@@ -23,7 +23,6 @@ export interface StageFacts extends PhysicalVolumeListing {
   bytesToStage: number;
   /** The boot and staging tools found on PATH (names only). */
   tools: string[];
-  volumeGroups: VolumeGroupFact[];
   osRelease: Record<string, string>;
   /** The vendor's record of what is installed (/etc/va-agent/installed.json). */
   installedProduct: InstalledProduct;
@@ -43,10 +42,4 @@ export interface FreeSpace {
   /** The mountpoint of the filesystem holding it; null when df failed. */
   mountpoint: string | null;
   freeBytes: number | null;
-}
-
-export interface VolumeGroupFact {
-  name: string;
-  /** Disks holding its PVs. */
-  disks: string[];
 }
