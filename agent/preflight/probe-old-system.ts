@@ -10,7 +10,8 @@ import { firmwareOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-fi
 import { readOsRelease } from "../machine/os-release.ts";
 import type { StageFacts } from "./stage-facts.ts";
 import { readInstalledProduct } from "../product/installed-product.ts";
-import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
+import { candidateSystemDisks } from "./system-disks.ts";
+import { listBlockDevices } from "../disk/lsblk.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 
 export interface StageProbeOptions {
@@ -23,8 +24,6 @@ export interface StageProbeOptions {
   bundleBytes?: number;
 }
 
-const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
-const LSBLK_PAIRS_COLUMNS = "NAME,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
 
 /** Reads what the pre-flight checks need from the running old system; read-only commands only. */
 export async function probeStageFacts(options: StageProbeOptions): Promise<StageFacts> {
@@ -62,16 +61,6 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
 async function findRootSource(run: Runner): Promise<string> {
   const { stdout } = await run.run(["findmnt", "-no", "SOURCE", "/"], { readOnly: true });
   return stdout.trim().replace(/\[.*\]$/, "");
-}
-
-async function listBlockDevices(run: Runner): Promise<LsblkRow[]> {
-  const json = await run.run(["lsblk", "--json", "--bytes", "--list", "--paths", "-o", LSBLK_COLUMNS], {
-    readOnly: true,
-    allowFailure: true,
-  });
-  if (json.status === 0) return parseLsblkJson(json.stdout);
-  const pairs = await run.run(["lsblk", "--pairs", "--bytes", "--paths", "-o", LSBLK_PAIRS_COLUMNS], { readOnly: true });
-  return parseLsblkPairs(pairs.stdout);
 }
 
 function memberBytes(manifest: Readonly<Manifest>): number {

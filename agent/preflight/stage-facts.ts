@@ -1,6 +1,6 @@
 import type { PhysicalVolumeListing } from "../lvm/physical-volumes.ts";
 import type { InstalledProduct } from "../product/installed-product.ts";
-import type { LsblkRow } from "./system-disks.ts";
+import type { BlockDevice } from "../machine/machine.ts";
 
 /** What the old, running system looks like to `stage`: plain data, so the checks stay pure. */
 export interface StageFacts extends PhysicalVolumeListing {
@@ -16,7 +16,7 @@ export interface StageFacts extends PhysicalVolumeListing {
   /** Disks holding a system filesystem (/, /boot, /usr, /var) or a PV of the root VG. */
   candidateDisks: SystemDisk[];
   /** lsblk's rows: which PV and LV sits on which disk. */
-  blockDevices: LsblkRow[];
+  blockDevices: BlockDevice[];
   boot: FreeSpace;
   staging: FreeSpace;
   /** Bytes of the bundle members `stage` copies into the staging directory. */

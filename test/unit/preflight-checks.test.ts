@@ -31,9 +31,9 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     rootDisk: vda,
     candidateDisks: [vda],
     blockDevices: [
-      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB, fstype: null, parent: null, mountpoint: null },
+      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB },
       { path: "/dev/vda1", type: "part", sizeBytes: GIB, fstype: "xfs", parent: "/dev/vda", mountpoint: "/boot" },
-      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda", mountpoint: null },
+      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda" },
       { path: "/dev/mapper/centos-root", type: "lvm", sizeBytes: 5 * GIB, fstype: "xfs", parent: "/dev/vda2", mountpoint: "/" },
     ],
     physicalVolumes: [{ device: "/dev/vda2", vg: "centos" }],
@@ -163,8 +163,8 @@ describe("runChecks", () => {
   test("vg-name: an existing VG of the new name", () => {
     const box = facts();
     box.blockDevices.push(
-      { path: "/dev/vdb", type: "disk", sizeBytes: GIB, fstype: null, parent: null, mountpoint: null },
-      { path: "/dev/vdb1", type: "part", sizeBytes: GIB, fstype: "LVM2_member", parent: "/dev/vdb", mountpoint: null },
+      { path: "/dev/vdb", type: "disk", sizeBytes: GIB },
+      { path: "/dev/vdb1", type: "part", sizeBytes: GIB, fstype: "LVM2_member", parent: "/dev/vdb" },
     );
     box.physicalVolumes.push({ device: "/dev/vdb1", vg: "VA" });
     const c = check("vg-name", box);

@@ -94,7 +94,7 @@ describe("probeStageFacts", () => {
     });
     expect(run.calls).toEqual([
       ["findmnt", "-no", "SOURCE", "/"],
-      ["lsblk", "--json", "--bytes", "--list", "--paths", "-o", "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT"],
+      ["lsblk", "--json", "--bytes", "--list", "--paths", "-o", "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID"],
       ["lvm", "pvs", "--reportformat", "json", "--options", "pv_name,vg_name"],
       ["uname", "-m"],
       ["df", "-B1", "--output=avail,target", "/boot"],
