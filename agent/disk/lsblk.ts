@@ -1,5 +1,6 @@
 import type { BlockDevice } from "../machine/machine.ts";
 import type { Runner } from "../runner/runner.ts";
+import { outputLines } from "../runner/output-lines.ts";
 
 /** Every column stage and the tiny system read; one list, so both probes see the same devices. */
 const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID";
@@ -24,13 +25,10 @@ export function parseLsblkJson(json: string): BlockDevice[] {
 }
 
 export function parseLsblkPairs(output: string): BlockDevice[] {
-  return output
-    .split("\n")
-    .filter((line) => line.trim())
-    .map((line) => {
-      const fields: Row = Object.fromEntries([...line.matchAll(/([A-Z:]+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
-      return blockDevice({ ...fields, path: fields.path ?? fields.name });
-    });
+  return outputLines(output).map((line) => {
+    const fields: Row = Object.fromEntries([...line.matchAll(/([A-Z:]+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
+    return blockDevice({ ...fields, path: fields.path ?? fields.name });
+  });
 }
 
 function blockDevice(row: Row): BlockDevice {
