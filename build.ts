@@ -15,6 +15,7 @@
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { formatArgv } from "./agent/runner/argv-text.ts";
 import { buildBundle, parseFileArgs } from "./build/bundle.ts";
 import { generateSigningKeys } from "./build/keygen.ts";
 import { buildInitramfsImage, checkKernelZstd, KEYRING_PATH } from "./build/overlay.ts";
@@ -31,11 +32,11 @@ class UsageError extends Error {
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 function run(argv: string[], opts: { cwd?: string } = {}): string {
-  console.log(`+ ${argv.join(" ")}`);
+  console.log(`+ ${formatArgv(argv)}`);
   const t0 = performance.now();
   const p = Bun.spawnSync(argv, { cwd: opts.cwd ?? REPO, stdout: "pipe", stderr: "inherit" });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  if (p.exitCode !== 0) throw new Error(`command failed (exit ${p.exitCode}, ${secs}s): ${argv.join(" ")}`);
+  if (p.exitCode !== 0) throw new Error(`command failed (exit ${p.exitCode}, ${secs}s): ${formatArgv(argv)}`);
   return p.stdout.toString();
 }
 

@@ -8,6 +8,8 @@
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
 import { DEFAULT_KEYRING_DIR, loadKeyring } from "../agent/bundle/keyring.ts";
+import { TOOL_ALIASES } from "../agent/preflight/tiny-tools.ts";
+import { formatArgv } from "../agent/runner/argv-text.ts";
 import { readCpio, writeCpio, type CpioEntry, type CpioListing } from "./cpio.ts";
 import { isElf, MissingInSysrootError, readElfDeps, resolveInSysroot, resolveLibraryClosure, type ResolvedFile } from "./elf.ts";
 import type { Tool } from "./tools.ts";
@@ -87,8 +89,8 @@ function hasTool(sysroot: string, name: string): boolean {
 
 /** Adds a tool (following a same-directory symlink such as mkfs.ext4 -> mke2fs); returns ELF files to resolve. */
 function addTool(set: EntrySet, sysroot: string, tool: Tool, toolNames: Set<string>): string[] {
-  const name = [tool.name, ...(tool.alternatives ?? [])].find((candidate) => hasTool(sysroot, candidate));
-  if (name && name !== tool.name) return addTool(set, sysroot, { ...tool, name, alternatives: [] }, toolNames);
+  const name = (TOOL_ALIASES[tool.name] ?? [tool.name]).find((candidate) => hasTool(sysroot, candidate));
+  if (name && name !== tool.name) return addTool(set, sysroot, { ...tool, name }, toolNames);
   for (const dir of tool.dirs ?? []) {
     const real = resolveInSysroot(sysroot, dir);
     if (!real) throw new MissingInSysrootError(`directory ${dir} (for ${tool.name})`, sysroot);
@@ -184,7 +186,7 @@ export function compressZstd(data: Uint8Array, level: number): Uint8Array {
   const args = ["zstd", "-q", "-c", "-T0", `-${level}`];
   if (level > 19) args.splice(1, 0, "--ultra");
   const p = Bun.spawnSync(args, { stdin: data, stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`${args.join(" ")} failed (${p.exitCode}): ${p.stderr.toString().trim()}`);
+  if (p.exitCode !== 0) throw new Error(`${formatArgv(args)} failed (${p.exitCode}): ${p.stderr.toString().trim()}`);
   return new Uint8Array(p.stdout);
 }
 
@@ -228,7 +230,7 @@ export function listInitramfs(bytes: Uint8Array): CpioListing[] {
   const d = DECOMPRESSORS.find((c) => c.magic.every((m, i) => bytes[off + i] === m));
   if (!d) throw new Error(`initramfs: unknown data at offset ${off}`);
   const p = Bun.spawnSync(d.argv, { stdin: bytes.subarray(off), stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`${d.argv.join(" ")} failed: ${p.stderr.toString().trim()}`);
+  if (p.exitCode !== 0) throw new Error(`${formatArgv(d.argv)} failed: ${p.stderr.toString().trim()}`);
   parseArchives(new Uint8Array(p.stdout), 0);
   return all;
 }

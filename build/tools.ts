@@ -11,8 +11,6 @@ export interface Tool {
   files?: string[];
   /** Extra directories (absolute paths inside the sysroot), copied whole: data files, not programs. */
   dirs?: string[];
-  /** Other names the same program has in other distributions, tried in order when `name` is absent. */
-  alternatives?: string[];
 }
 
 export const TOOLS: readonly Tool[] = [
@@ -38,16 +36,14 @@ export const TOOLS: readonly Tool[] = [
   { name: "sync", usedBy: "every step that writes before a reboot or poweroff" },
   {
     name: "grub-install",
-    alternatives: ["grub2-install"],
     usedBy: "arm-resume-boot: GRUB on the new disk booting the tiny system until the new system's own GRUB replaces it",
     dirs: ["/usr/lib/grub/i386-pc"],
   },
   {
     name: "grub-mkimage",
-    alternatives: ["grub2-mkimage"],
     usedBy: "write-staged-boot: the core image that boots the tiny system from the staged files during window A",
   },
   { name: "filefrag", usedBy: "prepare: map the staged files to disk sectors (FIEMAP) for the staged boot" },
   { name: "dmsetup", usedBy: "prepare: follow the old root LV's linear segments to disk sectors" },
-  { name: "grub-probe", alternatives: ["grub2-probe"], usedBy: "arm-resume-boot: diagnosing what grub-install sees, from the shell" },
+  { name: "grub-probe", usedBy: "arm-resume-boot: diagnosing what grub-install sees, from the shell" },
 ];

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Runner } from "../runner/runner.ts";
 import { type FilePiece, joinAdjacent, SECTOR } from "./sector-ranges.ts";
+import { outputLines } from "../runner/output-lines.ts";
 
 /**
  * Where a file's bytes sit on the whole disk, in 512-byte sectors: FIEMAP (through filefrag) gives
@@ -50,14 +51,11 @@ export interface LinearSegment {
 
 /** `dmsetup table NAME`: only linear segments can be followed to disk sectors. */
 export function parseDmTable(output: string): LinearSegment[] {
-  return output
-    .split("\n")
-    .filter((line) => line.trim())
-    .map((line) => {
-      const [start, count, target, device, offset] = line.trim().split(/\s+/);
-      if (target !== "linear" || !device || offset === undefined) throw new Error(`device-mapper target ${target} is not linear`);
-      return { start: Number(start), count: Number(count), device, offset: Number(offset) };
-    });
+  return outputLines(output).map((line) => {
+    const [start, count, target, device, offset] = line.trim().split(/\s+/);
+    if (target !== "linear" || !device || offset === undefined) throw new Error(`device-mapper target ${target} is not linear`);
+    return { start: Number(start), count: Number(count), device, offset: Number(offset) };
+  });
 }
 
 /** Ranges of an LV translated through its segments: one output range per piece inside one segment. */

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DistroError } from "../errors/errors.ts";
-import { parseOsRelease } from "../machine/os-release.ts";
+import { readOsRelease } from "../machine/os-release.ts";
 
 export type DistroFamily = "el" | "debian";
 
@@ -18,14 +18,13 @@ export interface DistroAdapter {
 }
 
 export function detectDistro(root: string): DistroAdapter {
-  const osReleasePath = ["etc/os-release", "usr/lib/os-release"].map((p) => join(root, p)).find((p) => existsSync(p));
-  if (!osReleasePath) {
+  const osRelease = readOsRelease(root);
+  if (!osRelease) {
     throw new DistroError(
       `no os-release in ${root}: cannot tell which distribution the new root is`,
       "The payload must contain /etc/os-release; rebuild the bundle from a complete root filesystem.",
     );
   }
-  const osRelease = parseOsRelease(readFileSync(osReleasePath, "utf8"));
   const ids = [osRelease.ID ?? "", ...(osRelease.ID_LIKE ?? "").split(/\s+/)];
   const prettyName = osRelease.PRETTY_NAME ?? osRelease.ID ?? "unknown";
   if (ids.some((id) => ["rhel", "centos", "fedora", "rocky", "almalinux"].includes(id))) {

@@ -2,6 +2,8 @@
  * Typed errors. Each kind has its own exit code and always says what to do next,
  * so an operator at the dracut shell (or the web UI reading `status --json`) can act on it.
  */
+import { formatArgv } from "../runner/argv-text.ts";
+
 export const ExitCode = {
   ok: 0,
   internal: 1,
@@ -95,7 +97,7 @@ export class CommandError extends VaError {
   constructor(readonly argv: readonly string[], readonly status: number, readonly stderrTail: string) {
     super(
       "command",
-      `command failed with exit status ${status}: ${argv.join(" ")}${stderrTail ? `\n${stderrTail}` : ""}`,
+      `command failed with exit status ${status}: ${formatArgv(argv)}${stderrTail ? `\n${stderrTail}` : ""}`,
       "Read the command's error above; `va-agent status` shows the journal and the log file path.",
       { argv, status, stderrTail },
     );
@@ -107,7 +109,7 @@ export class CommandTimeoutError extends VaError {
   constructor(readonly argv: readonly string[], readonly timeoutSeconds: number, readonly stderrTail: string) {
     super(
       "command",
-      `command ran longer than ${formatDuration(timeoutSeconds)} and was killed: ${argv.join(" ")}${stderrTail ? `\n${stderrTail}` : ""}`,
+      `command ran longer than ${formatDuration(timeoutSeconds)} and was killed: ${formatArgv(argv)}${stderrTail ? `\n${stderrTail}` : ""}`,
       "It was waiting for something that did not come: a question on its input, a device or mount that stopped answering. Check the device it works on and its output in the log (`va-agent status` shows where), then run the same va-agent command again.",
       { argv, timeoutSeconds, stderrTail },
     );

@@ -42,9 +42,10 @@ export function silentLog(): Log {
   return wrap(pino({ level: "silent" }), () => {}, undefined);
 }
 
+/** Written and fsynced line by line: the runner's `+ argv` line is on disk before the command starts. */
 function openDestination(file: string) {
   mkdirSync(dirname(file), { recursive: true });
-  return pino.destination({ dest: file, sync: true, append: true });
+  return pino.destination({ dest: file, sync: true, fsync: true, append: true });
 }
 
 function wrap(logger: pino.Logger, say: ConsoleSink, file: string | undefined, prefix = ""): Log {

@@ -1,4 +1,5 @@
 import type { Runner } from "../runner/runner.ts";
+import { outputLines } from "../runner/output-lines.ts";
 
 export interface PhysicalVolume {
   /** As LVM prints it; `[unknown]` (or `unknown device` on old LVM) for a PV whose device is missing. */
@@ -38,15 +39,12 @@ export function parsePvsJson(json: string): PhysicalVolume[] {
 
 /** `  /dev/sda2|centos` per line; a PV outside any VG has an empty second field. */
 export function parsePvsColumns(output: string): PhysicalVolume[] {
-  return output
-    .split("\n")
-    .filter((line) => line.trim())
-    .map((line) => {
-      const fields = line.trim().split("|");
-      if (fields.length !== 2) throw new Error(`unexpected line ${JSON.stringify(line)}`);
-      return { device: fields[0]!.trim(), vg: fields[1]!.trim() };
-    })
-    .filter((pv) => pv.vg);
+  const pvs = outputLines(output).map((line) => {
+    const fields = line.trim().split("|");
+    if (fields.length !== 2) throw new Error(`unexpected line ${JSON.stringify(line)}`);
+    return { device: fields[0]!.trim(), vg: fields[1]!.trim() };
+  });
+  return pvs.filter((pv) => pv.vg);
 }
 
 function parsedOrFailure(parse: () => PhysicalVolume[]): PhysicalVolumeListing {

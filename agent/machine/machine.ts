@@ -9,6 +9,7 @@ export interface BlockDevice {
   fstype?: string;
   /** Path of the parent device (partition → disk, LV → PV partition). */
   parent?: string;
+  mountpoint?: string;
   transport?: string;
   uuid?: string;
   label?: string;

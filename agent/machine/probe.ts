@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Log } from "../log/logger.ts";
 import type { Runner } from "../runner/runner.ts";
+import { listBlockDevices } from "../disk/lsblk.ts";
 import { listPhysicalVolumes } from "../lvm/physical-volumes.ts";
 import type { BlockDevice, Machine, RootCandidate } from "./machine.ts";
-import { parseOsRelease } from "./os-release.ts";
+import { readOsRelease } from "./os-release.ts";
 
 const ROOT_FILESYSTEMS = new Set(["ext4", "xfs", "ext3"]);
-const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID";
 
 export interface ProbeOptions {
   /** Where the payload is staged on the old root (relative to it), e.g. /etc/upd. */
@@ -24,7 +24,8 @@ export async function probeMachine(run: Runner, log: Log, options: ProbeOptions)
   const blockDevices = await listBlockDevices(run);
   const lvm = await listPhysicalVolumes(run);
   const rootCandidates: RootCandidate[] = [];
-  for (const device of blockDevices.filter(isRootCandidate)) {
+  // once per device: lsblk lists an LV over two PVs twice
+  for (const device of blockDevices.filter((d, i) => isRootCandidate(d) && blockDevices.findIndex((o) => o.path === d.path) === i)) {
     const candidate = await inspectFilesystem(run, device, options);
     if (candidate) rootCandidates.push(candidate);
   }
@@ -40,36 +41,6 @@ export async function probeMachine(run: Runner, log: Log, options: ProbeOptions)
   return machine;
 }
 
-export async function listBlockDevices(run: Runner): Promise<BlockDevice[]> {
-  const { stdout } = await run.run(["lsblk", "--json", "--bytes", "--list", "--paths", "--output", LSBLK_COLUMNS], {
-    readOnly: true,
-  });
-  return parseLsblk(stdout);
-}
-
-export function parseLsblk(json: string): BlockDevice[] {
-  const rows = (JSON.parse(json) as { blockdevices: Record<string, string | number | null>[] }).blockdevices;
-  const devices = new Map<string, BlockDevice>();
-  for (const row of rows) {
-    const path = String(row.path);
-    if (devices.has(path)) continue;
-    devices.set(path, {
-      path,
-      type: String(row.type),
-      sizeBytes: Number(row.size),
-      ...optional("fstype", row.fstype),
-      ...optional("parent", row.pkname),
-      ...optional("transport", row.tran),
-      ...optional("uuid", row.uuid),
-      ...optional("label", row.label),
-      ...optional("wwn", row.wwn),
-      ...optional("serial", row.serial),
-      ...optional("ptuuid", row.ptuuid),
-    });
-  }
-  return [...devices.values()];
-}
-
 function isRootCandidate(device: BlockDevice): boolean {
   return (device.type === "part" || device.type === "lvm") && ROOT_FILESYSTEMS.has(device.fstype ?? "");
 }
@@ -82,14 +53,12 @@ async function inspectFilesystem(run: Runner, device: BlockDevice, options: Prob
   });
   if (mounted.status !== 0) return undefined;
   try {
-    const osReleasePath = [join(options.mountpoint, "etc/os-release"), join(options.mountpoint, "usr/lib/os-release")].find(
-      (path) => existsSync(path),
-    );
-    if (!osReleasePath) return undefined;
+    const osRelease = readOsRelease(options.mountpoint);
+    if (!osRelease) return undefined;
     return {
       device: device.path,
       fstype: device.fstype!,
-      osRelease: parseOsRelease(readFileSync(osReleasePath, "utf8")),
+      osRelease,
       hasStagedPayload: existsSync(join(options.mountpoint, options.stagingDir, "manifest.json")),
     };
   } finally {
@@ -104,8 +73,4 @@ export function parseMemTotal(meminfo: string): number {
 
 export function parseCpuFlags(cpuinfo: string): string[] {
   return (/^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "").split(/\s+/).filter(Boolean);
-}
-
-function optional<K extends string>(key: K, value: string | number | null | undefined): Partial<Record<K, string>> {
-  return value === null || value === undefined || value === "" ? {} : ({ [key]: String(value) } as Record<K, string>);
 }

@@ -4,6 +4,7 @@ import { type DiskIdentity, diskIdentity } from "../disk/disk-identity.ts";
 import { partitionDevice } from "../disk/partition-device.ts";
 import { lvcreateSizeArgs, minimumVolumeGroupBytes } from "../lvm/volume-sizes.ts";
 import { judgeVolumeGroupsOnDisk } from "../lvm/volume-groups-on-disk.ts";
+import { volumeGroupNameClash } from "../lvm/volume-group-name.ts";
 import { findOldSystem } from "../machine/find-old-system.ts";
 import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
@@ -187,11 +188,11 @@ function checkOldVolumeGroupsStayOnDisk(machine: Machine, disk: string): void {
 }
 
 function checkVolumeGroupName(manifest: Manifest, machine: Machine, oldSystem: OldSystem): void {
-  const clash = machine.physicalVolumes.find((pv) => pv.vg === manifest.lvm.vg && !oldSystem.volumeGroups.includes(pv.vg));
+  const clash = volumeGroupNameClash(manifest.lvm.vg, oldSystem.disk.path, machine, machine.blockDevices);
   if (clash) {
     throw new PreflightError(
-      `a volume group named ${manifest.lvm.vg} already exists on ${clash.device}, another disk`,
-      `Rename or remove that volume group (\`vgrename ${manifest.lvm.vg} OTHER\`) or detach the disk; two VGs of one name would make the new system unbootable.`,
+      clash,
+      `Rename or remove that volume group (\`vgrename ${manifest.lvm.vg} OTHER\`) or detach the disk, then stage again; nothing was changed.`,
     );
   }
 }

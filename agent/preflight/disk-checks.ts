@@ -1,4 +1,5 @@
 import { type GptLayout, SECTOR_BYTES } from "../disk/gpt-backup.ts";
+import { volumeGroupNameClash } from "../lvm/volume-group-name.ts";
 import { judgeVolumeGroupsOnDisk, volumeGroupsPassed } from "../lvm/volume-groups-on-disk.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { haveMiB, inhibitor, needMiB, passed, type PreflightCheck } from "./check.ts";
@@ -61,13 +62,12 @@ export function checkTargetDiskVolumeGroups(facts: StageFacts): PreflightCheck {
 export function checkVolumeGroupName(facts: StageFacts, manifest: Readonly<Manifest>): PreflightCheck {
   const title = "Volume group name";
   const vg = manifest.lvm.vg;
-  const clash = facts.volumeGroups.find((group) => group.name === vg);
-  if (!clash) return passed("vg-name", title, `no volume group named ${vg} exists yet`);
-  const where = clash.disks.length > 0 ? ` on ${clash.disks.join(", ")}` : "";
+  const clash = volumeGroupNameClash(vg, facts.rootDisk?.path ?? "", facts, facts.blockDevices);
+  if (!clash) return passed("vg-name", title, `no other volume group is named ${vg}`);
   return inhibitor(
     "vg-name",
     title,
-    `a volume group named ${vg} already exists${where}; the new system creates its own VG ${vg} and two VGs of one name make it unbootable`,
+    clash,
     `Rename that volume group (\`vgrename ${vg} ${vg}_old\`, then fix /etc/fstab and the boot loader if the running system uses it) or detach its disk, then run stage again.`,
   );
 }

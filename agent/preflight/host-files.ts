@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseOsRelease } from "../machine/os-release.ts";
 import type { StageFacts } from "./stage-facts.ts";
 
 /** Tools `stage` may use to install and select the tiny system's boot entry, and to stage the bundle. */
@@ -32,11 +31,6 @@ export function readHostFile(root: string, path: string): string | null {
 
 export function firmwareOf(root: string): StageFacts["firmware"] {
   return existsSync(join(root, "sys/firmware/efi")) ? "uefi" : "bios";
-}
-
-export function osReleaseOf(root: string): Record<string, string> {
-  const text = readHostFile(root, "etc/os-release") ?? readHostFile(root, "usr/lib/os-release");
-  return text ? parseOsRelease(text) : {};
 }
 
 /** The running mode from selinuxfs; without selinuxfs SELinux is disabled (whatever the config file says). */

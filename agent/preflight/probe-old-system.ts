@@ -1,15 +1,17 @@
 import type { Log } from "../log/logger.ts";
 import { disksUnder } from "../disk/device-tree.ts";
-import { listPhysicalVolumes, type PhysicalVolume } from "../lvm/physical-volumes.ts";
+import { listPhysicalVolumes } from "../lvm/physical-volumes.ts";
 import { parseCpuFlags, parseMemTotal } from "../machine/probe.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { referencedFiles } from "../bundle/manifest-members.ts";
 import type { Runner } from "../runner/runner.ts";
 import { freeSpaceOf } from "./free-space.ts";
-import { firmwareOf, osReleaseOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
+import { firmwareOf, readHostFile, selinuxStateOf, toolsOnPath } from "./host-files.ts";
+import { readOsRelease } from "../machine/os-release.ts";
 import type { StageFacts } from "./stage-facts.ts";
 import { readInstalledProduct } from "../product/installed-product.ts";
-import { candidateSystemDisks, type LsblkRow, parseLsblkJson, parseLsblkPairs } from "./system-disks.ts";
+import { candidateSystemDisks } from "./system-disks.ts";
+import { listBlockDevices } from "../disk/lsblk.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 
 export interface StageProbeOptions {
@@ -22,8 +24,6 @@ export interface StageProbeOptions {
   bundleBytes?: number;
 }
 
-const LSBLK_COLUMNS = "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
-const LSBLK_PAIRS_COLUMNS = "NAME,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT";
 
 /** Reads what the pre-flight checks need from the running old system; read-only commands only. */
 export async function probeStageFacts(options: StageProbeOptions): Promise<StageFacts> {
@@ -49,8 +49,7 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
     tools: toolsOnPath(root),
     blockDevices: rows,
     ...lvm,
-    volumeGroups: volumeGroupsOf(lvm.physicalVolumes, rows),
-    osRelease: osReleaseOf(root),
+    osRelease: readOsRelease(root) ?? {},
     installedProduct: readInstalledProduct(root),
     selinux: selinuxStateOf(root),
   };
@@ -62,24 +61,6 @@ export async function probeStageFacts(options: StageProbeOptions): Promise<Stage
 async function findRootSource(run: Runner): Promise<string> {
   const { stdout } = await run.run(["findmnt", "-no", "SOURCE", "/"], { readOnly: true });
   return stdout.trim().replace(/\[.*\]$/, "");
-}
-
-async function listBlockDevices(run: Runner): Promise<LsblkRow[]> {
-  const json = await run.run(["lsblk", "--json", "--bytes", "--list", "--paths", "-o", LSBLK_COLUMNS], {
-    readOnly: true,
-    allowFailure: true,
-  });
-  if (json.status === 0) return parseLsblkJson(json.stdout);
-  const pairs = await run.run(["lsblk", "--pairs", "--bytes", "--paths", "-o", LSBLK_PAIRS_COLUMNS], { readOnly: true });
-  return parseLsblkPairs(pairs.stdout);
-}
-
-/** Every VG has a PV, so the PV list names them all (and needs no `vgs` JSON report, which old LVM lacks). */
-function volumeGroupsOf(pvs: PhysicalVolume[], rows: LsblkRow[]): StageFacts["volumeGroups"] {
-  return [...new Set(pvs.map((pv) => pv.vg))].sort().map((name) => ({
-    name,
-    disks: [...new Set(pvs.filter((pv) => pv.vg === name).flatMap((pv) => disksUnder(pv.device, rows)))].sort(),
-  }));
 }
 
 function memberBytes(manifest: Readonly<Manifest>): number {

@@ -1,6 +1,6 @@
 import type { PhysicalVolumeListing } from "../lvm/physical-volumes.ts";
 import type { InstalledProduct } from "../product/installed-product.ts";
-import type { LsblkRow } from "./system-disks.ts";
+import type { BlockDevice } from "../machine/machine.ts";
 
 /** What the old, running system looks like to `stage`: plain data, so the checks stay pure. */
 export interface StageFacts extends PhysicalVolumeListing {
@@ -16,14 +16,13 @@ export interface StageFacts extends PhysicalVolumeListing {
   /** Disks holding a system filesystem (/, /boot, /usr, /var) or a PV of the root VG. */
   candidateDisks: SystemDisk[];
   /** lsblk's rows: which PV and LV sits on which disk. */
-  blockDevices: LsblkRow[];
+  blockDevices: BlockDevice[];
   boot: FreeSpace;
   staging: FreeSpace;
   /** Bytes of the bundle members `stage` copies into the staging directory. */
   bytesToStage: number;
   /** The boot and staging tools found on PATH (names only). */
   tools: string[];
-  volumeGroups: VolumeGroupFact[];
   osRelease: Record<string, string>;
   /** The vendor's record of what is installed (/etc/va-agent/installed.json). */
   installedProduct: InstalledProduct;
@@ -43,10 +42,4 @@ export interface FreeSpace {
   /** The mountpoint of the filesystem holding it; null when df failed. */
   mountpoint: string | null;
   freeBytes: number | null;
-}
-
-export interface VolumeGroupFact {
-  name: string;
-  /** Disks holding its PVs. */
-  disks: string[];
 }

@@ -30,10 +30,14 @@ export function requiredTinyTools(commands: readonly (readonly string[])[], extr
   return [...tools].sort();
 }
 
-/** Tools whose name differs between tiny systems built from Debian and from EL roots. */
+/**
+ * Tools whose name differs between systems built from Debian and from EL roots, each name in the
+ * order tried: the one list for the build (which copies the first the sysroot has) and the agent.
+ */
 export const TOOL_ALIASES: Readonly<Record<string, readonly string[]>> = {
   "grub-install": ["grub-install", "grub2-install"],
   "grub-mkimage": ["grub-mkimage", "grub2-mkimage"],
+  "grub-probe": ["grub-probe", "grub2-probe"],
 };
 
 export function missingTinyTools(commands: readonly (readonly string[])[], exists: (tool: string) => boolean, extra?: readonly string[]): string[] {

@@ -11,7 +11,7 @@ import type { MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 import { describeDisk } from "../disk/disk-identity.ts";
 import type { BlockDevice } from "../machine/machine.ts";
-import { listBlockDevices } from "../machine/probe.ts";
+import { listBlockDevices } from "../disk/lsblk.ts";
 import { recordedDisk, resolveTargetDisk, retargetPlan } from "./target-disk.ts";
 
 /**

@@ -3,7 +3,7 @@ import { renameDiskDevice } from "../disk/partition-device.ts";
 import { TargetDiskError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
 import type { BlockDevice } from "../machine/machine.ts";
-import { listBlockDevices } from "../machine/probe.ts";
+import { listBlockDevices } from "../disk/lsblk.ts";
 import type { MigrationPlan } from "../plan/plan.ts";
 import type { Runner } from "../runner/runner.ts";
 

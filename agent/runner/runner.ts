@@ -2,9 +2,10 @@ import { once } from "node:events";
 import { spawn } from "node:child_process";
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import type { Writable } from "node:stream";
-import { $, type ProcessPromise } from "zx/core";
+import { $, type LogEntry, type ProcessPromise } from "zx/core";
 import { CommandError, CommandTimeoutError, ToolMissingError } from "../errors/errors.ts";
 import type { Log } from "../log/logger.ts";
+import { formatArgv } from "./argv-text.ts";
 import { killProcessTree } from "./process-tree.ts";
 
 export interface CommandResult {
@@ -58,30 +59,33 @@ const STDERR_TAIL_LINES = 12;
 /** A long command (extraction, an initramfs rebuild) says it is alive on the console this often. */
 const HEARTBEAT_MS = 60_000;
 const HEARTBEAT_ARGV_CHARS = 120;
+/** zx's account of a command's output goes to the log file, each chunk clipped: a listing can be long. */
+const OUTPUT_CHUNK_CHARS = 4000;
 /** Generous: the longest honest command (extracting or rebuilding an initramfs on a slow disk) takes minutes. */
 export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
 
 /** zx underneath (which needs bash: the tiny system's overlay ships it). */
 export class ZxRunner implements Runner {
+  private readonly zxLog: (entry: LogEntry) => void;
+
   constructor(
     private readonly log: Log,
     readonly dryRun = false,
   ) {
-    $.verbose = false;
-    $.quiet = true;
     $.env = { ...process.env, LC_ALL: "C", LVM_SUPPRESS_FD_WARNINGS: "1" };
+    this.zxLog = zxLogInto(log);
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     return this.execute(argv, options, (deadline) => {
       const stdin = options.input === undefined ? "ignore" : "pipe";
-      return outcomeOf($({ nothrow: true, input: options.input, stdio: [stdin, "pipe", "pipe"] })`${argv}`, deadline);
+      return outcomeOf($({ nothrow: true, log: this.zxLog, input: options.input, stdio: [stdin, "pipe", "pipe"] })`${argv}`, deadline);
     });
   }
 
   async pipeInto(argv: readonly string[], source: AsyncIterable<Uint8Array>, options: RunOptions = {}) {
     return this.execute(argv, options, async (deadline) => {
-      const child = $({ nothrow: true })`${argv}`;
+      const child = $({ nothrow: true, log: this.zxLog })`${argv}`;
       const outcome = outcomeOf(child, deadline);
       const stdin = child.stdin;
       // A child that stops reading (it failed, or was killed at its deadline) breaks the pipe: its
@@ -102,8 +106,7 @@ export class ZxRunner implements Runner {
 
   /** node's spawn, not zx: zx keeps all of a command's stdout, and a decompressed payload is gigabytes. */
   async filter(argv: readonly string[]): Promise<Filter> {
-    const startedAt = performance.now();
-    this.log.debug(`start: + ${formatArgv(argv)}`, { argv, filter: true });
+    const startedAt = this.logStart(argv, { filter: true });
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: $.env });
     let stderr = "";
     child.stderr.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4000)));
@@ -111,7 +114,7 @@ export class ZxRunner implements Runner {
     const finished = new Promise<CommandResult>((resolve) =>
       child.once("close", (code, signal) => {
         const status = code ?? 128 + (signal === "SIGKILL" ? 9 : 15);
-        this.log.debug(`+ ${formatArgv(argv)}`, { argv, status, seconds: Number(((performance.now() - startedAt) / 1000).toFixed(3)) });
+        this.logEnd(argv, startedAt, { status });
         resolve({ stdout: "", stderr: tail(stderr), status });
       }),
     );
@@ -144,6 +147,7 @@ export class ZxRunner implements Runner {
       return;
     }
     if (bytes.length % 512 !== 0) throw new Error(`${what}: ${bytes.length} bytes is not a whole number of sectors`);
+    this.log.info(`write ${what} to ${sectors}`, { device, lba, bytes: bytes.length });
     const startedAt = performance.now();
     const fd = openSync(device, "r+");
     try {
@@ -152,8 +156,7 @@ export class ZxRunner implements Runner {
     } finally {
       closeSync(fd);
     }
-    const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
-    this.log.debug(`write ${what} to ${sectors}`, { device, lba, bytes: bytes.length, seconds });
+    this.log.debug(`written in ${secondsSince(startedAt)} s: ${what} to ${sectors}`, { device, lba, bytes: bytes.length, seconds: secondsSince(startedAt) });
   }
 
   private async execute(
@@ -166,8 +169,7 @@ export class ZxRunner implements Runner {
       return { stdout: "", stderr: "", status: 0 };
     }
     const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    this.log.debug(`start: + ${formatArgv(argv)}`, { argv, timeoutSeconds });
-    const startedAt = performance.now();
+    const startedAt = this.logStart(argv, { timeoutSeconds });
     const heartbeat = setInterval(() => {
       const running = Math.round((performance.now() - startedAt) / 1000);
       this.log.info(`still running after ${running} s: ${shortArgv(argv)}`, { argv, seconds: running });
@@ -178,11 +180,47 @@ export class ZxRunner implements Runner {
       clearInterval(heartbeat);
       clearTimeout(timer);
     });
-    const seconds = Number(((performance.now() - startedAt) / 1000).toFixed(3));
-    this.log.debug(`+ ${formatArgv(argv)}`, { argv, status: result.status, seconds, timedOut: deadline.signal.aborted });
+    this.logEnd(argv, startedAt, { status: result.status, timedOut: deadline.signal.aborted });
     if (deadline.signal.aborted) throw new CommandTimeoutError(argv, timeoutSeconds, tail(result.stderr));
     return checkResult(argv, result, options);
   }
+
+  /**
+   * `+ argv` before the command starts: the log destination writes synchronously (and fsyncs), so a
+   * command that hangs, or is cut by a kill or a power loss, still has its line in the log on disk.
+   */
+  private logStart(argv: readonly string[], fields: Record<string, unknown>): number {
+    this.log.info(`+ ${formatArgv(argv)}`, { argv, ...fields });
+    return performance.now();
+  }
+
+  /** On disk only: the console already showed the command, and a failure raises an error that says it. */
+  private logEnd(argv: readonly string[], startedAt: number, fields: { status: number; timedOut?: boolean }): void {
+    const seconds = secondsSince(startedAt);
+    this.log.debug(`exit ${fields.status} after ${seconds} s: + ${formatArgv(argv)}`, { argv, ...fields, seconds });
+  }
+}
+
+/** zx's own log (the bash line it runs, the command's output, kills) into ours, on disk only; the runner logs start and end itself. */
+function zxLogInto(log: Log): (entry: LogEntry) => void {
+  return (entry) => {
+    if (entry.kind === "end") return;
+    if (entry.kind === "stdout" || entry.kind === "stderr") {
+      const text = entry.data.toString();
+      const clipped = text.length > OUTPUT_CHUNK_CHARS ? `${text.slice(0, OUTPUT_CHUNK_CHARS)}… (${text.length} chars)` : text;
+      log.debug(`${entry.kind}: ${clipped.trimEnd()}`, { zx: entry.kind });
+      return;
+    }
+    if (entry.kind === "cmd") {
+      log.debug(`zx runs: ${entry.cmd}`, { zx: entry.kind });
+      return;
+    }
+    log.debug(`zx ${entry.kind}`, { zx: entry.kind, entry });
+  };
+}
+
+function secondsSince(startedAt: number): number {
+  return Number(((performance.now() - startedAt) / 1000).toFixed(3));
 }
 
 /** Waits for the child; when the deadline passes first, kills it with all it started and waits for the end. */
@@ -206,10 +244,6 @@ export function checkResult(argv: readonly string[], result: CommandResult, opti
     throw new ToolMissingError(argv[0] === "chroot" ? (argv[2] ?? "chroot") : (argv[0] ?? "?"));
   }
   throw new CommandError(argv, result.status, tail(result.stderr));
-}
-
-export function formatArgv(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(" ");
 }
 
 function shortArgv(argv: readonly string[]): string {

@@ -19,7 +19,7 @@ import { stagedTrustArgs } from "../manifest/staged-trust.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { stagingDirOf } from "../manifest/staging-dir.ts";
 import { archiveCheckArgs, deferredArchiveCheck } from "../payload/archive-check.ts";
-import { lintBundledRootfs } from "../payload/archive-lint.ts";
+import { lintBundledRootfs } from "../payload/bundled-rootfs-lint.ts";
 import type { PreflightCheck } from "../preflight/check.ts";
 import { runChecks } from "../preflight/checks.ts";
 import { probeStageFacts } from "../preflight/probe-old-system.ts";

@@ -1,7 +1,8 @@
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { PreflightError } from "../errors/errors.ts";
-import { lintCompressedArchive, XZ_COMMAND } from "../payload/archive-lint.ts";
+import { lintCompressedArchive } from "../payload/archive-lint.ts";
+import { XZ_COMMAND } from "../payload/decompressor.ts";
 import { checkPayloadFstab } from "../preflight/payload-fstab-check.ts";
 import { readCapturedConfig } from "../carry-over/captured-config.ts";
 import { CAPTURED_CONFIG_FILE } from "../paths.ts";

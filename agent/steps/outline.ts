@@ -1,4 +1,4 @@
-import { formatArgv } from "../runner/runner.ts";
+import { formatArgv } from "../runner/argv-text.ts";
 import { type Arg, type CommandEntry, type Condition, type Entry, isLater, plannedArgv } from "./entry.ts";
 
 /** An entry as the plan shows it: its head line, the lines that qualify it, and what it contains. */

@@ -90,7 +90,7 @@ async function runWithRetry(ctx: StepContext, entry: CommandEntry, argv: string[
     const last = attempt === attempts;
     result = await ctx.run.run(argv, { ...entry.options, allowFailure: !last || otherwise !== undefined || entry.options?.allowFailure });
     if (result.status === 0) return result;
-    if (!last) await sleep(attempt * pauseMs);
+    if (!last) await (ctx.pause ?? sleep)(attempt * pauseMs);
   }
   for (const fallback of otherwise ?? []) result = await runCommand(ctx, fallback);
   return result!;

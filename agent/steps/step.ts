@@ -21,6 +21,8 @@ export interface StepContext extends PlanContext {
   log: Log;
   /** The migration's journal, when the step runs inside one (whether the resume store is in use). */
   journal?: Journal;
+  /** How a retry waits between attempts (default: the clock); tests record the waits instead. */
+  pause?: (ms: number) => Promise<unknown>;
 }
 
 /** target: the new filesystems mounted; chroot: /proc, /sys, /dev, /run bound into the target too. */

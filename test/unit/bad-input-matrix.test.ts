@@ -14,7 +14,7 @@ import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { signManifest } from "../../agent/bundle/signature.ts";
 import { ArchiveError, BundleError, ExitCode, LayoutError, ManifestError, PayloadError, PreflightError, ProbeError, SignatureError, StepFailedError, ToolMissingError, VaError, VerificationError } from "../../agent/errors/errors.ts";
 import { silentLog } from "../../agent/log/logger.ts";
-import { lintBundledRootfs } from "../../agent/payload/archive-lint.ts";
+import { lintBundledRootfs } from "../../agent/payload/bundled-rootfs-lint.ts";
 import type { PreflightCheck } from "../../agent/preflight/check.ts";
 import { checkTinyTools } from "../../agent/preflight/tiny-tools.ts";
 import { planMigration } from "../../agent/plan/plan.ts";

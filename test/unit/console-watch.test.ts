@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstFatal, TCG_STALE_INT3, VmWaitError } from "../e2e/console-watch.ts";
@@ -107,7 +107,10 @@ describe("a VM's wait ends on the console, not on the clock (issue 12)", () => {
 
   test("a silent console is reported as stalled with the host's load average", async () => {
     await withQemu(fakeQemu("silent", ["booting"]), async () => {
-      const vm = startVm({ name: "silent", disks: [], serialLog: join(dir, "silent.log") });
+      const serialLog = join(dir, "silent.log");
+      const vm = startVm({ name: "silent", disks: [], serialLog });
+      // The silence is timed from the wait's start: begin it after the line, however slow the fake starts.
+      while (!(existsSync(serialLog) && readFileSync(serialLog, "utf8").includes("booting"))) await Bun.sleep(20);
       const error = await vm.waitFor(/never/, 900, { stallSec: 1 }).catch((e) => e);
       expect(error.reason).toBe("stalled");
       expect(error.message).toMatch(/STALLED: no console output for \d+ s \(host load average [\d.]+ [\d.]+ [\d.]+\)/);

@@ -9,7 +9,7 @@ import { parseManifest } from "../../agent/manifest/manifest.ts";
 import { defaultPaths } from "../../agent/paths.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { renderPlan } from "../../agent/plan/render.ts";
-import { formatArgv } from "../../agent/runner/runner.ts";
+import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
 import { type Outline, outline } from "../../agent/steps/outline.ts";
 import type { Performed } from "../../agent/steps/perform.ts";

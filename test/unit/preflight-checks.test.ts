@@ -31,9 +31,9 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     rootDisk: vda,
     candidateDisks: [vda],
     blockDevices: [
-      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB, fstype: null, parent: null, mountpoint: null },
+      { path: "/dev/vda", type: "disk", sizeBytes: 6 * GIB },
       { path: "/dev/vda1", type: "part", sizeBytes: GIB, fstype: "xfs", parent: "/dev/vda", mountpoint: "/boot" },
-      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda", mountpoint: null },
+      { path: "/dev/vda2", type: "part", sizeBytes: 5 * GIB, fstype: "LVM2_member", parent: "/dev/vda" },
       { path: "/dev/mapper/centos-root", type: "lvm", sizeBytes: 5 * GIB, fstype: "xfs", parent: "/dev/vda2", mountpoint: "/" },
     ],
     physicalVolumes: [{ device: "/dev/vda2", vg: "centos" }],
@@ -41,7 +41,6 @@ function facts(extra: Partial<StageFacts> = {}): StageFacts {
     staging: { path: "/etc/upd", mountpoint: "/", freeBytes: 1000 * MIB },
     bytesToStage: 300 * MIB,
     tools: ["grub2-reboot", "grubby", "grub2-editenv", "grub2-mkconfig", "tar"],
-    volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }],
     osRelease: { ID: "centos", VERSION_ID: "7" },
     selinux: "permissive",
     installedProduct: { found: "none" },
@@ -162,10 +161,22 @@ describe("runChecks", () => {
   });
 
   test("vg-name: an existing VG of the new name", () => {
-    const c = check("vg-name", facts({ volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }, { name: "VA", disks: ["/dev/vdb"] }] }));
+    const box = facts();
+    box.blockDevices.push(
+      { path: "/dev/vdb", type: "disk", sizeBytes: GIB },
+      { path: "/dev/vdb1", type: "part", sizeBytes: GIB, fstype: "LVM2_member", parent: "/dev/vdb" },
+    );
+    box.physicalVolumes.push({ device: "/dev/vdb1", vg: "VA" });
+    const c = check("vg-name", box);
     expect(c.severity).toBe("inhibitor");
-    expect(c.finding).toStartWith("a volume group named VA already exists on /dev/vdb;");
+    expect(c.finding).toStartWith("a volume group named VA already exists on /dev/vdb1 (disk /dev/vdb);");
     expect(c.remedy).toStartWith("Rename that volume group (`vgrename VA VA_old`");
+  });
+
+  test("vg-name: a VG of the new name on the target disk is no clash (wipe-old-system removes it first), as in the plan", () => {
+    const box = facts();
+    box.physicalVolumes = [{ device: "/dev/vda2", vg: "VA" }];
+    expect(check("vg-name", box).severity).toBe("ok");
   });
 
   test("boot-space: short by a number of MiB", () => {

@@ -88,14 +88,13 @@ describe("probeStageFacts", () => {
       staging: { path: "/etc/upd", mountpoint: "/", freeBytes: 3221225472 },
       bytesToStage: 17920 + 200 * MIB + 10 * MIB + 60 * MIB,
       tools: ["grub2-reboot", "grubby", "grub2-editenv", "grub2-mkconfig", "tar"],
-      volumeGroups: [{ name: "centos", disks: ["/dev/vda"] }],
       osRelease: expect.objectContaining({ ID: "centos", VERSION_ID: "7", PRETTY_NAME: "CentOS Linux 7 (Core)" }),
       selinux: "enforcing",
       installedProduct: { found: "none" },
     });
     expect(run.calls).toEqual([
       ["findmnt", "-no", "SOURCE", "/"],
-      ["lsblk", "--json", "--bytes", "--list", "--paths", "-o", "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT"],
+      ["lsblk", "--json", "--bytes", "--list", "--paths", "-o", "PATH,TYPE,SIZE,FSTYPE,PKNAME,MOUNTPOINT,TRAN,UUID,LABEL,WWN,SERIAL,PTUUID"],
       ["lvm", "pvs", "--reportformat", "json", "--options", "pv_name,vg_name"],
       ["uname", "-m"],
       ["df", "-B1", "--output=avail,target", "/boot"],
@@ -113,10 +112,6 @@ describe("probeStageFacts", () => {
     expect(facts.firmware).toBe("uefi");
     expect(facts.rootDisk).toEqual({ path: "/dev/nvme0n1", sizeBytes: 19327352832, holds: ["/", "/boot", "/boot/efi", "PV of VG debian-vg"] });
     expect(facts.candidateDisks.map((d) => d.path)).toEqual(["/dev/nvme0n1"]);
-    expect(facts.volumeGroups).toEqual([
-      { name: "VA", disks: ["/dev/nvme1n1"] },
-      { name: "debian-vg", disks: ["/dev/nvme0n1"] },
-    ]);
     expect(facts.tools).toEqual(["grub-reboot", "grub-editenv", "grub-mkconfig", "tar"]);
     expect(facts.staging).toEqual({ path: "/etc/upd", mountpoint: "/", freeBytes: 1073741824 });
     expect(facts.selinux).toBe("disabled");
@@ -125,7 +120,7 @@ describe("probeStageFacts", () => {
     const failed = runChecks(facts, manifest(), referenceLayout()).filter((c) => c.severity !== "ok");
     expect(failed.map((c) => c.id)).toEqual(["cpu-baseline", "firmware", "vg-name", "boot-space"]);
     expect(failed[0]!.finding).toStartWith("the CPU lacks sse4_2 and popcnt");
-    expect(failed[2]!.finding).toStartWith("a volume group named VA already exists on /dev/nvme1n1;");
+    expect(failed[2]!.finding).toStartWith("a volume group named VA already exists on /dev/nvme1n1");
     expect(failed[3]!.finding).toBe(
       "50 MiB free on /boot (filesystem /boot); needs the tiny kernel (10 MiB) + initramfs (60 MiB) + 20 MiB = 90 MiB, 40 MiB more",
     );

@@ -5,7 +5,9 @@ import { perform } from "../../agent/steps/perform.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { FakeRunner } from "./fake-runner.ts";
 
-const rereadPartitionsWithFallback = (run: FakeRunner, disk: string) => perform({ run, log: silentLog() } as unknown as StepContext, rereadPartitionsEntries(disk));
+const waits: number[] = [];
+const recordWait = async (ms: number) => waits.push(ms);
+const rereadPartitionsWithFallback = (run: FakeRunner, disk: string) => perform({ run, log: silentLog(), pause: recordWait } as unknown as StepContext, rereadPartitionsEntries(disk));
 
 const blockdevCalls = (run: FakeRunner) => run.calls.filter((argv) => argv[0] === "blockdev").length;
 
@@ -23,4 +25,5 @@ test("falls back to partx --update when the disk stays busy", async () => {
   await rereadPartitionsWithFallback(run, "/dev/nvme0n1");
   expect(blockdevCalls(run)).toBe(10);
   expect(run.calls).toContainEqual(["partx", "--update", "/dev/nvme0n1"]);
-}, 20_000);
+  expect(waits.slice(-9)).toEqual([200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800]);
+});

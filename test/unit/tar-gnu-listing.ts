@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTar } from "../../agent/bundle/tar-reader.ts";
-import { tarHeaders } from "../../agent/payload/archive-lint.ts";
+import { tarHeaders } from "../../agent/payload/tar-stream.ts";
 
 /** One member as a listing shows it: what the extracting tar creates. */
 export interface Listed {

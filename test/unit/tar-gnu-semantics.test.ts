@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArchiveError, BundleError } from "../../agent/errors/errors.ts";
-import { ArchiveLinter, tarHeaders } from "../../agent/payload/archive-lint.ts";
+import { ArchiveLinter } from "../../agent/payload/archive-linter.ts";
+import { tarHeaders } from "../../agent/payload/tar-stream.ts";
 import { END, body, file, header, octal, paxHeader, paxRecord, uudecode } from "./tar-bytes.ts";
 import { GNU_TAR, bundleListing, gnuListing, lintListing } from "./tar-gnu-listing.ts";
 
