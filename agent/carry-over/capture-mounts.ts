@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { disksUnder, type DeviceNode } from "../disk/device-tree.ts";
-import { isNetworkFilesystem, isPseudoFilesystem } from "../disk/fstab.ts";
+import { type FstabEntry, isNetworkFilesystem, isPseudoFilesystem, parseFstab } from "../disk/fstab.ts";
 import { SYSTEM_MOUNTPOINTS } from "../preflight/system-disks.ts";
 import type { CapturedMount, CarryOverWarning } from "./captured-config.ts";
 import { notCarried } from "./network-findings.ts";
@@ -26,15 +26,6 @@ export interface MountLeft {
   warned: boolean;
 }
 
-interface FstabLine {
-  spec: string;
-  mountPoint: string;
-  type: string;
-  options: string;
-  dump: number;
-  pass: number;
-}
-
 type Verdict = { carried: CapturedMount["lives"] } | { left: string; warn: boolean };
 
 /**
@@ -44,11 +35,11 @@ type Verdict = { carried: CapturedMount["lives"] } | { left: string; warn: boole
  * is left: what the new layout provides silently, the rest by a warning naming its mount point.
  */
 export function captureMounts(root: string, facts: MountFacts): { mounts: CapturedMount[]; left: MountLeft[]; warnings: CarryOverWarning[] } {
-  const lines = parseFstabLines(readRootFile(root, "/etc/fstab") ?? "");
+  const lines = parseFstab(readRootFile(root, "/etc/fstab") ?? "");
   const verdicts = new Map(lines.filter((line) => !isBind(line)).map((line) => [line, judge(line, root, facts)]));
   const carriedAt = lines.flatMap((line) => {
     const verdict = verdicts.get(line);
-    return verdict && "carried" in verdict ? [{ mountPoint: unescapeFstab(line.mountPoint), lives: verdict.carried }] : [];
+    return verdict && "carried" in verdict ? [{ mountPoint: unescapeFstab(line.mountpoint), lives: verdict.carried }] : [];
   });
   for (const line of lines.filter(isBind)) verdicts.set(line, judgeBind(line, carriedAt));
   const mounts: CapturedMount[] = [];
@@ -57,30 +48,30 @@ export function captureMounts(root: string, facts: MountFacts): { mounts: Captur
   for (const line of lines) {
     const verdict = verdicts.get(line)!;
     if ("carried" in verdict) {
-      mounts.push({ ...line, lives: verdict.carried });
+      mounts.push({ spec: line.spec, mountPoint: line.mountpoint, type: line.type, options: line.options, dump: line.dump, pass: line.pass, lives: verdict.carried });
       continue;
     }
-    left.push({ spec: line.spec, mountPoint: line.mountPoint, type: line.type, why: verdict.left, warned: verdict.warn });
-    if (verdict.warn) warnings.push(notCarried("mount-not-carried", `${line.mountPoint} (${line.spec}, ${line.type}) from /etc/fstab: ${verdict.left}`));
+    left.push({ spec: line.spec, mountPoint: line.mountpoint, type: line.type, why: verdict.left, warned: verdict.warn });
+    if (verdict.warn) warnings.push(notCarried("mount-not-carried", `${line.mountpoint} (${line.spec}, ${line.type}) from /etc/fstab: ${verdict.left}`));
   }
   return { mounts, left, warnings };
 }
 
-function isBind(line: FstabLine): boolean {
+function isBind(line: FstabEntry): boolean {
   const options = line.options.split(",");
   return options.includes("bind") || options.includes("rbind");
 }
 
 /** A bind of a path inside a carried filesystem means the same on the new system; any other source path is the target disk's. */
-function judgeBind(line: FstabLine, carriedAt: { mountPoint: string; lives: CapturedMount["lives"] }[]): Verdict {
+function judgeBind(line: FstabEntry, carriedAt: { mountPoint: string; lives: CapturedMount["lives"] }[]): Verdict {
   const source = unescapeFstab(line.spec);
   const under = carriedAt.filter((m) => source === m.mountPoint || source.startsWith(`${m.mountPoint}/`)).sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
   if (under) return { carried: under.lives };
   return { left: `a bind mount of ${line.spec}, a path on the target disk (no carried filesystem holds it)`, warn: true };
 }
 
-function judge(line: FstabLine, root: string, facts: MountFacts): Verdict {
-  if (line.type !== "swap" && !line.mountPoint.startsWith("/")) return { left: `no mount point (${line.mountPoint})`, warn: true };
+function judge(line: FstabEntry, root: string, facts: MountFacts): Verdict {
+  if (line.type !== "swap" && !line.mountpoint.startsWith("/")) return { left: `no mount point (${line.mountpoint})`, warn: true };
   if (line.type === "tmpfs") return { left: "a tmpfs: the new system's own fstab and units decide its tmpfs mounts", warn: true };
   if (isPseudoFilesystem(line.type)) return { left: "a kernel filesystem, which the new system mounts itself", warn: false };
   const network = isNetworkFilesystem(line.type) && !isDeviceSpec(line.spec);
@@ -89,13 +80,13 @@ function judge(line: FstabLine, root: string, facts: MountFacts): Verdict {
   if (line.type === "swap") {
     return elsewhere ? { left: `swap on ${where!.device} (${where!.disks.join(", ")}), another disk: swap is not carried`, warn: true } : { left: "swap on the target disk: the new layout decides swap", warn: false };
   }
-  if (isProvided(line.mountPoint, facts)) {
+  if (isProvided(line.mountpoint, facts)) {
     if (!elsewhere) return { left: "the new layout provides this mount point", warn: false };
-    return { left: `the new layout mounts its own filesystem at ${line.mountPoint}, so this one ${network ? "share" : `on ${where!.disks.join(", ")}`} is no longer mounted there`, warn: true };
+    return { left: `the new layout mounts its own filesystem at ${line.mountpoint}, so this one ${network ? "share" : `on ${where!.disks.join(", ")}`} is no longer mounted there`, warn: true };
   }
   if (network) return { carried: "network" };
   if (!where) return { left: `no block device ${line.spec} on this system now: cannot tell whether it is on the target disk`, warn: true };
-  if (where.kind === "target") return { left: `${where.device} is on the target disk ${facts.targetDisk}, which the migration rewrites: its data is gone unless carryOver.paths lists ${line.mountPoint}`, warn: true };
+  if (where.kind === "target") return { left: `${where.device} is on the target disk ${facts.targetDisk}, which the migration rewrites: its data is gone unless carryOver.paths lists ${line.mountpoint}`, warn: true };
   if (where.kind === "no-disk") return { left: `no disk found under ${where.device}: cannot tell whether it is on the target disk`, warn: true };
   return { carried: "other-disk" };
 }
@@ -170,23 +161,3 @@ function udevEncode(value: string): string {
   return [...Buffer.from(value, "utf8")].map((byte) => (/[A-Za-z0-9#+\-.:=@_]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`)).join("");
 }
 
-export function parseFstabLines(text: string): FstabLine[] {
-  return text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith("#"))
-    .map((line) => line.split(/\s+/))
-    .filter((fields) => fields.length >= 3)
-    .map(([spec, mountPoint, type, options, dump, pass]) => ({
-      spec: spec!,
-      mountPoint: mountPoint!,
-      type: type!,
-      options: options ?? "defaults",
-      dump: toCount(dump),
-      pass: toCount(pass),
-    }));
-}
-
-function toCount(field: string | undefined): number {
-  return field && /^\d+$/.test(field) ? Number(field) : 0;
-}

@@ -1,5 +1,5 @@
 import type { CapturedMount } from "./captured-config.ts";
-import { parseFstabLines } from "./capture-mounts.ts";
+import { parseFstab } from "../disk/fstab.ts";
 
 const BEGIN = "# carried over by va-agent: filesystems the old system mounted from other disks and the network";
 const END = "# end of what va-agent carried over";
@@ -23,7 +23,7 @@ export function carriedOptions(options: string): string {
  */
 export function withCarriedMounts(fstab: string, mounts: readonly CapturedMount[]): { text: string; carried: CapturedMount[]; clashing: CapturedMount[] } {
   const outside = withoutBlock(fstab);
-  const taken = new Set(parseFstabLines(outside).map((line) => line.mountPoint));
+  const taken = new Set(parseFstab(outside).map((line) => line.mountpoint));
   const carried = mounts.filter((mount) => !taken.has(mount.mountPoint));
   const clashing = mounts.filter((mount) => taken.has(mount.mountPoint));
   if (carried.length === 0) return { text: outside, carried, clashing };

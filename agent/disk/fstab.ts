@@ -3,6 +3,8 @@ export interface FstabEntry {
   mountpoint: string;
   type: string;
   options: string;
+  dump: number;
+  pass: number;
 }
 
 export function parseFstab(text: string): FstabEntry[] {
@@ -12,7 +14,11 @@ export function parseFstab(text: string): FstabEntry[] {
     .filter((line) => line && !line.startsWith("#"))
     .map((line) => line.split(/\s+/))
     .filter((fields) => fields.length >= 3)
-    .map(([spec, mountpoint, type, options]) => ({ spec: spec!, mountpoint: mountpoint!, type: type!, options: options ?? "defaults" }));
+    .map(([spec, mountpoint, type, options, dump, pass]) => ({ spec: spec!, mountpoint: mountpoint!, type: type!, options: options ?? "defaults", dump: toCount(dump), pass: toCount(pass) }));
+}
+
+function toCount(field: string | undefined): number {
+  return field && /^\d+$/.test(field) ? Number(field) : 0;
 }
 
 /** The UUID an fstab line expects for `mountpoint` (UUID=… spec), if any. */
