@@ -68,7 +68,8 @@ export function managedNetworkSetup(): string[] {
     `    address ${DISABLED_ADDRESS}`,
     "EOF",
     `printf 'search example.test\\n${DNS.map((server) => `nameserver ${server}`).join("\\n")}\\n' > /etc/resolv.conf`,
-    `useradd -m -u ${OPERATOR.uid} -U -G adm -s /bin/bash ${OPERATOR.name} && echo '${OPERATOR.name}:${OPERATOR.password}' | chpasswd -c SHA512 || exit 1`,
+    // Debian's base-passwd has an `operator` group (gid 37), in the new OS too: the login's primary group
+    `useradd -m -u ${OPERATOR.uid} -g operator -G adm -s /bin/bash ${OPERATOR.name} && echo '${OPERATOR.name}:${OPERATOR.password}' | chpasswd -c SHA512 || exit 1`,
     "echo \"VA-OLD-OPERATOR [$(getent shadow operator | cut -d: -f2)]\"",
     `LOGDISK=$(for d in /sys/block/vd*; do [ "$(cat "$d/size")" = ${LOG_DISK_BYTES / 512} ] && echo "/dev/\${d##*/}"; done)`,
     "[ -b \"$LOGDISK\" ] || { echo 'VA-OLD-SETUP-FAILED: log disk'; exit 1; }",
