@@ -6,7 +6,7 @@ import { MANIFEST_FILE, PLAN_FILE, type Paths } from "../paths.ts";
 import { copyVerified } from "../payload/copy-verified.ts";
 import type { MigrationPlan } from "../plan/plan.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
-import { inputsDigest } from "../workflow/migrate.ts";
+import { inputsDigest } from "./step-inputs.ts";
 import { damagedStoreRemedy, type StoreMeta, storeDir, storeFileInRam } from "./store.ts";
 
 /**

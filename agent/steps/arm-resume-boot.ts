@@ -24,6 +24,7 @@ export const armResumeBoot: Step = {
   name: "arm-resume-boot",
   summary: "install the tiny kernel, initramfs and a GRUB resume entry on the new disk",
   destructive: true,
+  armsBoot: "resume-entry",
   reads: (manifest) => (manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
   applies: (ctx) => ctx.manifest.tinySystem !== undefined || "the manifest has no tinySystem: no resume boot entry; a power cut from now on needs manual recovery",
   entries: (ctx: PlanContext): Entry[] => {

@@ -6,6 +6,7 @@ export const installBootloader: Step = {
   name: "install-bootloader",
   summary: "install GRUB for BIOS on the target disk, from the new root",
   destructive: true,
+  armsBoot: "new-system",
   requires: ["target", "chroot"],
   entries: (ctx: PlanContext) => [command(inChroot(ctx, (ctx.distro ?? undetectedDistro).grubInstall(ctx.plan.disk.path)))],
 };

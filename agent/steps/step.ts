@@ -42,6 +42,8 @@ export interface Step {
   makesNewRoot?: boolean;
   /** The step that fills the resume store, and the one that empties it: the store is mounted for the steps in between. */
   resumeStore?: "persists" | "removes";
+  /** What a reboot boots once this step is done: the resume entry it arms, or the new system its boot loader starts. */
+  armsBoot?: "resume-entry" | "new-system";
   /** true when the step has work on this plan; otherwise why not (the plan shows "skipped: …", the run does nothing). */
   applies?(ctx: PlanContext): true | string;
   /** Everything the step does, in order: `plan` renders these entries and the interpreter runs exactly them. */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { detectDistro } from "../distro/adapter.ts";
@@ -6,11 +5,11 @@ import { StepFailedError, exitCodeOf } from "../errors/errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { MIGRATION_STEPS } from "../steps/index.ts";
 import { type Performed, perform } from "../steps/perform.ts";
-import type { PlanContext, Step, StepContext } from "../steps/step.ts";
+import type { Step, StepContext } from "../steps/step.ts";
 import { applies as appliesTo, wholeStep } from "../steps/whole-step.ts";
 import { doneSteps, midMigrationHint } from "./disk-state.ts";
 import { readStoreMeta, storeDir, storeJournalPath } from "../resume/store.ts";
-import { renameDeep } from "../resume/target-disk.ts";
+import { inputsDigest } from "../resume/step-inputs.ts";
 
 /**
  * Runs the steps in order, skipping those the journal records as done with the same inputs:
@@ -63,14 +62,6 @@ export async function runStep(
     journal.setResult({ outcome: "failed", at: new Date().toISOString(), step: step.name, message: failure.message, exitCode });
     throw failure;
   }
-}
-
-export function inputsDigest(ctx: Pick<PlanContext, "manifest" | "plan">, step: Step): string {
-  const { manifest, plan } = ctx;
-  // Under one name for the disk: a resume that finds it renamed (sda → sdb) must skip what is done.
-  const planned = renameDeep({ disk: plan.disk, partitions: plan.partitions, lvm: plan.lvm, filesystems: plan.filesystems }, plan.disk.path, "/dev/target-disk");
-  const inputs = { step: step.name, manifest, ...planned };
-  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 
 function firstDestructive(steps: readonly Step[]): Step | undefined {

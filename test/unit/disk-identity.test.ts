@@ -4,7 +4,7 @@ import { ExitCode, TargetDiskError } from "../../agent/errors/errors.ts";
 import type { BlockDevice } from "../../agent/machine/machine.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import { inputsDigest } from "../../agent/workflow/migrate.ts";
+import { inputsDigest } from "../../agent/resume/step-inputs.ts";
 import { recordedDisk, resolveTargetDisk, retargetPlan } from "../../agent/resume/target-disk.ts";
 import { oldAppliance, referenceLayout, SHAPES, testManifest } from "./fixtures/shapes.ts";
 
