@@ -78,6 +78,10 @@ export function managedNetworkSetup(): string[] {
     "head -c 100000 /dev/urandom > /srv/archive/2024-01.log && sync",
     "echo \"VA-OLD-ARCHIVE [$(sha256sum /srv/archive/2024-01.log | cut -d' ' -f1)]\"",
     "ip -br addr; ip route; ip -6 route",
+    // the default routes as the old box has them: QEMU's user network also sends router advertisements,
+    // which the bond (no inet6 stanza: the kernel's defaults) accepts; give the first one a moment
+    "for i in $(seq 20); do ip -6 route show default | grep -q 'proto ra' && break; sleep 1; done",
+    "echo \"VA-OLD-ROUTE4 $(ip -j route show default)\"; echo \"VA-OLD-ROUTE6 $(ip -j -6 route show default)\"",
   ];
 }
 
@@ -99,13 +103,27 @@ interface Route {
   dev?: string;
 }
 
-/** What the old system printed before stage (the operator's hash, the archive file's digest). */
-export function oldSetupFacts(serial: string): { operatorHash: string; archiveSha: string } {
-  const marker = (name: string) => new RegExp(`${name} \\[([^\\]]*)\\]`).exec(serial)?.[1] ?? "";
-  return { operatorHash: marker("VA-OLD-OPERATOR"), archiveSha: marker("VA-OLD-ARCHIVE") };
+export interface OldSetupFacts {
+  operatorHash: string;
+  archiveSha: string;
+  defaultRoutes4: Route[];
+  defaultRoutes6: Route[];
 }
 
-export function checkManagedNetwork(facts: ProbeFacts, old: { operatorHash: string; archiveSha: string }): Check[] {
+/** What the old system printed before stage: the operator's hash, the archive file's digest, its default routes. */
+export function oldSetupFacts(serial: string): OldSetupFacts {
+  const marker = (name: string) => new RegExp(`${name} \\[([^\\]]*)\\]`).exec(serial)?.[1] ?? "";
+  const routes = (name: string): Route[] => {
+    const json = new RegExp(`^${name} (\\[.*\\])\\s*$`, "m").exec(serial)?.[1];
+    return json ? (JSON.parse(json) as Route[]) : [];
+  };
+  return { operatorHash: marker("VA-OLD-OPERATOR"), archiveSha: marker("VA-OLD-ARCHIVE"), defaultRoutes4: routes("VA-OLD-ROUTE4"), defaultRoutes6: routes("VA-OLD-ROUTE6") };
+}
+
+/** A default route as `gateway on device`: what must be the same before and after. */
+const routeKeys = (routes: Route[]) => routes.map((r) => `${r.gateway ?? "-"} on ${r.dev ?? "-"}`).sort();
+
+export function checkManagedNetwork(facts: ProbeFacts, old: OldSetupFacts): Check[] {
   const links = (facts["ip-link"] ?? []) as Link[];
   const addrs = (facts["ip-addr"] ?? []) as Addr[];
   const routes4 = (facts["ip-route"] ?? []) as Route[];
@@ -130,14 +148,23 @@ export function checkManagedNetwork(facts: ProbeFacts, old: { operatorHash: stri
     { name: `an active-backup bond of the NICs ${PORT_MACS.join(" and ")}`, ok: bond?.linkinfo?.info_data?.mode === "active-backup" && portMacs.join() === [...PORT_MACS].sort().join(), seen: bond ? `${bond.ifname} ${bond.linkinfo?.info_data?.mode} ports ${ports.map((p) => p.ifname).join(",")} (${portMacs.join(", ")})` : "no bond" },
     { name: `VLAN ${VLAN.id} on the bond`, ok: vlan?.linkinfo?.info_data?.id === VLAN.id && vlan.link === bond?.ifname, seen: vlan ? `${vlan.ifname} id ${vlan.linkinfo?.info_data?.id} on ${vlan.link}` : "no VLAN" },
     { name: `${VLAN.ipv4} and ${VLAN.ipv6} on the VLAN`, ok: onVlan.includes(VLAN.ipv4) && onVlan.includes(VLAN.ipv6), seen: onVlan.join(" ") || "none" },
-    { name: `one IPv4 default route, via ${VLAN.gateway4} on the VLAN`, ok: default4.length === 1 && default4[0]!.gateway === VLAN.gateway4 && default4[0]!.dev === vlan?.ifname, seen: JSON.stringify(default4) },
-    { name: `one IPv6 default route, via ${VLAN.gateway6} on the VLAN`, ok: default6.length === 1 && default6[0]!.gateway === VLAN.gateway6 && default6[0]!.dev === vlan?.ifname, seen: JSON.stringify(default6) },
+    { name: `the IPv4 default routes of the old system (via ${VLAN.gateway4} on the VLAN)`, ok: sameRoutes(default4, old.defaultRoutes4, `${VLAN.gateway4} on ${vlan?.ifname}`), seen: `${routeKeys(default4).join(", ")} (old: ${routeKeys(old.defaultRoutes4).join(", ")})` },
+    {
+      name: `the IPv6 default routes of the old system (via ${VLAN.gateway6} on the VLAN, and what router advertisements give the bond)`,
+      ok: sameRoutes(default6, old.defaultRoutes6, `${VLAN.gateway6} on ${vlan?.ifname}`),
+      seen: `${routeKeys(default6).join(", ")} (old: ${routeKeys(old.defaultRoutes6).join(", ")})`,
+    },
     { name: `the NIC configured without auto (${DISABLED_MAC}) stays down, without ${DISABLED_ADDRESS}`, ok: !!disabled && !disabled.flags?.includes("UP") && disabledAddrs.length === 0, seen: disabled ? `${disabled.ifname} flags ${disabled.flags?.join(",")} addresses ${disabledAddrs.map((a) => a.local).join(",") || "none"}` : "NIC not found" },
     { name: "both name servers (IPv4, IPv6) and the search domain", ok: DNS.every((s) => resolv.includes(`nameserver ${s}`)) && resolv.includes("example.test"), seen: resolv.replace(/\n/g, " | ") },
     { name: `${OPERATOR.name} (not in the new OS) created: uid ${OPERATOR.uid}, groups, home, login shell`, ok: !!operator && operator.passwd.startsWith(`${OPERATOR.name}:x:${OPERATOR.uid}:`) && operator.groups.split(" ").includes("adm") && operator.login === `${OPERATOR.name} in /home/${OPERATOR.name}`, seen: operator ? `${operator.passwd} | groups ${operator.groups} | ${operator.login}` : "no such account" },
     { name: `${OPERATOR.name}'s old password hash, and its password verifies against it`, ok: !!old.operatorHash && shadow[OPERATOR.name] === old.operatorHash && passwordMatches(OPERATOR.password, old.operatorHash), seen: `${String(shadow[OPERATOR.name]).slice(0, 12)}… (old ${old.operatorHash.slice(0, 12)}…)` },
     { name: "the second disk's log archive is mounted at /srv/archive again, its file intact", ok: !!archive?.mounted && archive.source.includes("logs") && archiveFiles.some((f) => f.sha256 === old.archiveSha), seen: archive ? `${archive.source} mounted=${archive.mounted}; ${archiveFiles.map((f) => `${f.path} ${f.sha256.slice(0, 12)}`).join(" ")}` : "no /srv/archive in fstab" },
   ];
+}
+
+/** The same default routes as the old box had, the static one among them (an empty old list proves nothing). */
+function sameRoutes(now: Route[], before: Route[], staticOne: string): boolean {
+  return before.length > 0 && routeKeys(now).join() === routeKeys(before).join() && routeKeys(now).includes(staticOne);
 }
 
 /** libcrypt on the host checks the password against the SHA-512 crypt hash, as PAM's pam_unix would. */
