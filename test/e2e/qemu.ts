@@ -9,7 +9,7 @@
 // for `stallSec`, or when the VM exits; a console that keeps printing keeps it alive.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, statfsSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { loadavg, constants as osConstants } from "node:os";
 import { type EmulatorFlake, firstFatal, VmWaitError } from "./console-watch.ts";
@@ -182,6 +182,18 @@ export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorS
   return a;
 }
 
+/** QEMU pauses a guest whose disk image cannot grow (werror=enospc): a stall then names the full filesystem. */
+const LOW_FREE_BYTES = 2 * 1024 ** 3;
+
+export function diskSpaceNote(imagePaths: string[], minFree = LOW_FREE_BYTES): string {
+  const notes = [...new Set(imagePaths.map((path) => dirname(path)))].flatMap((dir) => {
+    const fs = statfsSync(dir);
+    const free = fs.bavail * fs.bsize;
+    return free < minFree ? [`only ${(free / 2 ** 20).toFixed(0)} MiB free where ${dir} is: QEMU pauses a guest whose disk image cannot grow; free space (old artifacts) and run again`] : [];
+  });
+  return notes.length ? `; ${notes.join("; ")}` : "";
+}
+
 export function startVm(opts: VmOptions): Vm {
   mkdirSync(dirname(opts.serialLog), { recursive: true });
   writeFileSync(opts.serialLog, ""); // QEMU appends/truncates; make sure a stale log is never read
@@ -283,7 +295,7 @@ export function startVm(opts: VmOptions): Vm {
         const now = Date.now();
         const silentSec = (now - Math.max(lastOutputAt, waitStartedAt)) / 1000;
         if (silentSec > stallSec) {
-          fail("stalled", `STALLED: no console output for ${silentSec.toFixed(0)} s (host load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+          fail("stalled", `STALLED: no console output for ${silentSec.toFixed(0)} s (host load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})${diskSpaceNote(opts.disks.map((d) => d.path))}`);
           return;
         }
         if (now - waitStartedAt > capSec * 1000) {

@@ -13,7 +13,7 @@
 //
 // Artifacts (serial logs of every VM, disks) go to $VA_ARTIFACTS or ./artifacts/e2e-<time>.
 
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildNewOs } from "../assets/new-os.ts";
@@ -88,6 +88,7 @@ async function main(): Promise<number> {
     });
     results.push(result);
     printResult(result, shared);
+    if (ok(result)) dropDiskImages(join(artifacts, result.variant.name));
   };
   const planVariant: Variant = { name: "tiny-plan", bus: "virtio", sizeFactor: 1, compression: variants[0]?.compression ?? "zstd" };
   say("tiny system in plan mode against the staged disk (no writes)");
@@ -148,6 +149,17 @@ async function endingItsVms(name: string, attempt: () => Promise<ScenarioResult>
   } finally {
     const left = await killAllVms();
     if (left) console.log(`[e2e] ${name}: powered off ${left} VM(s) the scenario left running`);
+  }
+}
+
+/**
+ * A passed scenario keeps its serial logs; its disk images (GBs each: a run of the suite wrote ~8 GB,
+ * and a full filesystem pauses every guest) go. A failed one keeps everything for the post-mortem.
+ */
+function dropDiskImages(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    if (/\.(qcow2|img|tar)$/.test(name)) rmSync(join(dir, name), { force: true });
   }
 }
 

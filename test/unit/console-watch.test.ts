@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstFatal, TCG_STALE_INT3, VmWaitError } from "../e2e/console-watch.ts";
-import { emulatorSettings, killAllVms, qemuArgs, startVm } from "../e2e/qemu.ts";
+import { diskSpaceNote, emulatorSettings, killAllVms, qemuArgs, startVm } from "../e2e/qemu.ts";
 import { withOneRerunOnFlake } from "../e2e/run-e2e.ts";
 import type { ScenarioResult } from "../e2e/scenario.ts";
 
@@ -156,4 +156,9 @@ describe("a scenario is rerun once for a known emulator flake, never for anythin
     expect(twice.left()).toBe(1);
     expect(notes.length).toBe(1);
   });
+});
+
+test("a stall report names a filesystem too full for the guests' disk images to grow", () => {
+  expect(diskSpaceNote(["/tmp/x.qcow2"], 0)).toBe("");
+  expect(diskSpaceNote(["/tmp/a.qcow2", "/tmp/b.qcow2"], Number.MAX_SAFE_INTEGER)).toMatch(/^; only \d+ MiB free where \/tmp is: QEMU pauses a guest whose disk image cannot grow/);
 });
