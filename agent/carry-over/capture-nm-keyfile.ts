@@ -1,12 +1,10 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import type { BondSettings, BridgeSettings, CapturedAddress, CapturedIpv4, CapturedIpv6, CapturedRoute, CarryOverWarning, InterfaceKind } from "./captured-config.ts";
 import type { IniSection } from "./ini-file.ts";
 import { isIp } from "./ip-address.ts";
 import { keyfileBoolean, keyfileList, keyfileString, keysOf, loadNmProfiles, type NmProfile, rawValue, sectionNameIn, settingNames } from "./nm-keyfile.ts";
 import { itemText, numberedKeys, parseNmAddress, parseNmRoute } from "./nm-keyfile-ip.ts";
 import { addUnique, emptyFindings, type FoundInterface, type NetworkFindings, normalizeMac, notCarried } from "./network-findings.ts";
-import { readRootFile } from "./root-files.ts";
+import { sysNetDevices } from "./sys-class-net.ts";
 
 export { nmLoadsKeyfileName } from "./nm-keyfile.ts";
 
@@ -511,9 +509,7 @@ function vlanParent(draft: Draft, carried: Draft[], all: NmProfile[], root: stri
 }
 
 function nicNameOf(root: string, mac: string): string | undefined {
-  const dir = join(root, "sys/class/net");
-  const names = existsSync(dir) ? readdirSync(dir).sort() : [];
-  return names.find((name) => normalizeMac(readRootFile(root, `/sys/class/net/${name}/address`)) === mac);
+  return sysNetDevices(root).find((device) => device.permanentMac === mac)?.name;
 }
 
 /** NetworkManager's name for a VLAN without interface-name: PARENT.ID, the parent cut to fit 15 characters. */
