@@ -12,6 +12,7 @@ PACKAGES=(
   cpio zstd xz-utils           # initramfs inspection, payload compression
   dracut-core                  # lsinitrd / skipcpio to inspect initramfs images in tests
   grub-common                  # grub-script-check: the GRUB scripts the agent writes are syntax-checked in unit tests
+  grub-emu                     # runs the slot boot selection (grub.cfg) in user space in unit tests
   busybox-static               # the guest of test/bench/tcg-text-poke.ts (docs/QEMU.md)
   ca-certificates git
 )
