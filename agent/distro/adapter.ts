@@ -9,7 +9,8 @@ export type DistroFamily = "el" | "debian";
 export interface DistroAdapter {
   family: DistroFamily;
   prettyName: string;
-  grubInstall(disk: string): string[];
+  /** `bootDirectory`: where GRUB's own files go instead of /boot (the shared boot partition of slots). */
+  grubInstall(disk: string, bootDirectory?: string): string[];
   grubMkconfig(): string[];
   initramfsRebuild(kver: string): string[];
   initramfsPath(kver: string): string;
@@ -41,7 +42,7 @@ function elAdapter(root: string, prettyName: string, major: number): DistroAdapt
   return {
     family: "el",
     prettyName,
-    grubInstall: (disk) => ["grub2-install", "--target=i386-pc", disk],
+    grubInstall: (disk, bootDirectory) => ["grub2-install", "--target=i386-pc", ...bootDirectoryArgs(bootDirectory), disk],
     grubMkconfig: () => ["grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"],
     initramfsRebuild: (kver) => ["dracut", "--force", "--kver", kver, `/boot/initramfs-${kver}.img`],
     initramfsPath: (kver) => `/boot/initramfs-${kver}.img`,
@@ -54,7 +55,7 @@ function debianAdapter(root: string, prettyName: string): DistroAdapter {
   return {
     family: "debian",
     prettyName,
-    grubInstall: (disk) => ["grub-install", "--target=i386-pc", disk],
+    grubInstall: (disk, bootDirectory) => ["grub-install", "--target=i386-pc", ...bootDirectoryArgs(bootDirectory), disk],
     grubMkconfig: () => ["grub-mkconfig", "-o", "/boot/grub/grub.cfg"],
     initramfsRebuild: (kver) =>
       hasDracut ? ["dracut", "--force", "--kver", kver, `/boot/initrd.img-${kver}`] : ["update-initramfs", "-c", "-k", kver],
@@ -63,11 +64,13 @@ function debianAdapter(root: string, prettyName: string): DistroAdapter {
   };
 }
 
+const bootDirectoryArgs = (dir?: string) => (dir ? [`--boot-directory=${dir}`] : []);
+
 /** Stands in before extraction, so `plan` can still print every command. */
 export const undetectedDistro: DistroAdapter = {
   family: "debian",
   prettyName: "<detected from the new root after extraction>",
-  grubInstall: (disk) => ["<grub-install|grub2-install>", "--target=i386-pc", disk],
+  grubInstall: (disk, bootDirectory) => ["<grub-install|grub2-install>", "--target=i386-pc", ...bootDirectoryArgs(bootDirectory), disk],
   grubMkconfig: () => ["<grub-mkconfig|grub2-mkconfig>", "-o", "<grub.cfg of the distribution>"],
   initramfsRebuild: (kver) => ["<dracut|update-initramfs>", "--force", "--kver", kver],
   initramfsPath: (kver) => `<initramfs for ${kver}>`,

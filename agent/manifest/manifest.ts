@@ -38,6 +38,13 @@ export interface Manifest {
   bootloader: { kind: "grub-bios"; rebuildInitramfs: boolean };
   selinux: { mode: "none" | "enforcing" | "permissive"; relabel: boolean };
   carryOver: { accounts: string[]; paths: string[]; network: boolean };
+  slots?: SlotsSpec;
+}
+export interface SlotsSpec {
+  a: string;
+  b: string;
+  tries: number;
+  menuTimeoutSeconds: number;
 }
 
 // Compiled ahead of time from manifestSchema (build/validators.ts): no schema compile at start-up.
@@ -106,11 +113,31 @@ function checkCrossReferences(manifest: Manifest, source: string): void {
   const mountpoints = manifest.filesystems.flatMap((fs) => (fs.mountpoint ? [fs.mountpoint] : []));
   if (!mountpoints.includes("/")) problems.push("filesystems: one filesystem must have mountpoint \"/\"");
   if (new Set(mountpoints).size !== mountpoints.length) problems.push("filesystems: mountpoints must be unique");
+  if (manifest.slots) problems.push(...slotProblems(manifest, manifest.slots));
   const stagingDir = stagingDirProblem(manifest.payload.stagingDir);
   if (stagingDir) problems.push(stagingDir);
   if (problems.length > 0) {
     throw new ManifestError(`${source} is inconsistent:\n  ${problems.join("\n  ")}`, fixHint(source), { problems });
   }
+}
+
+/** The slot layout docs/SLOTS.md describes: A is the root filesystem, B a spare of its own, /boot a shared ext4 partition. */
+function slotProblems(manifest: Manifest, slots: SlotsSpec): string[] {
+  const problems: string[] = [];
+  const fsOn = (lv: string) => manifest.filesystems.find((fs) => fs.on === `lv:${lv}`);
+  if (slots.a === slots.b) problems.push(`slots: a and b must be two logical volumes, both are "${slots.a}"`);
+  for (const [key, lv] of [["a", slots.a], ["b", slots.b]] as const) {
+    if (!manifest.lvm.lvs.some((spec) => spec.name === lv)) problems.push(`slots.${key}: no logical volume "${lv}" in lvm.lvs`);
+  }
+  if (fsOn(slots.a)?.mountpoint !== "/") problems.push(`slots.a: the filesystem on lv:${slots.a} must have mountpoint "/" (slot A holds the migrated system)`);
+  const spare = fsOn(slots.b);
+  if (!spare) problems.push(`slots.b: lv:${slots.b} needs a filesystem entry (no mountpoint): the resume store and the first slot install use it`);
+  else if (spare.mountpoint) problems.push(`slots.b: the filesystem on lv:${slots.b} must have no mountpoint: the other slot is not mounted by the running one`);
+  if (!manifest.tinySystem) problems.push("slots: tinySystem (kernel and initramfs) is needed: it stays on /boot as the rescue entry when no slot boots");
+  const boot = manifest.filesystems.find((fs) => fs.mountpoint === "/boot");
+  if (!boot || !boot.on.startsWith("partition:")) problems.push('slots: a filesystem with mountpoint "/boot" on a partition is needed: GRUB, its environment block and the rescue system live there, shared by both slots');
+  else if (boot.type !== "ext4") problems.push('slots: the "/boot" filesystem must be ext4: GRUB counts boot tries by rewriting its environment block in place, which it does not do on xfs');
+  return problems;
 }
 
 const fixHint = (source: string) =>

@@ -10,6 +10,7 @@ const fileRef = {
     sha256,
   },
 } as const;
+const lvName = "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$";
 const size = {
   type: "string",
   pattern: "^(rest|[0-9]+%|[0-9]+(B|KiB|MiB|GiB|TiB))$",
@@ -48,7 +49,7 @@ export const manifestSchema = {
       required: ["vg", "lvs"],
       additionalProperties: false,
       properties: {
-        vg: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$" },
+        vg: { type: "string", pattern: lvName },
         lvs: {
           type: "array",
           minItems: 1,
@@ -56,7 +57,7 @@ export const manifestSchema = {
             type: "object",
             required: ["name", "size"],
             additionalProperties: false,
-            properties: { name: { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$" }, size },
+            properties: { name: { type: "string", pattern: lvName }, size },
           },
         },
       },
@@ -109,6 +110,18 @@ export const manifestSchema = {
       properties: {
         mode: { enum: ["none", "enforcing", "permissive"], description: "none: the new OS has no SELinux" },
         relabel: { type: "boolean", default: true },
+      },
+    },
+    slots: {
+      type: "object",
+      required: ["a", "b"],
+      additionalProperties: false,
+      description: "A/B system slots (docs/SLOTS.md): the migrated system goes to slot A, slot B stays empty for the first slot install",
+      properties: {
+        a: { type: "string", pattern: lvName, description: "the LV of slot A (the migrated system)" },
+        b: { type: "string", pattern: lvName, description: "the LV of slot B (holds the resume store during the migration)" },
+        tries: { type: "integer", minimum: 1, maximum: 9, default: 3, description: "boots GRUB tries a slot before it falls back" },
+        menuTimeoutSeconds: { type: "integer", minimum: 0, maximum: 60, default: 1 },
       },
     },
     carryOver: {

@@ -10,6 +10,7 @@ import type { Machine, OldSystem } from "../machine/machine.ts";
 import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
 import type { ArchiveCheck } from "../payload/archive-check.ts";
 import { describeMemoryNeed, type MemoryNeed, memoryNeed } from "./memory.ts";
+import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
 import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "../resume/staged-boot.ts";
 
 export interface PlannedPartition extends LayoutPartition {
@@ -25,7 +26,10 @@ export interface PlannedVolume {
 export interface PlannedFilesystem {
   device: string;
   type: FilesystemSpec["type"];
+  /** The manifest's mountpoint (what the payload's fstab names). */
   mountpoint?: string;
+  /** Where it is mounted in the new root when that differs: the shared boot partition of slots (docs/SLOTS.md). */
+  mountAt?: string;
   label?: string;
   uuidFromFstab: boolean;
 }
@@ -52,8 +56,22 @@ export interface MigrationPlan {
   memory: MemoryNeed;
   /** Whether window A is closed by booting and resuming from the staged files (docs/RESUME.md). */
   stagedBoot: StagedBootDecision;
+  /** The A/B system slots (docs/SLOTS.md); absent when the manifest has none. */
+  slots?: PlannedSlots;
   /** Where the payload archive's members are judged: stage did, or check-payload-archive does (agent/payload/archive-check.ts). */
   archiveCheck: ArchiveCheck;
+}
+
+export interface PlannedSlots {
+  a: PlannedSlot;
+  b: PlannedSlot;
+  tries: number;
+  menuTimeoutSeconds: number;
+}
+
+export interface PlannedSlot {
+  lv: string;
+  device: string;
 }
 
 export interface PlannedResumeVolume {
@@ -98,7 +116,7 @@ export function planMigration(
   const pv = partitionDevice(disk.path, lvmNumber);
   checkVolumesFit(manifest, grows ? diskLastUsable : lvmPartition.lastLba, lvmPartition.firstLba);
 
-  const filesystems = manifest.filesystems.map((fs) => plannedFilesystem(fs, manifest.lvm.vg, disk.path));
+  const filesystems = manifest.filesystems.map((fs) => plannedFilesystem(fs, manifest.lvm.vg, disk.path, manifest.slots !== undefined));
   const resume = resumeVolume(manifest);
   return {
     disk: { path: disk.path, sizeBytes: disk.sizeBytes, sectors, ...(disk.transport ? { transport: disk.transport } : {}), identity: diskIdentity(disk, layout.diskGuid) },
@@ -119,8 +137,9 @@ export function planMigration(
     filesystems,
     mounts: filesystems
       .filter((fs) => fs.mountpoint)
-      .sort((a, b) => depth(a.mountpoint!) - depth(b.mountpoint!) || a.mountpoint!.localeCompare(b.mountpoint!)),
+      .sort((a, b) => depth(mountLocation(a)) - depth(mountLocation(b)) || mountLocation(a).localeCompare(mountLocation(b))),
     resume,
+    ...(manifest.slots ? { slots: plannedSlots(manifest) } : {}),
     memory,
     stagedBoot: decideStagedBoot({ manifest, layout, diskSectors: sectors, lvmPartition: lvmNumber, resumeLv: resume?.lv, probe: stagedFiles }),
     archiveCheck,
@@ -144,7 +163,18 @@ export function logicalVolumeDevice(vg: string, lv: string): string {
   return `/dev/mapper/${escape(vg)}-${escape(lv)}`;
 }
 
-function plannedFilesystem(fs: FilesystemSpec, vg: string, diskPath: string): PlannedFilesystem {
+/** Where a filesystem is mounted inside the new root ("/", "/data", the shared boot partition's place). */
+export function mountLocation(fs: PlannedFilesystem): string {
+  return fs.mountAt ?? fs.mountpoint!;
+}
+
+function plannedSlots(manifest: Manifest): PlannedSlots {
+  const { vg } = manifest.lvm;
+  const { a, b, tries, menuTimeoutSeconds } = manifest.slots!;
+  return { a: { lv: a, device: logicalVolumeDevice(vg, a) }, b: { lv: b, device: logicalVolumeDevice(vg, b) }, tries, menuTimeoutSeconds };
+}
+
+function plannedFilesystem(fs: FilesystemSpec, vg: string, diskPath: string, slots: boolean): PlannedFilesystem {
   const device = fs.on.startsWith("lv:")
     ? logicalVolumeDevice(vg, fs.on.slice(3))
     : partitionDevice(diskPath, Number(fs.on.slice("partition:".length)));
@@ -152,6 +182,8 @@ function plannedFilesystem(fs: FilesystemSpec, vg: string, diskPath: string): Pl
     device,
     type: fs.type,
     ...(fs.mountpoint ? { mountpoint: fs.mountpoint } : {}),
+    // With slots each slot's /boot is its own (kernel and root switch together); the partition is shared.
+    ...(slots && fs.mountpoint === "/boot" ? { mountAt: SHARED_BOOT_MOUNT } : {}),
     ...(fs.label ? { label: fs.label } : {}),
     uuidFromFstab: fs.uuidFromFstab ?? false,
   };

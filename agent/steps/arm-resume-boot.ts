@@ -1,3 +1,4 @@
+import { mountLocation } from "../plan/plan.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TINY_INITRAMFS_FILE, TINY_KERNEL_FILE } from "../bootloader/one-time-boot.ts";
@@ -133,7 +134,8 @@ export function resumeBootDir(ctx: PlanContext): string {
 
 /** The same directory inside the mounted new root (for remove-resume-entry). */
 export function resumeBootDirInTarget(ctx: PlanContext): string {
-  return join(ctx.paths.targetRoot, "boot", RESUME_BOOT_DIR);
+  const holder = bootHolder(ctx);
+  return join(ctx.paths.targetRoot, holder.mountpoint === "/boot" ? mountLocation(holder) : "boot", RESUME_BOOT_DIR);
 }
 
 function bootHolder(ctx: PlanContext) {

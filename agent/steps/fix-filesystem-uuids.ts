@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { classifyFstab, expectedUuid, type FstabEntry, parseFstab } from "../disk/fstab.ts";
 import { VerificationError } from "../errors/errors.ts";
-import type { PlannedFilesystem } from "../plan/plan.ts";
+import { mountLocation, type PlannedFilesystem } from "../plan/plan.ts";
 import { type Arg, check, choice, command, type Condition, type Entry, type Later, later, mount } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
@@ -47,7 +47,7 @@ function needsUuid(fs: PlannedFilesystem): Condition {
 }
 
 function setUuidCommands(ctx: PlanContext, fs: PlannedFilesystem, uuid: Arg): Entry[] {
-  const mountpoint = join(ctx.paths.targetRoot, fs.mountpoint!);
+  const mountpoint = join(ctx.paths.targetRoot, mountLocation(fs));
   const change =
     fs.type === "xfs"
       ? [command(["xfs_admin", "-U", uuid, fs.device])]

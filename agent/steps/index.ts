@@ -18,6 +18,7 @@ import type { Step } from "./step.ts";
 import { unmountTarget } from "./unmount-target.ts";
 import { wipeOldSystem } from "./wipe-old-system.ts";
 import { writeBootloaderConfig } from "./write-bootloader-config.ts";
+import { writeSlotBoot } from "./write-slot-boot.ts";
 import { writeLvmMetadata } from "./write-lvm-metadata.ts";
 import { writeStagedBoot } from "./write-staged-boot.ts";
 
@@ -45,6 +46,7 @@ export const MIGRATION_STEPS: readonly Step[] = [
   applySelinuxPolicy,
   rebuildInitramfs,
   writeBootloaderConfig,
+  writeSlotBoot,
   installBootloader,
   recordResult,
   removeResumeEntry,

@@ -1,4 +1,5 @@
 import { undetectedDistro } from "../distro/adapter.ts";
+import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
 import { command } from "./entry.ts";
 import { inChroot, type PlanContext, type Step } from "./step.ts";
 
@@ -8,5 +9,5 @@ export const installBootloader: Step = {
   destructive: true,
   armsBoot: "new-system",
   requires: ["target", "chroot"],
-  entries: (ctx: PlanContext) => [command(inChroot(ctx, (ctx.distro ?? undetectedDistro).grubInstall(ctx.plan.disk.path)))],
+  entries: (ctx: PlanContext) => [command(inChroot(ctx, (ctx.distro ?? undetectedDistro).grubInstall(ctx.plan.disk.path, ctx.plan.slots ? SHARED_BOOT_MOUNT : undefined)))],
 };

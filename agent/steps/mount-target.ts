@@ -1,3 +1,4 @@
+import { mountLocation } from "../plan/plan.ts";
 import { mount } from "./entry.ts";
 import type { PlanContext, Step } from "./step.ts";
 
@@ -10,5 +11,5 @@ export const mountTarget: Step = {
 
 export function targetMountCommands(ctx: PlanContext): string[][] {
   const root = ctx.paths.targetRoot;
-  return ctx.plan.mounts.map((fs) => ["mount", "-t", fs.type, fs.device, fs.mountpoint === "/" ? root : `${root}${fs.mountpoint}`]);
+  return ctx.plan.mounts.map((fs) => ["mount", "-t", fs.type, fs.device, mountLocation(fs) === "/" ? root : `${root}${mountLocation(fs)}`]);
 }

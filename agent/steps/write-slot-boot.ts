@@ -1,0 +1,165 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { renderGrubenv } from "../bootloader/grubenv.ts";
+import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
+import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
+import { writeFileAtomically } from "../disk/write-file-atomically.ts";
+import { undetectedDistro } from "../distro/adapter.ts";
+import { ArchiveError } from "../errors/errors.ts";
+import { mountLocation } from "../plan/plan.ts";
+import { grubLvmIdDevice, renderSlotBootMenu } from "../slots/boot-menu.ts";
+import { withSharedBootMount } from "../slots/shared-boot-fstab.ts";
+import { GRUBENV_BYTES, kernelArgsOfDefaultGrub, SLOT_BOOT_ENV_FILE, slotBootEnv } from "../slots/slot-boot-env.ts";
+import { activate, markBad, type SlotEnv, varsWithSlotEnv } from "../slots/slot-env.ts";
+import { initialSlotMetadata, writeSlotMetadata } from "../slots/slot-metadata.ts";
+import { ENABLED_SLOT_UNITS, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
+import { command, type Entry, later, type Later, write } from "./entry.ts";
+import { inChroot, type PlanContext, type Step, type StepContext } from "./step.ts";
+
+/** On the shared boot partition (docs/SLOTS.md). */
+export const SLOT_GRUB_DIR = "grub";
+export const RESCUE_DIR = "va-rescue";
+const TRUSTED_KEYS_DIR = "/etc/va-agent/keys";
+
+/**
+ * Sets the disk up for A/B slots instead of the distribution's grub.cfg: slot A holds the new
+ * system (good, its first boot counted like any other and committed by the same unit), slot B is
+ * empty and marked so, the tiny system stays on the shared partition as the rescue entry.
+ */
+export const writeSlotBoot: Step = {
+  name: "write-slot-boot",
+  summary: "the agent's slot boot menu and environment on the shared /boot, the rescue system, the agent and its commit units in slot A",
+  destructive: true,
+  requires: ["target", "chroot"],
+  reads: (manifest) => (manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
+  applies: (ctx) => (ctx.plan.slots ? true : "the manifest has no slots: the distribution's grub.cfg boots the new system"),
+  entries: (ctx: PlanContext): Entry[] => [...slotRootEntries(ctx), ...sharedBootEntries(ctx)],
+};
+
+function slotRootEntries(ctx: PlanContext): Entry[] {
+  const root = ctx.paths.targetRoot;
+  const fstab = join(root, "etc/fstab");
+  const env = join(root, SLOT_BOOT_ENV_FILE);
+  const agent = join(root, SLOT_AGENT_PATH);
+  return [
+    write(fstab, `the /boot line moved to ${mountLocation(bootFilesystem(ctx))}: the slot's /boot (kernel, initramfs) is its own`, () =>
+      writeFileAtomically(fstab, withSharedBootMount(readFileSync(fstab, "utf8")), { mode: 0o644 }),
+    ),
+    write(env, "va_cmdline: the kernel arguments of the new root's /etc/default/grub", (run) => {
+      mkdirSync(dirname(env), { recursive: true });
+      writeFileAtomically(env, slotBootEnv(kernelArgsOfDefaultGrub(readIfPresent(join(run.paths.targetRoot, "etc/default/grub")))), { mode: 0o644 });
+    }),
+    write(join(root, "vmlinuz"), "symlinks /vmlinuz and /initrd.img to the newest kernel in the slot's /boot and its initramfs", (run) => linkNewestKernel(run), {
+      says: "/vmlinuz and /initrd.img exist already (the distribution keeps them)",
+      holds: () => existsSync(join(root, "vmlinuz")) && existsSync(join(root, "initrd.img")),
+    }),
+    write(agent, "this agent, for the commit units and the operator", () => {
+      mkdirSync(dirname(agent), { recursive: true });
+      copyFileSync(process.execPath, agent);
+    }),
+    write(join(root, TRUSTED_KEYS_DIR), `the trusted keys of ${TRUSTED_KEYS_DIR}, for slot installs`, () => copyKeys(TRUSTED_KEYS_DIR, join(root, TRUSTED_KEYS_DIR)), {
+      says: `the tiny system has no ${TRUSTED_KEYS_DIR}`,
+      holds: () => !existsSync(TRUSTED_KEYS_DIR),
+    }),
+    ...SLOT_UNIT_FILES.map((unit) =>
+      write(join(root, unit.path), "unit of the slot commit (docs/SLOTS.md)", () => {
+        mkdirSync(dirname(join(root, unit.path)), { recursive: true });
+        writeFileAtomically(join(root, unit.path), unit.text, { mode: 0o644 });
+      }),
+    ),
+    command(inChroot(ctx, ["systemctl", "enable", ...ENABLED_SLOT_UNITS])),
+  ];
+}
+
+function sharedBootEntries(ctx: PlanContext): Entry[] {
+  const boot = join(ctx.paths.targetRoot, mountLocation(bootFilesystem(ctx)));
+  const tiny = ctx.manifest.tinySystem!;
+  const rescue = join(boot, RESCUE_DIR);
+  const grubDir = join(boot, SLOT_GRUB_DIR);
+  const slots = ctx.plan.slots!;
+  const uuids = { A: lvIds(ctx, slots.a.lv), B: lvIds(ctx, slots.b.lv) };
+  return [
+    write(join(rescue, "linux"), "the tiny kernel, kept as the rescue system", (run) => copyInto(join(run.paths.payloadDir, tiny.kernel.file), join(rescue, "linux"))),
+    write(join(rescue, "initrd.img"), "the tiny initramfs, kept as the rescue system", (run) =>
+      copyInto(join(run.paths.payloadDir, tiny.initramfs.file), join(rescue, "initrd.img")),
+    ),
+    write(join(grubDir, "grub.cfg"), `the slot boot menu (A = ${slots.a.lv} as ${uuids.A.placeholder}, B = ${slots.b.lv} as ${uuids.B.placeholder}, ${slots.tries} tries each, rescue)`, async (run) => {
+      const menu = renderSlotBootMenu({
+        tries: slots.tries,
+        menuTimeoutSeconds: slots.menuTimeoutSeconds,
+        slots: {
+          A: { grubDevice: await uuids.A.resolve(run), linuxRoot: slots.a.device, label: `slot A (${slots.a.lv})` },
+          B: { grubDevice: await uuids.B.resolve(run), linuxRoot: slots.b.device, label: `slot B (${slots.b.lv})` },
+        },
+        rescue: { kernel: `/${RESCUE_DIR}/linux`, initrd: `/${RESCUE_DIR}/initrd.img`, cmdline: rescueCmdline() },
+      });
+      mkdirSync(grubDir, { recursive: true });
+      writeFileAtomically(join(grubDir, "grub.cfg"), menu, { mode: 0o644 });
+    }),
+    write(join(grubDir, "grubenv"), "ORDER=A B, A good with no try counted yet, B empty (not good)", () => {
+      writeFileAtomically(join(grubDir, "grubenv"), renderGrubenv(varsWithSlotEnv(new Map(), migratedSlotEnv()), GRUBENV_BYTES), { mode: 0o644 });
+    }),
+    write(boot, `slot metadata: A holds ${ctx.manifest.product.name} ${ctx.manifest.product.release}, B is empty`, () =>
+      writeSlotMetadata(boot, initialSlotMetadata(ctx.manifest.product, new Date().toISOString())),
+    ),
+  ];
+}
+
+/** What the migration leaves: A good and first, B not good (nothing is in it yet). */
+export function migratedSlotEnv(): SlotEnv {
+  const none: SlotEnv = { order: ["A", "B"], ok: { A: false, B: false }, tries: { A: 0, B: 0 } };
+  return markBad(activate(none, "A"), "B");
+}
+
+/** GRUB finds a slot by its LVM UUIDs, never by a BIOS disk number; known once create-volumes ran. */
+function lvIds(ctx: PlanContext, lv: string): Later<string> {
+  const { vg } = ctx.plan.lvm;
+  const argv = ["lvm", "lvs", "--noheadings", "-o", "vg_uuid,lv_uuid", `${vg}/${lv}`];
+  return later(
+    `<lvmid of ${vg}/${lv}>`,
+    async (run) => {
+      const [vgUuid, lvUuid] = (await run.run.run(argv, { readOnly: true })).stdout.trim().split(/\s+/);
+      if (!vgUuid || !lvUuid) throw new Error(`lvs printed no UUIDs for ${vg}/${lv}`);
+      return grubLvmIdDevice(vgUuid, lvUuid);
+    },
+    [argv],
+  );
+}
+
+function rescueCmdline(): string {
+  return [...carriedArgs(runningCmdline()).filter((arg) => arg.startsWith("console=")), TINY_CMDLINE].join(" ");
+}
+
+function bootFilesystem(ctx: PlanContext) {
+  return ctx.plan.mounts.find((fs) => fs.mountpoint === "/boot")!;
+}
+
+function linkNewestKernel(ctx: StepContext): void {
+  const root = ctx.paths.targetRoot;
+  const kvers = readdirSync(join(root, "boot"))
+    .filter((name) => name.startsWith("vmlinuz-") && !name.includes("-rescue-"))
+    .map((name) => name.slice("vmlinuz-".length))
+    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  const kver = kvers[0];
+  if (!kver) throw new ArchiveError(`no /boot/vmlinuz-* in the new root: slot A has no kernel to boot`, "Rebuild the payload with its kernel in /boot.");
+  const initramfs = (ctx.distro ?? undetectedDistro).initramfsPath(kver);
+  for (const [link, target] of [["vmlinuz", `boot/vmlinuz-${kver}`], ["initrd.img", initramfs.slice(1)]] as const) {
+    rmSync(join(root, link), { force: true });
+    symlinkSync(target, join(root, link));
+  }
+}
+
+function copyKeys(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const key of readdirSync(from).filter((name) => name.endsWith(".pub"))) copyFileSync(join(from, key), join(to, key));
+}
+
+function copyInto(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
+
+function readIfPresent(path: string): string | null {
+  return existsSync(path) ? readFileSync(path, "utf8") : null;
+}
+
