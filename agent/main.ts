@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
+import { slotCommand } from "./cli/slot.ts";
 import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
@@ -43,6 +44,8 @@ Usage:
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
+  va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check [--json] [--boot-dir DIR]
+                                                    on a migrated box: the two system slots (\`va-agent slot --help\`)
   va-agent --version | --help
 
 Options:
@@ -59,6 +62,8 @@ Steps: ${MIGRATION_STEPS.map((s) => s.name).join(", ")}
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // Its own options (--reason, --boot-dir) and help: parsed by the slot command.
+  if (argv[0] === "slot") return slotCommand(argv.slice(1));
   const args = parseArgs(argv);
   if (args.flags.has("--help") || args.flags.has("-h") || args.command === "help") return print(HELP);
   const paths = defaultPaths(stringFlag(args, "--work-dir"), stringFlag(args, "--target-root"));

@@ -21,6 +21,7 @@ export const ExitCode = {
   signature: 13,
   bundle: 14,
   archive: 15,
+  slot: 16,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -177,5 +178,16 @@ export class BundleError extends VaError {
 export class ArchiveError extends VaError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super("archive", message, hint, details);
+  }
+}
+
+/**
+ * A slot command refused or could not act: the slot is empty, still being installed or bad, the box
+ * has no slot boot setup, it was not booted through the slot menu, or its health check failed.
+ * `details.refusal` names the case for the web UI.
+ */
+export class SlotError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("slot", message, hint, details);
   }
 }
