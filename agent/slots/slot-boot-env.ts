@@ -1,9 +1,7 @@
 import { renderGrubenv } from "../bootloader/grubenv.ts";
 import { parseShellVariables } from "../carry-over/shell-variables.ts";
+import { GRUBENV_SIZE } from "./slot-paths.ts";
 
-/** In every slot: the kernel arguments of that slot, which the agent's grub.cfg reads with load_env. */
-export const SLOT_BOOT_ENV_FILE = "etc/va-agent/slot-boot.env";
-export const GRUBENV_BYTES = 1024;
 
 /**
  * The arguments the distribution's own GRUB configuration would give this root's kernel (console,
@@ -19,7 +17,8 @@ export function kernelArgsOfDefaultGrub(defaultGrub: string | null): string {
     .trim();
 }
 
+/** The slot-boot.env block (slot-paths.ts): the kernel arguments of this slot, which the agent's grub.cfg reads with load_env. */
 export function slotBootEnv(kernelArgs: string): string {
   if (/[\n\\]/.test(kernelArgs)) throw new Error(`kernel arguments for a GRUB environment block must be one line without backslashes: ${JSON.stringify(kernelArgs)}`);
-  return renderGrubenv(new Map([["va_cmdline", kernelArgs]]), GRUBENV_BYTES);
+  return renderGrubenv(new Map([["va_cmdline", kernelArgs]]), GRUBENV_SIZE);
 }

@@ -9,16 +9,14 @@ import { ArchiveError } from "../errors/errors.ts";
 import { mountLocation } from "../plan/plan.ts";
 import { grubLvmIdDevice, renderSlotBootMenu } from "../slots/boot-menu.ts";
 import { withSharedBootMount } from "../slots/shared-boot-fstab.ts";
-import { GRUBENV_BYTES, kernelArgsOfDefaultGrub, SLOT_BOOT_ENV_FILE, slotBootEnv } from "../slots/slot-boot-env.ts";
+import { kernelArgsOfDefaultGrub, slotBootEnv } from "../slots/slot-boot-env.ts";
 import { activate, markBad, type SlotEnv, varsWithSlotEnv } from "../slots/slot-env.ts";
-import { initialSlotMetadata, writeSlotMetadata } from "../slots/slot-metadata.ts";
-import { ENABLED_SLOT_UNITS, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
-import { command, type Entry, later, type Later, write } from "./entry.ts";
-import { inChroot, type PlanContext, type Step, type StepContext } from "./step.ts";
+import { emptySlotMetadata, type SlotMetadata, withSlotRecord, writeSlotMetadata } from "../slots/slot-metadata.ts";
+import { grubCfgPath, grubenvPath, GRUBENV_SIZE, RESCUE_DIR, rescueDir, slotBootEnvPath } from "../slots/slot-paths.ts";
+import { installSlotUnits, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
+import { type Entry, later, type Later, write } from "./entry.ts";
+import type { PlanContext, Step, StepContext } from "./step.ts";
 
-/** On the shared boot partition (docs/SLOTS.md). */
-export const SLOT_GRUB_DIR = "grub";
-export const RESCUE_DIR = "va-rescue";
 const TRUSTED_KEYS_DIR = "/etc/va-agent/keys";
 
 /**
@@ -39,7 +37,7 @@ export const writeSlotBoot: Step = {
 function slotRootEntries(ctx: PlanContext): Entry[] {
   const root = ctx.paths.targetRoot;
   const fstab = join(root, "etc/fstab");
-  const env = join(root, SLOT_BOOT_ENV_FILE);
+  const env = slotBootEnvPath(root);
   const agent = join(root, SLOT_AGENT_PATH);
   return [
     write(fstab, `the /boot line moved to ${mountLocation(bootFilesystem(ctx))}: the slot's /boot (kernel, initramfs) is its own`, () =>
@@ -61,21 +59,16 @@ function slotRootEntries(ctx: PlanContext): Entry[] {
       says: `the tiny system has no ${TRUSTED_KEYS_DIR}`,
       holds: () => !existsSync(TRUSTED_KEYS_DIR),
     }),
-    ...SLOT_UNIT_FILES.map((unit) =>
-      write(join(root, unit.path), "unit of the slot commit (docs/SLOTS.md)", () => {
-        mkdirSync(dirname(join(root, unit.path)), { recursive: true });
-        writeFileAtomically(join(root, unit.path), unit.text, { mode: 0o644 });
-      }),
+    write(join(root, "etc/systemd/system"), `${SLOT_UNIT_FILES.map((unit) => unit.file).join(", ")} and their enable links: commit on health (docs/SLOTS.md)`, () =>
+      installSlotUnits(root),
     ),
-    command(inChroot(ctx, ["systemctl", "enable", ...ENABLED_SLOT_UNITS])),
   ];
 }
 
 function sharedBootEntries(ctx: PlanContext): Entry[] {
   const boot = join(ctx.paths.targetRoot, mountLocation(bootFilesystem(ctx)));
   const tiny = ctx.manifest.tinySystem!;
-  const rescue = join(boot, RESCUE_DIR);
-  const grubDir = join(boot, SLOT_GRUB_DIR);
+  const rescue = rescueDir(boot);
   const slots = ctx.plan.slots!;
   const uuids = { A: lvIds(ctx, slots.a.lv), B: lvIds(ctx, slots.b.lv) };
   return [
@@ -83,7 +76,7 @@ function sharedBootEntries(ctx: PlanContext): Entry[] {
     write(join(rescue, "initrd.img"), "the tiny initramfs, kept as the rescue system", (run) =>
       copyInto(join(run.paths.payloadDir, tiny.initramfs.file), join(rescue, "initrd.img")),
     ),
-    write(join(grubDir, "grub.cfg"), `the slot boot menu (A = ${slots.a.lv} as ${uuids.A.placeholder}, B = ${slots.b.lv} as ${uuids.B.placeholder}, ${slots.tries} tries each, rescue)`, async (run) => {
+    write(grubCfgPath(boot), `the slot boot menu (A = ${slots.a.lv} as ${uuids.A.placeholder}, B = ${slots.b.lv} as ${uuids.B.placeholder}, ${slots.tries} tries each, rescue)`, async (run) => {
       const menu = renderSlotBootMenu({
         tries: slots.tries,
         menuTimeoutSeconds: slots.menuTimeoutSeconds,
@@ -93,16 +86,24 @@ function sharedBootEntries(ctx: PlanContext): Entry[] {
         },
         rescue: { kernel: `/${RESCUE_DIR}/linux`, initrd: `/${RESCUE_DIR}/initrd.img`, cmdline: rescueCmdline() },
       });
-      mkdirSync(grubDir, { recursive: true });
-      writeFileAtomically(join(grubDir, "grub.cfg"), menu, { mode: 0o644 });
+      mkdirSync(dirname(grubCfgPath(boot)), { recursive: true });
+      writeFileAtomically(grubCfgPath(boot), menu, { mode: 0o644 });
     }),
-    write(join(grubDir, "grubenv"), "ORDER=A B, A good with no try counted yet, B empty (not good)", () => {
-      writeFileAtomically(join(grubDir, "grubenv"), renderGrubenv(varsWithSlotEnv(new Map(), migratedSlotEnv()), GRUBENV_BYTES), { mode: 0o644 });
-    }),
-    write(boot, `slot metadata: A holds ${ctx.manifest.product.name} ${ctx.manifest.product.release}, B is empty`, () =>
-      writeSlotMetadata(boot, initialSlotMetadata(ctx.manifest.product, new Date().toISOString())),
+    // slots.json before grubenv: GRUB is never pointed at a slot the metadata does not say is installed.
+    write(boot, `slots.json: A holds ${ctx.manifest.product.name} ${ctx.manifest.product.release}, B is empty; ${slots.tries} tries`, () =>
+      writeSlotMetadata(boot, migratedSlotMetadata(ctx, new Date().toISOString())),
     ),
+    write(grubenvPath(boot), "ORDER=A B, A good with no try counted yet, B empty (not good)", () => {
+      writeFileAtomically(grubenvPath(boot), renderGrubenv(varsWithSlotEnv(new Map(), migratedSlotEnv()), GRUBENV_SIZE), { mode: 0o644 });
+    }),
   ];
+}
+
+function migratedSlotMetadata(ctx: PlanContext, now: string): SlotMetadata {
+  const slots = ctx.plan.slots!;
+  const { name, release } = ctx.manifest.product;
+  const empty = emptySlotMetadata({ lvs: { A: slots.a.lv, B: slots.b.lv }, tries: slots.tries });
+  return withSlotRecord(empty, "A", { state: "installed", product: name, release, installedAt: now });
 }
 
 /** What the migration leaves: A good and first, B not good (nothing is in it yet). */
@@ -143,6 +144,7 @@ function linkNewestKernel(ctx: StepContext): void {
   const kver = kvers[0];
   if (!kver) throw new ArchiveError(`no /boot/vmlinuz-* in the new root: slot A has no kernel to boot`, "Rebuild the payload with its kernel in /boot.");
   const initramfs = (ctx.distro ?? undetectedDistro).initramfsPath(kver);
+  if (!existsSync(join(root, initramfs))) throw new ArchiveError(`the new root has no ${initramfs} for its kernel ${kver}: slot A would not boot`, "Rebuild the payload with its initramfs, or let the migration rebuild it (bootloader.rebuildInitramfs).");
   for (const [link, target] of [["vmlinuz", `boot/vmlinuz-${kver}`], ["initrd.img", initramfs.slice(1)]] as const) {
     rmSync(join(root, link), { force: true });
     symlinkSync(target, join(root, link));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Journal } from "../../agent/journal/journal.ts";
@@ -18,7 +18,7 @@ import { applies, wholeStep } from "../../agent/steps/whole-step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { FakeRunner } from "./fake-runner.ts";
 import { stagedRun } from "./fixtures/staged-run.ts";
-import { BOOT_UUID, layDownNewRoot } from "./fixtures/new-root.ts";
+import { BOOT_UUID, KVER, layDownNewRoot } from "./fixtures/new-root.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES, type Shape } from "./fixtures/shapes.ts";
 
 // Issue 15's done-when: every step of the migration, run against the fake runner for each disk
@@ -134,6 +134,33 @@ describe("the plan is the whole truth: a run performs exactly the planned entrie
     expect(written.some((w) => w.includes("boot sector (staged boot)"))).toBe(true);
     expect(written.some((w) => w.includes("protective MBR"))).toBe(true);
     expect(written.some((w) => w.includes("resume boot code"))).toBe(true);
+  });
+
+  test("A/B slots: the agent's slot menu, grubenv, rescue system and units are planned entries; GRUB goes to the shared /boot", async () => {
+    const tiny = { kernel: new TextEncoder().encode("tiny kernel"), initramfs: new TextEncoder().encode("tiny initramfs") };
+    const ref = (file: string, bytes: Uint8Array) => ({ file, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
+    const { ctx, run } = world(SHAPES["SATA, GPT+LVM, ext4 root, disk 3x the layout"]!, (document) => {
+      document.slots = { a: "root", b: "back" };
+      document.tinySystem = { kernel: ref("tiny-linux", tiny.kernel), initramfs: ref("tiny-initrd.img", tiny.initramfs) };
+    });
+    writeFileSync(join(ctx.paths.oldRootMount, "etc/upd/tiny-linux"), tiny.kernel);
+    writeFileSync(join(ctx.paths.oldRootMount, "etc/upd/tiny-initrd.img"), tiny.initramfs);
+    run.respond((argv) => (argv[0] === "chroot" && argv[2] === "dracut" ? (writeFileSync(join(ctx.paths.targetRoot, argv.at(-1)!), "initramfs"), {}) : undefined));
+    run.respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" && argv.includes("vg_uuid,lv_uuid") ? { stdout: "  vgUUID-1 lvUUID-2\n" } : undefined));
+    const { performed } = await holdRunToPlan(ctx, run);
+    expect(performed.get("write-bootloader-config")).toEqual([]);
+    expect(renderPlan(ctx)).toContain("skipped: the agent's slot boot menu");
+    const boot = join(ctx.paths.targetRoot, "boot/va");
+    expect(run.calls).toContainEqual(["mount", "-t", "ext4", "/dev/sda2", boot]);
+    expect(run.calls).toContainEqual(["chroot", ctx.paths.targetRoot, "grub-install", "--target=i386-pc", "--boot-directory=/boot/va", "/dev/sda"]);
+    expect(readFileSync(join(ctx.paths.targetRoot, "etc/fstab"), "utf8")).toContain(`UUID=${BOOT_UUID} /boot/va ext4`);
+    expect(readFileSync(join(boot, "grub/grub.cfg"), "utf8")).toContain("lvmid/vgUUID-1/lvUUID-2");
+    expect(readFileSync(join(boot, "grub/grubenv"), "latin1")).toStartWith("# GRUB Environment Block\nORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n");
+    expect(readFileSync(join(boot, "va-rescue/linux"), "utf8")).toBe("tiny kernel");
+    const slots = JSON.parse(readFileSync(join(boot, "va-agent/slots.json"), "utf8"));
+    expect([slots.tries, slots.slots.A.state, slots.slots.A.release, slots.slots.B.state]).toEqual([3, "installed", "13.0", "empty"]);
+    expect(readlinkSync(join(ctx.paths.targetRoot, "vmlinuz"))).toBe(`boot/vmlinuz-${KVER}`);
+    expect(readlinkSync(join(ctx.paths.targetRoot, "etc/systemd/system/multi-user.target.wants/va-slot-commit.service"))).toBe("/etc/systemd/system/va-slot-commit.service");
   });
 
   test("the UUID already right: the planned choice takes its else side", async () => {
