@@ -1,5 +1,6 @@
 import { LayoutError, ManifestError } from "../errors/errors.ts";
 import { SLOT_NAMES, type SlotName } from "./slot-env.ts";
+import { SLOT_BOOT_ENV } from "./slot-paths.ts";
 
 /**
  * The agent's own grub.cfg on the shared boot partition (/grub/grub.cfg): it picks the slot to boot
@@ -21,7 +22,7 @@ export interface SlotBootMenuConfig {
 export interface SlotBootTarget {
   /** GRUB device of the slot's filesystem without parentheses: grubLvmIdDevice(vg uuid, lv uuid). */
   grubDevice: string;
-  /** Linux root device of the slot: deviceMapperName(vg, lv), e.g. /dev/mapper/VA-root. */
+  /** Linux root device of the slot: logicalVolumeDevice(vg, lv) (plan.ts), e.g. /dev/mapper/VA-root. */
   linuxRoot: string;
   /** Menu title of the slot's entry (release, product…). */
   label: string;
@@ -31,16 +32,9 @@ export const MAX_TRIES = 9;
 export const RESCUE_ENTRY_ID = "va-rescue";
 /** The grubenv beside grub.cfg; GRUB's $prefix is the /grub directory grub-install embedded in core.img. */
 export const GRUBENV_PATH = "$prefix/grubenv";
-/** In each slot: a GRUB environment block holding va_cmdline, the slot's extra kernel arguments. */
-export const SLOT_BOOT_ENV_PATH = "/etc/va-agent/slot-boot.env";
 
 export function slotEntryId(slot: SlotName): string {
   return `va-slot-${slot}`;
-}
-
-/** The device-mapper node of an LV: dashes inside the VG and LV names doubled, as device-mapper does. */
-export function deviceMapperName(vg: string, lv: string): string {
-  return `/dev/mapper/${vg.replaceAll("-", "--")}-${lv.replaceAll("-", "--")}`;
 }
 
 /** An LVM UUID as `vgs -o vg_uuid` / `lvs -o lv_uuid` print it (and GRUB's lvm module names it): 32 characters in 6-4-4-4-4-4-6 groups. */
@@ -50,7 +44,7 @@ const LVM_UUID = /^[A-Za-z0-9]{6}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[
 export function grubLvmIdDevice(vgUuid: string, lvUuid: string): string {
   for (const uuid of [vgUuid, lvUuid]) {
     if (!LVM_UUID.test(uuid)) {
-      throw new LayoutError(`"${uuid}" is not an LVM UUID`, "next: pass the vg_uuid / lv_uuid exactly as `vgs -o vg_uuid` and `lvs -o lv_uuid` print them (with dashes).");
+      throw new LayoutError(`"${uuid}" is not an LVM UUID`, "pass the vg_uuid / lv_uuid exactly as `vgs -o vg_uuid` and `lvs -o lv_uuid` print them (with dashes).");
     }
   }
   return `lvmid/${vgUuid}/${lvUuid}`;
@@ -74,20 +68,20 @@ function checkConfig(config: SlotBootMenuConfig): void {
     throw new ManifestError(`slots.tries is ${config.tries}; the boot menu counts 1 to ${MAX_TRIES} tries`, `next: set slots.tries in the manifest to a whole number from 1 to ${MAX_TRIES} (default 3).`);
   }
   if (!Number.isInteger(config.menuTimeoutSeconds) || config.menuTimeoutSeconds < 0) {
-    throw new LayoutError(`boot menu timeout ${config.menuTimeoutSeconds} is not a whole number of seconds`, "next: pass 0 or more seconds.");
+    throw new LayoutError(`boot menu timeout ${config.menuTimeoutSeconds} is not a whole number of seconds`, "pass 0 or more seconds.");
   }
   for (const path of [config.rescue.kernel, config.rescue.initrd]) {
     if (!/^\/[A-Za-z0-9_.,:=+@%/-]+$/.test(path)) {
-      throw new LayoutError(`rescue file "${path}" is not a plain absolute path on the boot partition`, "next: pass the path from the partition's root, e.g. /va-rescue/linux.");
+      throw new LayoutError(`rescue file "${path}" is not a plain absolute path on the boot partition`, "pass the path from the partition's root, e.g. /va-rescue/linux.");
     }
   }
   for (const slot of SLOT_NAMES) {
     const { grubDevice, linuxRoot } = config.slots[slot];
     if (!/^[A-Za-z0-9_.,/-]+$/.test(grubDevice)) {
-      throw new LayoutError(`slot ${slot}: "${grubDevice}" is not a GRUB device name`, "next: pass grubLvmIdDevice(vg uuid, lv uuid), without parentheses.");
+      throw new LayoutError(`slot ${slot}: "${grubDevice}" is not a GRUB device name`, "pass grubLvmIdDevice(vg uuid, lv uuid), without parentheses.");
     }
     if (!PLAIN_WORD.test(linuxRoot)) {
-      throw new LayoutError(`slot ${slot}: root device "${linuxRoot}" cannot be a kernel argument`, "next: pass deviceMapperName(vg, lv).");
+      throw new LayoutError(`slot ${slot}: root device "${linuxRoot}" cannot be a kernel argument`, "pass logicalVolumeDevice(vg, lv) (plan.ts).");
     }
   }
 }
@@ -141,7 +135,7 @@ function slotEntry(slot: SlotName, target: SlotBootTarget): string[] {
     `menuentry ${word(target.label)} --id ${slotEntryId(slot)} {`,
     "  set va_cmdline=",
     "  # Tested first: an error printed inside an entry makes GRUB wait for a key (up to 10 s) before booting.",
-    `  if [ -f ${dev}${SLOT_BOOT_ENV_PATH} ]; then load_env --file ${dev}${SLOT_BOOT_ENV_PATH} va_cmdline; fi`,
+    `  if [ -f ${dev}${SLOT_BOOT_ENV} ]; then load_env --file ${dev}${SLOT_BOOT_ENV} va_cmdline; fi`,
     `  linux ${dev}/vmlinuz root=${target.linuxRoot} ro va.slot=${slot} panic=10 $va_cmdline`,
     `  initrd ${dev}/initrd.img`,
     "}",

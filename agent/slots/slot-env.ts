@@ -27,10 +27,12 @@ export function otherSlot(slot: SlotName): SlotName {
 
 /** Lenient like GRUB: a missing or garbled variable reads as "not good", "0 tries", ORDER "A B". */
 export function slotEnvFromVars(vars: ReadonlyMap<string, string>): SlotEnv {
-  const order = (vars.get("ORDER") ?? "").split(/\s+/).filter((s): s is SlotName => s === "A" || s === "B");
+  // GRUB's blanks only (space, tab, CR, LF), and digits only: the same reading as the grub.cfg's.
+  const order = (vars.get("ORDER") ?? "").split(/[ \t\r\n]+/).filter((s): s is SlotName => s === "A" || s === "B");
   const tries = (slot: SlotName) => {
-    const n = Number.parseInt(vars.get(`${slot}_TRY`) ?? "0", 10);
-    return Number.isFinite(n) && n >= 0 ? n : 0;
+    // As the grub.cfg's regexp reads a count: leading POSIX space, one "+", leading zeros; no digits → 0.
+    const digits = /^[ \t\n\v\f\r]*\+?0*([0-9]+)/.exec(vars.get(`${slot}_TRY`) ?? "")?.[1];
+    return digits ? Number(digits) : 0;
   };
   return {
     order: order.length > 0 ? [...new Set(order)] : ["A", "B"],

@@ -57,6 +57,8 @@ export interface WriteEntry {
   /** What goes there: "sectors 0+1: boot sector (staged boot)", "copied from …, SHA-256 verified". */
   what: string;
   skipIf?: Condition;
+  /** The read-only commands it asks for what it writes (the LVM UUIDs a boot menu names). */
+  asks?: readonly (readonly Arg[])[];
   perform(ctx: StepContext): void | Promise<void>;
 }
 
@@ -92,8 +94,8 @@ export function mount(argv: readonly string[], options?: CommandEntry["options"]
   return command(argv, { mountpoint: target, skipIf: mountedAlready(target), ...(options ? { options } : {}) });
 }
 
-export function write(target: Arg, what: string, perform: WriteEntry["perform"], skipIf?: Condition): WriteEntry {
-  return { kind: "write", target, what, perform, ...(skipIf ? { skipIf } : {}) };
+export function write(target: Arg, what: string, perform: WriteEntry["perform"], skipIf?: Condition, asks?: WriteEntry["asks"]): WriteEntry {
+  return { kind: "write", target, what, perform, ...(skipIf ? { skipIf } : {}), ...(asks ? { asks } : {}) };
 }
 
 export function check(says: string, verify: CheckEntry["verify"], asks?: CheckEntry["asks"]): CheckEntry {
@@ -139,7 +141,7 @@ export function plannedCommands(entries: readonly Entry[]): string[][] {
           ...plannedCommands(entry.retry?.otherwise ?? []),
         ];
       case "write":
-        return asked(entry.skipIf);
+        return [...asked(entry.skipIf), ...(entry.asks ?? []).map(plannedArgv)];
       case "check":
         return (entry.asks ?? []).map(plannedArgv);
       case "choice":

@@ -21,7 +21,7 @@ function outlineOf(entry: Entry): Outline {
     case "command":
       return { head, details: [...laterLines(entry), ...conditionLines(entry.skipIf, "skip if"), ...retryLines(entry)] };
     case "write":
-      return { head, details: conditionLines(entry.skipIf, "skip if") };
+      return { head, details: [...conditionLines(entry.skipIf, "skip if"), ...askLines(entry.asks)] };
     case "check":
       return { head, details: askLines(entry.asks) };
     case "choice":

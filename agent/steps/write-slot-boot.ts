@@ -12,7 +12,7 @@ import { withSharedBootMount } from "../slots/shared-boot-fstab.ts";
 import { kernelArgsOfDefaultGrub, slotBootEnv } from "../slots/slot-boot-env.ts";
 import { activate, markBad, type SlotEnv, varsWithSlotEnv } from "../slots/slot-env.ts";
 import { emptySlotMetadata, type SlotMetadata, withSlotRecord, writeSlotMetadata } from "../slots/slot-metadata.ts";
-import { grubCfgPath, grubenvPath, GRUBENV_SIZE, RESCUE_DIR, rescueDir, slotBootEnvPath } from "../slots/slot-paths.ts";
+import { grubCfgPath, grubenvPath, GRUBENV_SIZE, RESCUE_DIR, rescueDir, slotBootEnvPath, slotsMetadataPath } from "../slots/slot-paths.ts";
 import { installSlotUnits, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
 import { type Entry, later, type Later, write } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
@@ -28,8 +28,8 @@ export const writeSlotBoot: Step = {
   name: "write-slot-boot",
   summary: "the agent's slot boot menu and environment on the shared /boot, the rescue system, the agent and its commit units in slot A",
   destructive: true,
-  requires: ["target", "chroot"],
-  reads: (manifest) => (manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
+  requires: ["target"],
+  reads: (manifest) => (manifest.slots && manifest.tinySystem ? [manifest.tinySystem.kernel.file, manifest.tinySystem.initramfs.file] : []),
   applies: (ctx) => (ctx.plan.slots ? true : "the manifest has no slots: the distribution's grub.cfg boots the new system"),
   entries: (ctx: PlanContext): Entry[] => [...slotRootEntries(ctx), ...sharedBootEntries(ctx)],
 };
@@ -88,9 +88,9 @@ function sharedBootEntries(ctx: PlanContext): Entry[] {
       });
       mkdirSync(dirname(grubCfgPath(boot)), { recursive: true });
       writeFileAtomically(grubCfgPath(boot), menu, { mode: 0o644 });
-    }),
+    }, undefined, [...(uuids.A.asks ?? []), ...(uuids.B.asks ?? [])]),
     // slots.json before grubenv: GRUB is never pointed at a slot the metadata does not say is installed.
-    write(boot, `slots.json: A holds ${ctx.manifest.product.name} ${ctx.manifest.product.release}, B is empty; ${slots.tries} tries`, () =>
+    write(slotsMetadataPath(boot), `A holds ${ctx.manifest.product.name} ${ctx.manifest.product.release}, B is empty; ${slots.tries} tries`, () =>
       writeSlotMetadata(boot, migratedSlotMetadata(ctx, new Date().toISOString())),
     ),
     write(grubenvPath(boot), "ORDER=A B, A good with no try counted yet, B empty (not good)", () => {

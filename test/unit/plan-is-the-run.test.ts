@@ -17,6 +17,7 @@ import type { StepContext } from "../../agent/steps/step.ts";
 import { applies, wholeStep } from "../../agent/steps/whole-step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { FakeRunner } from "./fake-runner.ts";
+import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { stagedRun } from "./fixtures/staged-run.ts";
 import { BOOT_UUID, KVER, layDownNewRoot } from "./fixtures/new-root.ts";
 import { manifestDocument, oldAppliance, referenceLayout, SHAPES, type Shape } from "./fixtures/shapes.ts";
@@ -145,8 +146,9 @@ describe("the plan is the whole truth: a run performs exactly the planned entrie
     });
     writeFileSync(join(ctx.paths.oldRootMount, "etc/upd/tiny-linux"), tiny.kernel);
     writeFileSync(join(ctx.paths.oldRootMount, "etc/upd/tiny-initrd.img"), tiny.initramfs);
+    run.respond((argv) => (/^grub2?-install$/.test(argv[0]!) ? (fakeGrubInstall(argv, 60), {}) : undefined));
     run.respond((argv) => (argv[0] === "chroot" && argv[2] === "dracut" ? (writeFileSync(join(ctx.paths.targetRoot, argv.at(-1)!), "initramfs"), {}) : undefined));
-    run.respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" && argv.includes("vg_uuid,lv_uuid") ? { stdout: "  vgUUID-1 lvUUID-2\n" } : undefined));
+    run.respond((argv) => (argv[0] === "lvm" && argv[1] === "lvs" && argv.includes("vg_uuid,lv_uuid") ? { stdout: "  Vg0000-aaaa-bbbb-cccc-dddd-eeee-ffffff Lv0000-aaaa-bbbb-cccc-dddd-eeee-ffffff\n" } : undefined));
     const { performed } = await holdRunToPlan(ctx, run);
     expect(performed.get("write-bootloader-config")).toEqual([]);
     expect(renderPlan(ctx)).toContain("skipped: the agent's slot boot menu");
@@ -154,7 +156,7 @@ describe("the plan is the whole truth: a run performs exactly the planned entrie
     expect(run.calls).toContainEqual(["mount", "-t", "ext4", "/dev/sda2", boot]);
     expect(run.calls).toContainEqual(["chroot", ctx.paths.targetRoot, "grub-install", "--target=i386-pc", "--boot-directory=/boot/va", "/dev/sda"]);
     expect(readFileSync(join(ctx.paths.targetRoot, "etc/fstab"), "utf8")).toContain(`UUID=${BOOT_UUID} /boot/va ext4`);
-    expect(readFileSync(join(boot, "grub/grub.cfg"), "utf8")).toContain("lvmid/vgUUID-1/lvUUID-2");
+    expect(readFileSync(join(boot, "grub/grub.cfg"), "utf8")).toContain("lvmid/Vg0000-aaaa-bbbb-cccc-dddd-eeee-ffffff/Lv0000-aaaa-bbbb-cccc-dddd-eeee-ffffff");
     expect(readFileSync(join(boot, "grub/grubenv"), "latin1")).toStartWith("# GRUB Environment Block\nORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n");
     expect(readFileSync(join(boot, "va-rescue/linux"), "utf8")).toBe("tiny kernel");
     const slots = JSON.parse(readFileSync(join(boot, "va-agent/slots.json"), "utf8"));

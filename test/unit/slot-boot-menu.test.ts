@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
-import { deviceMapperName, grubLvmIdDevice, RESCUE_ENTRY_ID, renderSlotBootMenu, type SlotBootMenuConfig, slotEntryId } from "../../agent/slots/boot-menu.ts";
+import { logicalVolumeDevice } from "../../agent/plan/plan.ts";
+import { grubLvmIdDevice, RESCUE_ENTRY_ID, renderSlotBootMenu, type SlotBootMenuConfig, slotEntryId } from "../../agent/slots/boot-menu.ts";
 import { bootDecision, type SlotName, slotEnvFromVars } from "../../agent/slots/slot-env.ts";
 import { bootUnderGrubEmu, decideUnderGrubEmu, type GrubenvState, requireGrubTools } from "./fixtures/grub-emu.ts";
 
@@ -124,8 +125,8 @@ async function expectGrubDecidesAsBootDecision(tries: number, states: GrubenvSta
 
 describe("helpers", () => {
   test("device-mapper names double the dashes inside VG and LV names", () => {
-    expect(deviceMapperName("VA", "root")).toBe("/dev/mapper/VA-root");
-    expect(deviceMapperName("my-vg", "back-1")).toBe("/dev/mapper/my--vg-back--1");
+    expect(logicalVolumeDevice("VA", "root")).toBe("/dev/mapper/VA-root");
+    expect(logicalVolumeDevice("my-vg", "back-1")).toBe("/dev/mapper/my--vg-back--1");
   });
 
   test("GRUB's lvmid device takes LVM UUIDs with their dashes, nothing else", () => {
