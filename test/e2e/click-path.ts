@@ -14,6 +14,7 @@ import { startVm, type Vm, waitExit, ENTROPY } from "./qemu.ts";
 import { failure, NEW_SYSTEM_UP_OR_STUCK, type ScenarioResult, stepTimings, type Timing } from "./scenario.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 import { TEST_CARRY_OVER } from "../unit/fixtures/shapes.ts";
+import { checkMigratedSlots } from "./slot-facts.ts";
 import { checkManagedNetwork, LOG_DISK_BYTES, managedNetworkSetup, MORE_NICS, oldSetupFacts } from "./managed-network-box.ts";
 
 
@@ -29,6 +30,8 @@ export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, o
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
     // The fast path by default: the payload's generic initramfs is kept (the direct variants cover the rebuild).
     bootloader: { kind: "grub-bios", rebuildInitramfs: opts.rebuildInitramfs ?? false },
+    // The migration ends in the slot state (docs/SLOTS.md): A holds the new system, B is empty.
+    slots: { a: "root", b: "back" },
     ...(opts.accounts ? { carryOver: { ...TEST_CARRY_OVER, accounts: opts.accounts } } : {}),
   });
   const bundle = join(dir, "bundle.tar");
@@ -90,7 +93,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     const facts = parseProbeFacts(newSystem);
     const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
     const carried = managed ? checkManagedNetwork(facts, oldSetupFacts(serial)) : checkCarriedConfig(facts, shared.old.facts);
-    return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...carried] };
+    return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...carried, ...checkMigratedSlots(facts, newSystem, "13.0")] };
   } catch (error) {
     return { variant, timings, checks: [], ...failure(error) };
   }
