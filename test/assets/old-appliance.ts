@@ -91,6 +91,8 @@ export interface CommandDiskOptions {
   /** run again on every boot even when it already started once */
   rerun?: boolean;
   sizeMiB?: number;
+  /** filesystem label (default VATESTCMD, what the old system's hook looks for; the new system's probe looks for VASLOTCMD) */
+  label?: string;
 }
 
 /**
@@ -113,7 +115,7 @@ export async function makeCommandDisk(path: string, script: string, opts: Comman
     if (opts.rerun) writeFileSync(join(dir, "rerun"), "\n");
     const sizeMiB = opts.sizeMiB ?? Math.max(64, Math.ceil((bytes * 1.2) / 2 ** 20) + 32);
     rmSync(path, { force: true });
-    await run(["mkfs.ext4", "-q", "-F", "-L", COMMAND_DISK_LABEL, "-E", "root_owner=0:0", "-d", dir, path, `${sizeMiB}M`]);
+    await run(["mkfs.ext4", "-q", "-F", "-L", opts.label ?? COMMAND_DISK_LABEL, "-E", "root_owner=0:0", "-d", dir, path, `${sizeMiB}M`]);
     return path;
   } finally {
     rmSync(dir, { recursive: true, force: true });

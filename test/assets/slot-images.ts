@@ -58,6 +58,7 @@ OnFailure=va-slot-failed.service
 
 [Service]
 Type=oneshot
+StandardOutput=journal+console
 ExecStart=/bin/sh -c 'echo "VA-TEST: vendor health check fails on purpose"; exit 1'
 `;
 

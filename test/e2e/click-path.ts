@@ -59,9 +59,9 @@ const PROLOGUE = [
  */
 export type ClickPathBox = "plain" | "managed-network";
 
-export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox }): Promise<ScenarioResult> {
+export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox; name?: string }): Promise<ScenarioResult> {
   const managed = shared.box === "managed-network";
-  const name = managed ? "click-path-managed-network" : `click-path-virtio-${shared.sizeFactor}x`;
+  const name = shared.name ?? (managed ? "click-path-managed-network" : `click-path-virtio-${shared.sizeFactor}x`);
   const variant = { name, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
   const dir = join(shared.artifacts, variant.name);
   const timings: Timing[] = [];

@@ -1,0 +1,169 @@
+// Issue 16's proof on one migrated box (docs/SLOTS.md): after the click-path migration, the box is
+// started again with a blank disk AHEAD of its system disk on the bus, and a command disk whose
+// run.sh (started by the probe on every boot, counting boots on /data) walks the slot life cycle:
+//
+//   boot 1  A            install 13.1 (good) into B, reboot
+//   boot 2  B try 1      13.1 commits itself; reboot           boots 3, 4, 5: still B; then `slot rollback`
+//   boot 6  A            primary again (late rollback); install 13.2 (its kernel panics), reboot
+//   B try 1, 2, 3        kernel panics, panic=10 reboots; GRUB gives up on B
+//   boot 7  A            by itself; B bad "did not come up in 3 tries"; install 13.3 (health check fails)
+//   boot 8  B try 1      the vendor's health check fails: marked bad, reboot
+//   boot 9  A            B bad "health check failed"; the data LV's sentinel intact; power off
+
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../assets/host.ts";
+import type { NewOs } from "../assets/new-os.ts";
+import { makeCommandDisk, type OldAppliance } from "../assets/old-appliance.ts";
+import { buildSlotImage, SLOT_RELEASES, type SlotRelease } from "../assets/slot-images.ts";
+import { clickPath, type SignedBundle } from "./click-path.ts";
+import { type Check, parseProbeFacts } from "./probe-facts.ts";
+import { ENTROPY, startVm, type Vm, waitExit } from "./qemu.ts";
+import { failure, type ScenarioResult, type Timing } from "./scenario.ts";
+import { checkSlotBoot, slotStatusOf } from "./slot-facts.ts";
+import { buildTs, type TinySystem } from "./tiny-system.ts";
+
+const NAME = "slots-lifecycle";
+const PRODUCT = "va-demo";
+const BOOT_LINE = /va-boot: (?:slot ([AB]) try (\d) of (\d)|no slot qualifies)/;
+
+/** The vendor side: a signed slot image (build.ts bundle --slot-image) of each release. */
+export async function buildSlotBundles(newOs: NewOs, tiny: TinySystem, dir: string): Promise<Record<SlotRelease, string>> {
+  mkdirSync(dir, { recursive: true });
+  const bundles = {} as Record<SlotRelease, string>;
+  for (const kind of Object.keys(SLOT_RELEASES) as SlotRelease[]) {
+    const image = await buildSlotImage(newOs, kind);
+    const manifest = join(dir, `${kind}.manifest.json`);
+    const document = {
+      kind: "slot-image",
+      version: 1,
+      product: { name: PRODUCT, release: image.release },
+      payload: { rootfs: { file: "rootfs.tar.zst", bytes: image.bytes, sha256: image.sha256, compression: "zstd" } },
+      filesystem: "ext4",
+    };
+    writeFileSync(manifest, `${JSON.stringify(document, null, 2)}\n`);
+    bundles[kind] = join(dir, `${kind}.tar`);
+    buildTs(["bundle", "--slot-image", "--manifest", manifest, "--key", tiny.keys.privateKey, "--out", bundles[kind], "--file", `rootfs.tar.zst=${image.file}`]);
+  }
+  return bundles;
+}
+
+/** run.sh on the command disk: the probe runs it after its report, on every boot. */
+function lifeCycleScript(): string {
+  return `set -u
+n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
+slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
+# Boot 8 (13.3 on B) may reboot, marked bad by its failed health check, before it gets here.
+if [ "$n" = 8 ] && [ "$slot" = A ]; then n=9; echo "$n" >/data/va-test-boot; sync; fi
+echo "VA-SLOT-STEP $n slot=$slot"
+install() { va-agent install "/run/va-slot-cmd/$1.tar"; echo "VA-INSTALL-EXIT $1 $?"; }
+case "$n" in
+  1) head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256; sync
+     install good ;;
+  5) va-agent slot rollback; echo "VA-ROLLBACK-EXIT $?" ;;
+  6) install panics ;;
+  7) va-agent slot status; install unhealthy ;;
+  8) echo "VA-WAITING-FOR-THE-HEALTH-CHECK"; sleep 1200 ;;
+  9) sha256sum -c /data/va-sentinel.sha256 >/dev/null; echo "VA-DATA-INTACT $?"; va-agent slot status; exit 0 ;;
+esac
+sync
+systemctl reboot
+sleep 600
+`;
+}
+
+interface Boot {
+  slot: string;
+  tryNumber: string;
+  /** The console from this boot's GRUB line to the next one. */
+  console: string;
+}
+
+/** The console cut at each of GRUB's `va-boot:` lines. */
+function bootsIn(serial: string): Boot[] {
+  const starts = [...serial.matchAll(new RegExp(BOOT_LINE.source, "g"))];
+  return starts.map((m, i) => ({ slot: m[1] ?? "rescue", tryNumber: m[2] ?? "", console: serial.slice(m.index, starts[i + 1]?.index ?? serial.length) }));
+}
+
+export async function slotsLifecycle(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
+  const variant = { name: NAME, bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
+  const dir = join(shared.artifacts, NAME);
+  const timings: Timing[] = [];
+  try {
+    const migrated = await clickPath({ ...shared, sizeFactor: 1, name: NAME });
+    timings.push(...migrated.timings);
+    if (migrated.error || !migrated.checks.every((c) => c.ok)) return { ...migrated, variant };
+    const bundles = await buildSlotBundles(shared.newOs, shared.tiny, join(dir, "vendor"));
+    const commandDisk = await makeCommandDisk(join(dir, "slot-command.img"), lifeCycleScript(), { files: Object.fromEntries(Object.entries(bundles).map(([kind, path]) => [`${kind}.tar`, path])), label: "VASLOTCMD" });
+    const blank = join(dir, "blank-first.qcow2");
+    await run(["qemu-img", "create", "-q", "-f", "qcow2", blank, String(1024 ** 3)]);
+    const vm = startVm({
+      name: `${NAME}-slots`,
+      disks: [
+        { path: blank, format: "qcow2", bus: "virtio" },
+        { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio" },
+        { path: commandDisk, format: "raw", bus: "virtio" },
+      ],
+      nic: { mac: shared.old.facts.mac },
+      serialLog: join(dir, "slots-serial.log"),
+      extraArgs: ENTROPY,
+    });
+    const started = performance.now();
+    const phase = async (what: string, wait: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await wait();
+      timings.push({ phase: what, seconds: (performance.now() - t0) / 1000 });
+    };
+    await phase("boot 1 (A) + install 13.1 into B", () => stepDone(vm, 1, /VA-INSTALL-EXIT good \d+/));
+    await phase("reboot → boot 2 (B) commits 13.1", () => stepDone(vm, 2));
+    await phase("boots 3–5 stay on B, then rollback", () => stepDone(vm, 5, /VA-ROLLBACK-EXIT \d+/));
+    await phase("boot 6 (A) + install 13.2 (panics)", () => stepDone(vm, 6, /VA-INSTALL-EXIT panics \d+/));
+    await phase("3 panicking tries of B → boot 7 (A) by itself + install 13.3", () => stepDone(vm, 7, /VA-INSTALL-EXIT unhealthy \d+/, { ignoreFatal: true }));
+    await phase("boot 8 (B): health check fails → boot 9 (A)", () => stepDone(vm, 9, /VA-DATA-INTACT \d+/));
+    await waitExit(vm, 300);
+    timings.push({ phase: "slot life cycle in all", seconds: (performance.now() - started) / 1000 });
+    return { variant, timings, checks: [...migrated.checks, ...judgeLifeCycle(readFileSync(join(dir, "slots-serial.log"), "latin1"))] };
+  } catch (error) {
+    return { variant, timings, checks: [], ...failure(error) };
+  }
+}
+
+/** Waits for run.sh's step `n` (and a line it prints); a boot of the new system takes minutes under TCG. */
+async function stepDone(vm: Vm, n: number, then?: RegExp, options: { ignoreFatal?: boolean } = {}): Promise<void> {
+  await vm.waitFor(new RegExp(`VA-SLOT-STEP ${n} slot=`), 15 * 60, options);
+  if (then) await vm.waitFor(then, 20 * 60);
+}
+
+export function judgeLifeCycle(serial: string): Check[] {
+  const boots = bootsIn(serial);
+  const step = (n: number) => boots.find((b) => b.console.includes(`VA-SLOT-STEP ${n} slot=`));
+  const facts = (n: number) => parseProbeFacts(step(n)?.console ?? "");
+  const code = (re: RegExp) => re.exec(serial)?.[1];
+  const installed = { state: "installed", good: true };
+  const bad = { state: "installed", good: false };
+  const b7 = slotStatusOf(facts(7))?.slots.find((s) => s.name === "B");
+  const b9 = slotStatusOf(facts(9))?.slots.find((s) => s.name === "B");
+  const between = (from: number, to: number) => boots.slice(boots.indexOf(step(from)!) + 1, boots.indexOf(step(to)!));
+  const afterRollback = between(6, 7);
+  const unhealthy = between(7, 9);
+  const panics = (serial.slice(serial.indexOf("VA-INSTALL-EXIT panics")).match(/Kernel panic - not syncing/g) ?? []).length;
+  return [
+    { name: "install of 13.1 into B from A exits 0", ok: code(/VA-INSTALL-EXIT good (\d+)/) === "0", seen: `exit ${code(/VA-INSTALL-EXIT good (\d+)/)}` },
+    ...checkSlotBoot(facts(2), step(2)?.console ?? "", { slot: "B", release: "13.1", tryNumber: 1, states: { A: installed, B: installed }, primary: "B" }),
+    { name: "3 more reboots stay on B", ok: [3, 4, 5].every((n) => step(n)?.slot === "B"), seen: [3, 4, 5].map((n) => `${n}:${step(n)?.slot}`).join(" ") },
+    { name: "`va-agent slot rollback` exits 0", ok: code(/VA-ROLLBACK-EXIT (\d+)/) === "0", seen: `exit ${code(/VA-ROLLBACK-EXIT (\d+)/)}` },
+    ...checkSlotBoot(facts(6), step(6)?.console ?? "", { slot: "A", release: "13.0", states: { A: installed, B: installed }, primary: "A" }),
+    { name: "install of 13.2 (kernel panics) exits 0", ok: code(/VA-INSTALL-EXIT panics (\d+)/) === "0", seen: `exit ${code(/VA-INSTALL-EXIT panics (\d+)/)}` },
+    { name: "13.2's kernel panicked 3 times, GRUB tried B 3 times, then A by itself", ok: panics >= 3 && afterRollback.map((b) => `${b.slot}${b.tryNumber}`).join(" ") === "B1 B2 B3" && step(7)?.slot === "A", seen: `${panics} panics; GRUB: ${afterRollback.map((b) => `${b.slot} try ${b.tryNumber}`).join(", ")}, then ${step(7)?.slot}` },
+    { name: "slot status says B is bad: it did not come up in 3 tries", ok: b7?.good === false && /3 tries/.test(b7.badReason ?? ""), seen: `B ${b7?.good ? "good" : "bad"} (${b7?.badReason ?? "no reason"})` },
+    { name: "install of 13.3 (failing health check) exits 0", ok: code(/VA-INSTALL-EXIT unhealthy (\d+)/) === "0", seen: `exit ${code(/VA-INSTALL-EXIT unhealthy (\d+)/)}` },
+    {
+      name: "13.3 booted (B try 1), its health check failed, marked bad, rebooted into A",
+      ok: unhealthy.map((b) => `${b.slot}${b.tryNumber}`).join(" ") === "B1" && unhealthy[0]!.console.includes("vendor health check fails on purpose") && step(9)?.slot === "A",
+      seen: `GRUB: ${unhealthy.map((b) => `${b.slot} try ${b.tryNumber}`).join(", ")}; failing check ${unhealthy[0]?.console.includes("fails on purpose") ? "seen" : "not seen"}; then ${step(9)?.slot}`,
+    },
+    ...checkSlotBoot(facts(9), step(9)?.console ?? "", { slot: "A", release: "13.0", states: { A: installed, B: bad }, primary: "A" }),
+    { name: "slot status says why B is bad: health check failed", ok: /health check/.test(b9?.badReason ?? ""), seen: b9?.badReason ?? "no reason" },
+    { name: "the data LV untouched by three installs and two fallbacks (sentinel's SHA-256)", ok: code(/VA-DATA-INTACT (\d+)/) === "0", seen: `sha256sum -c exit ${code(/VA-DATA-INTACT (\d+)/)}` },
+  ];
+}
