@@ -21,6 +21,7 @@ export const ExitCode = {
   signature: 13,
   bundle: 14,
   archive: 15,
+  install: 16,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -177,5 +178,16 @@ export class BundleError extends VaError {
 export class ArchiveError extends VaError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super("archive", message, hint, details);
+  }
+}
+
+/**
+ * `va-agent install` refused before writing anything (the system was not booted from a slot, the
+ * slot layout is not recorded, the image does not fit the inactive slot), or an install stopped
+ * partway: then the inactive slot is marked bad and the running slot is untouched.
+ */
+export class InstallError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("install", message, hint, details);
   }
 }
