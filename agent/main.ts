@@ -3,6 +3,8 @@ import { parseArgs, stringFlag, type CliArgs } from "./cli/args.ts";
 import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
 import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
+import { installCommand, unwiredSlotState } from "./cli/install.ts";
+import { INSTALL_WORK_DIR, installSetup } from "./slots/install-context.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
 import { isIp } from "./carry-over/ip-address.ts";
@@ -41,6 +43,8 @@ Usage:
   va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window] [--allow-downgrade] [--reached-via ADDRESS]
                                                     on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
+  va-agent install BUNDLE [--allow-downgrade] [--json] [--dry-run]
+                                                    on the running new system: a slot image into the inactive slot, booted next
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
   va-agent --version | --help
@@ -91,6 +95,13 @@ async function main(argv: string[]): Promise<number> {
         reachedVia: reachedViaOf(args),
       };
       return stageCommand(options, new ZxRunner(log), log);
+    }
+    case "install": {
+      const log = createLog({ file: `${INSTALL_WORK_DIR}/install.log` });
+      announce(log, "install");
+      const bundle = requiredPositional(args, "install needs the slot image's path: va-agent install BUNDLE [--allow-downgrade] [--json] [--dry-run]");
+      const setup = installSetup({ bundle, cmdline: runningCmdline(), keyring: stringFlag(args, "--keyring"), insecure: args.flags.has("--insecure"), allowDowngrade: args.flags.has(ALLOW_DOWNGRADE_FLAG) });
+      return installCommand({ json: args.flags.has("--json"), dryRun: args.flags.has("--dry-run") }, setup, new ZxRunner(log), log, unwiredSlotState);
     }
     case "verify":
       return verifyCommand(
