@@ -20,7 +20,7 @@ export type Touches = "nothing" | "ram" | "shared-boot" | "slot";
 export interface InstallPhase {
   name: string;
   summary: string;
-  touches: Touches;
+  touches: readonly Touches[];
   entries(ictx: InstallContext): Entry[];
 }
 
@@ -34,20 +34,20 @@ export const INSTALL_PHASES: readonly InstallPhase[] = [
   {
     name: "verify-bundle",
     summary: "every member of the bundle against its signed manifest",
-    touches: "nothing",
+    touches: ["nothing"],
     entries: (ictx) => [check(`every member of ${ictx.setup.bundle} matches the signed manifest (SHA-256 and size, the bundle read once)`, () => verifySlotImage(ictx.setup.bundle, ictx.facts.head, bundleOptionsOf(ictx.setup)))],
   },
-  { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: "nothing", entries: (ictx) => fitEntries(ictx) },
-  { name: "capture-config", summary: "the running system's network, DNS, hostname, listed accounts and paths, captured into RAM", touches: "ram", entries: captureEntries },
-  { name: "begin-install", summary: "mark the slot being written bad", touches: "shared-boot", entries: (ictx) => [beginInstallEntry(ictx.state, ictx.facts.slots.target)] },
-  { name: "make-filesystem", summary: "a new filesystem on the slot's LV, mounted", touches: "slot", entries: filesystemEntries },
-  { name: "extract-rootfs", summary: "the image's root filesystem streamed from the bundle into the slot", touches: "slot", entries: extractEntries },
-  { name: "write-boot-files", summary: "the slot's fstab, its kernel arguments, its kernel links", touches: "slot", entries: bootFileEntries },
-  { name: "copy-agent-files", summary: "the agent, its trusted keys, the new release's record and the slot layout", touches: "slot", entries: agentFileEntries },
-  { name: "install-units", summary: "the commit and health units, enabled in the slot", touches: "slot", entries: unitEntries },
-  { name: "carry-over-config", summary: "the captured configuration rendered into the slot in its distribution's own style", touches: "slot", entries: renderEntries },
-  { name: "close-slot", summary: "the install's log into the slot, unmount, sync; the captured files leave RAM", touches: "slot", entries: (ictx) => [logCopyEntry(ictx), ...unmountEntries(ictx), forgetCapturedEntry(ictx)] },
-  { name: "finish-install", summary: "make the new slot the next one booted, its tries reset", touches: "shared-boot", entries: (ictx) => [finishInstallEntry(ictx.state, ictx.facts.slots.target, ictx.facts.release.to)] },
+  { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: ["nothing"], entries: (ictx) => fitEntries(ictx) },
+  { name: "capture-config", summary: "the running system's network, DNS, hostname, listed accounts and paths, captured into RAM", touches: ["ram"], entries: captureEntries },
+  { name: "begin-install", summary: "mark the slot being written bad", touches: ["shared-boot"], entries: (ictx) => [beginInstallEntry(ictx.state, ictx.facts.slots.target)] },
+  { name: "make-filesystem", summary: "a new filesystem on the slot's LV, mounted", touches: ["slot"], entries: filesystemEntries },
+  { name: "extract-rootfs", summary: "the image's root filesystem streamed from the bundle into the slot", touches: ["slot"], entries: extractEntries },
+  { name: "write-boot-files", summary: "the slot's fstab, its kernel arguments, its kernel links", touches: ["slot"], entries: bootFileEntries },
+  { name: "copy-agent-files", summary: "the agent, its trusted keys, the new release's record and the slot layout", touches: ["slot"], entries: agentFileEntries },
+  { name: "install-units", summary: "the commit and health units, enabled in the slot", touches: ["slot"], entries: unitEntries },
+  { name: "carry-over-config", summary: "the captured configuration rendered into the slot in its distribution's own style", touches: ["slot"], entries: renderEntries },
+  { name: "close-slot", summary: "the install's log into the slot, unmount, sync; the captured files leave RAM", touches: ["slot", "ram"], entries: (ictx) => [logCopyEntry(ictx), ...unmountEntries(ictx), forgetCapturedEntry(ictx)] },
+  { name: "finish-install", summary: "make the new slot the next one booted, its tries reset", touches: ["shared-boot"], entries: (ictx) => [finishInstallEntry(ictx.state, ictx.facts.slots.target, ictx.facts.release.to)] },
 ];
 
 /** The phase after which a failure leaves the slot marked bad (and before which nothing but RAM was written). */

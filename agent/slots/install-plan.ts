@@ -23,7 +23,7 @@ export function installPlanLines(ictx: InstallContext): string[] {
     "",
   ];
   INSTALL_PHASES.forEach((phase, index) => {
-    lines.push(`${String(index + 1).padStart(2)}. ${phase.name} [${touchesText(phase.touches, ictx)}]: ${phase.summary}`);
+    lines.push(`${String(index + 1).padStart(2)}. ${phase.name} [${phase.touches.map((t) => touchesText(t, ictx)).join("; ")}]: ${phase.summary}`);
     lines.push(...outlineLines(outline(phase.entries(ictx)), "      "));
   });
   lines.push(
@@ -38,11 +38,11 @@ function touchesText(touches: Touches, ictx: InstallContext): string {
     case "nothing":
       return "reads only";
     case "ram":
-      return `writes RAM only: ${ictx.setup.workDir}`;
+      return `writes RAM: ${ictx.setup.workDir}`;
     case "shared-boot":
       return "writes the slot state on the shared boot partition";
     case "slot":
-      return `writes slot ${ictx.facts.slots.target} only: LV ${ictx.facts.layout.vg}/${ictx.facts.lv}`;
+      return `writes slot ${ictx.facts.slots.target}: LV ${ictx.facts.layout.vg}/${ictx.facts.lv}`;
   }
 }
 
