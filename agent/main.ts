@@ -55,7 +55,8 @@ Options:
   --target-root DIR  where the new root is mounted (default /sysimage)
   --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys; the tiny system has there the keys "build.ts initramfs --keyring" gave it)
   --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned; stage passes it to the tiny system)
-  --allow-downgrade  stage a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
+  --allow-downgrade  stage or install a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
+  --dry-run          install: print every phase and command it would run, run none
   --reached-via ADDRESS  the address the box is managed on (the web UI passes its own): stage refuses when its interface cannot be carried
   --accept-open-window  stage even when the staged tiny kernel stays in pieces (a power cut early in the migration then leaves no bootable path)
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { InstallError } from "../errors/errors.ts";
 import { check, type Entry } from "../steps/entry.ts";
 import type { InstallContext } from "./install-context.ts";
@@ -53,12 +53,25 @@ function readMountinfo(): string {
   return existsSync("/proc/self/mountinfo") ? readFileSync("/proc/self/mountinfo", "utf8") : "";
 }
 
-/** Where /proc/self/mountinfo has this device mounted (its source, after the " - fstype" separator). */
+/**
+ * Where /proc/self/mountinfo has this device mounted (its source, after the " - fstype" separator),
+ * under whichever of its names it was mounted (/dev/mapper/VG-LV, /dev/VG/LV, /dev/dm-N).
+ */
 export function mountpointsOf(mountinfo: string, device: string): string[] {
+  const node = realNode(device);
   return mountinfo.split("\n").flatMap((line) => {
     const [before, after] = line.split(" - ");
     const source = after?.split(" ")[1];
     const target = before?.split(" ")[4];
-    return source === device && target ? [target.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))] : [];
+    const same = source !== undefined && (source === device || (source.startsWith("/dev/") && realNode(source) === node));
+    return same && target ? [target.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))] : [];
   });
+}
+
+function realNode(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

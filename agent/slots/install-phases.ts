@@ -35,7 +35,7 @@ export const INSTALL_PHASES: readonly InstallPhase[] = [
     name: "verify-bundle",
     summary: "every member of the bundle against its signed manifest",
     touches: ["nothing"],
-    entries: (ictx) => [check(`every member of ${ictx.setup.bundle} matches the signed manifest (SHA-256 and size, the bundle read once)`, () => verifySlotImage(ictx.setup.bundle, ictx.facts.head, bundleOptionsOf(ictx.setup)))],
+    entries: (ictx) => [check(`every member of ${ictx.setup.bundle} matches the signed manifest (SHA-256 and size, the bundle read once)`, (ctx) => verifySlotImage(ictx.setup.bundle, ictx.facts.head, { ...bundleOptionsOf(ictx.setup), progress: (label) => ctx.log.progress(label) }))],
   },
   { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: ["nothing"], entries: (ictx) => fitEntries(ictx) },
   { name: "capture-config", summary: "the running system's network, DNS, hostname, listed accounts and paths, captured into RAM", touches: ["ram"], entries: captureEntries },

@@ -6,7 +6,10 @@ import { BundleError, InstallError, PreflightError, SignatureError, StepFailedEr
 import { silentLog } from "../../agent/log/logger.ts";
 import { installSetup } from "../../agent/slots/install-context.ts";
 import { readInstallFacts } from "../../agent/slots/install-facts.ts";
+import { fitEntries, mountpointsOf } from "../../agent/slots/install-fit.ts";
 import { runInstall } from "../../agent/slots/install-run.ts";
+import { perform } from "../../agent/steps/perform.ts";
+import { slotStepContext } from "../../agent/slots/install-carry-over.ts";
 import { stageBundle } from "../../agent/stage/stage.ts";
 import { buildTestBundle, makeWorkspace, removeWorkspaces } from "./bundle-fixture.ts";
 import { FakeRunner } from "./fake-runner.ts";
@@ -85,6 +88,17 @@ describe("va-agent install refuses before anything is written", () => {
     expect(error.message).toBe(`the image does not fit slot B: LV VA/back has ${GIB} bytes (1.00 GiB), va 13.1 needs ${2 * GIB} bytes (2.00 GiB, its minSlotBytes)`);
     expect(error.hint).toContain("nothing was written");
     nothingWritten(world, [["lvm", "lvs", "--units", "b", "--nosuffix", "--noheadings", "--options", "lv_size", "VA/back"]]);
+  });
+
+  test("the inactive slot mounted somewhere (by hand, or it is the running root after all): refused before lvs", async () => {
+    const world = await slotWorld();
+    const ictx = await installContext(world);
+    const mountinfo = "22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/VA-root rw\n98 22 253:1 / /mnt/b\\040copy rw - ext4 /dev/mapper/VA-back rw\n";
+    expect(mountpointsOf(mountinfo, "/dev/mapper/VA-back")).toEqual(["/mnt/b copy"]);
+    const error = await refusal(perform({ ...slotStepContext(ictx), run: world.run, log: world.log }, fitEntries(ictx, () => mountinfo)));
+    expect(error).toBeInstanceOf(InstallError);
+    expect(error.message).toBe("slot B (LV VA/back, /dev/mapper/VA-back) is mounted at /mnt/b copy: it is in use");
+    expect(world.run.calls).toEqual([]);
   });
 
   test("without minSlotBytes the archive's own size is the least the slot must hold", async () => {
