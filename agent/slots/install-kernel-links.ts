@@ -18,13 +18,13 @@ export function hasKernelLinks(root: string): boolean {
 
 function resolvesInside(root: string, link: string): boolean {
   const path = join(root, link);
-  if (!isSymlinkOrFile(path)) return false;
+  if (!lstatExists(path)) return false;
   if (!lstatSync(path).isSymbolicLink()) return true;
   // The links live at the slot's root: an absolute and a relative target both start there.
   return existsSync(join(root, readlinkSync(path)));
 }
 
-function isSymlinkOrFile(path: string): boolean {
+function lstatExists(path: string): boolean {
   try {
     lstatSync(path);
     return true;

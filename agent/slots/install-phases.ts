@@ -25,19 +25,20 @@ export interface InstallPhase {
 }
 
 /**
- * `va-agent install`, in order. Everything before begin-install only reads (and writes RAM): a
+ * `va-agent install`, in order (the fit first: lvs is quick, reading the whole bundle is not).
+ * Everything before begin-install only reads (and writes RAM): a
  * refusal there leaves the system as it was. From begin-install on the slot being written is
  * marked bad, so a power cut or a failure boots the running slot as before; finish-install, after
  * the slot is unmounted and synced, is the one write that makes the new slot the next one tried.
  */
 export const INSTALL_PHASES: readonly InstallPhase[] = [
+  { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: ["nothing"], entries: (ictx) => fitEntries(ictx) },
   {
     name: "verify-bundle",
     summary: "every member of the bundle against its signed manifest",
     touches: ["nothing"],
     entries: (ictx) => [check(`every member of ${ictx.setup.bundle} matches the signed manifest (SHA-256 and size, the bundle read once)`, (ctx) => verifySlotImage(ictx.setup.bundle, ictx.facts.head, { ...bundleOptionsOf(ictx.setup), progress: (label) => ctx.log.progress(label) }))],
   },
-  { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: ["nothing"], entries: (ictx) => fitEntries(ictx) },
   { name: "capture-config", summary: "the running system's network, DNS, hostname, listed accounts and paths, captured into RAM", touches: ["ram"], entries: captureEntries },
   { name: "begin-install", summary: "mark the slot being written bad", touches: ["shared-boot"], entries: (ictx) => [beginInstallEntry(ictx.state, ictx.facts.slots.target)] },
   { name: "make-filesystem", summary: "a new filesystem on the slot's LV, mounted", touches: ["slot"], entries: filesystemEntries },

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyBundle } from "../../agent/bundle/verify.ts";
-import { BundleError, InstallError, PreflightError, SignatureError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
+import { BundleError, InstallError, PayloadError, PreflightError, SignatureError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { installSetup } from "../../agent/slots/install-context.ts";
 import { readInstallFacts } from "../../agent/slots/install-facts.ts";
@@ -99,6 +99,18 @@ describe("va-agent install refuses before anything is written", () => {
     expect(error).toBeInstanceOf(InstallError);
     expect(error.message).toBe("slot B (LV VA/back, /dev/mapper/VA-back) is mounted at /mnt/b copy: it is in use");
     expect(world.run.calls).toEqual([]);
+  });
+
+  test("a corrupt rootfs member: refused by verify-bundle before the slot is marked (exit 6)", async () => {
+    const world = await slotWorld();
+    const bytes = readFileSync(world.bundle);
+    bytes[bytes.length - 2048] ^= 0xff; // inside va.tar.xz: the last member, before its padding and the two end blocks
+    writeFileSync(world.bundle, bytes);
+    const error = await refusal(runInstall(await installContext(world), world.run, world.log));
+    expect(error).toBeInstanceOf(PayloadError);
+    expect(error.message).toContain("va.tar.xz is corrupt: SHA-256");
+    expect(error.exitCode).toBe(6);
+    nothingWritten(world, [["lvm", "lvs", "--units", "b", "--nosuffix", "--noheadings", "--options", "lv_size", "VA/back"]]);
   });
 
   test("without minSlotBytes the archive's own size is the least the slot must hold", async () => {
