@@ -6,6 +6,7 @@ import { BundleError, InstallError, PayloadError, PreflightError, SignatureError
 import { silentLog } from "../../agent/log/logger.ts";
 import { installSetup } from "../../agent/slots/install-context.ts";
 import { readInstallFacts } from "../../agent/slots/install-facts.ts";
+import { rootfsChunks } from "../../agent/slots/install-bundle.ts";
 import { fitEntries, mountpointsOf } from "../../agent/slots/install-fit.ts";
 import { runInstall } from "../../agent/slots/install-run.ts";
 import { perform } from "../../agent/steps/perform.ts";
@@ -158,6 +159,24 @@ describe("a failure after begin-install", () => {
     expect(world.state.calls).toEqual(["beginInstall B"]);
     expect(existsSync(join(world.setup.workDir, "captured-config.json"))).toBe(false);
     expect(existsSync(join(world.setup.workDir, "carry-over-paths.tar"))).toBe(false);
+  });
+});
+
+describe("the rootfs streamed into tar", () => {
+  test("is the member of the manifest the install was planned from: another bundle in its place is refused", async () => {
+    const world = await slotWorld();
+    const planned = (await installContext(world)).facts.head;
+    const other = await slotWorld({ release: "13.2" });
+    const chunks = rootfsChunks(other.bundle, planned, { keyring: other.ws.keyring }, silentLog().progress("x"));
+    await expect(chunks.next()).rejects.toThrow("changed while it was being installed");
+  });
+
+  test("arrives whole, each chunk a copy (the tar reader reuses its buffer)", async () => {
+    const world = await slotWorld();
+    const head = (await installContext(world)).facts.head;
+    const seen: Uint8Array[] = [];
+    for await (const chunk of rootfsChunks(world.bundle, head, { keyring: world.ws.keyring }, silentLog().progress("x"))) seen.push(chunk);
+    expect(Buffer.concat(seen).equals(readFileSync(world.ws.files.get("va.tar.xz")!))).toBe(true);
   });
 });
 
