@@ -7,8 +7,10 @@
 //       the vendor's public keys KEYS/*.pub in /etc/va-agent/keys/: the tiny system verifies the staged manifest with them).
 //   bun build.ts keygen --out DIR
 //       an Ed25519 signing pair: DIR/va-signing.key (PKCS8 PEM, 0600) and DIR/va-signing.pub (for the keyring).
-//   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...
+//   bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ... [--slot-image]
 //       the signed upgrade bundle: manifest (bytes + SHA-256 of every member filled in), its signature, the members.
+//       --slot-image: a slot image for `va-agent install` (manifest "kind": "slot-image": product, rootfs,
+//       filesystem; no partition table, no tiny system).
 //   bun build.ts validators
 //       regenerate the ahead-of-time JSON Schema validators (after changing a schema).
 
@@ -132,21 +134,21 @@ function keygen(args: string[]): void {
 async function bundle(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { manifest: { type: "string" }, key: { type: "string" }, out: { type: "string" }, file: { type: "string", multiple: true } },
+    options: { manifest: { type: "string" }, key: { type: "string" }, out: { type: "string" }, file: { type: "string", multiple: true }, "slot-image": { type: "boolean", default: false } },
   });
   if (!values.manifest || !values.key || !values.out) throw new UsageError("bundle needs --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH ...");
   const t0 = performance.now();
   const files = parseFileArgs(values.file ?? []);
-  const r = await buildBundle({ manifest: values.manifest, key: values.key, out: resolve(values.out), files });
+  const r = await buildBundle({ manifest: values.manifest, key: values.key, out: resolve(values.out), files, slotImage: values["slot-image"] });
   for (const m of r.members) console.log(`  ${m.file.padEnd(24)} ${mib(m.bytes).padStart(10)}  sha256 ${m.sha256}`);
-  console.log(`bundle ${r.out}: ${mib(r.bytes)}, signed by key ${r.keyId}, in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  console.log(`${values["slot-image"] ? "slot image" : "bundle"} ${r.out}: ${mib(r.bytes)}, signed by key ${r.keyId}, in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
 }
 
 const USAGE = `usage:
   bun build.ts agent [--out dist/va-agent]
   bun build.ts initramfs --sysroot DIR --stock STOCK.img --keyring KEYS [--agent dist/va-agent] --out OUT.img [--zstd-level 19]
   bun build.ts keygen --out DIR
-  bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...]
+  bun build.ts bundle --manifest M.json --key KEY --out BUNDLE.tar --file NAME=PATH [--file NAME=PATH ...] [--slot-image]
   bun build.ts validators`;
 
 if (import.meta.main) {

@@ -4,6 +4,10 @@ import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
 import { slotCommand } from "./cli/slot.ts";
 import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
+import { installCommand, slotStateOnBoot } from "./cli/install.ts";
+import { bootedSlotOrNull } from "./slots/booted-slot.ts";
+import { SHARED_BOOT_MOUNT } from "./slots/slot-paths.ts";
+import { INSTALL_WORK_DIR, installSetup } from "./slots/install-context.ts";
 import { afterMigration, assertRunningFromRam } from "./cli/tiny-system.ts";
 import { parseSgdiskBackup } from "./disk/gpt-backup.ts";
 import { isIp } from "./carry-over/ip-address.ts";
@@ -42,6 +46,8 @@ Usage:
   va-agent stage BUNDLE [--reboot] [--json] [--accept-open-window] [--allow-downgrade] [--reached-via ADDRESS]
                                                     on the old system: verify, pre-flight, capture config, arm a one-time boot
   va-agent stage --undo [--json]                    on the old system: remove what stage added (tiny system on /boot, entry, payload)
+  va-agent install BUNDLE [--allow-downgrade] [--json] [--dry-run]
+                                                    on the running new system: a slot image into the inactive slot, booted next
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
   va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check [--json] [--boot-dir DIR]
@@ -54,7 +60,8 @@ Options:
   --target-root DIR  where the new root is mounted (default /sysimage)
   --keyring DIR      trusted Ed25519 public keys (default /etc/va-agent/keys; the tiny system has there the keys "build.ts initramfs --keyring" gave it)
   --insecure         accept an unsigned or wrongly signed bundle (development only; loudly warned; stage passes it to the tiny system)
-  --allow-downgrade  stage a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
+  --allow-downgrade  stage or install a release older than the installed one (/etc/va-agent/installed.json); stage passes it to the tiny system
+  --dry-run          install: print every phase and command it would run, run none
   --reached-via ADDRESS  the address the box is managed on (the web UI passes its own): stage refuses when its interface cannot be carried
   --accept-open-window  stage even when the staged tiny kernel stays in pieces (a power cut early in the migration then leaves no bootable path)
 
@@ -96,6 +103,14 @@ async function main(argv: string[]): Promise<number> {
         reachedVia: reachedViaOf(args),
       };
       return stageCommand(options, new ZxRunner(log), log);
+    }
+    case "install": {
+      const log = createLog({ file: `${INSTALL_WORK_DIR}/install.log` });
+      announce(log, "install");
+      const bundle = requiredPositional(args, "install needs the slot image's path: va-agent install BUNDLE [--allow-downgrade] [--json] [--dry-run]");
+      const setup = installSetup({ bundle, cmdline: runningCmdline(), keyring: stringFlag(args, "--keyring"), insecure: args.flags.has("--insecure"), allowDowngrade: args.flags.has(ALLOW_DOWNGRADE_FLAG) });
+      const state = slotStateOnBoot(SHARED_BOOT_MOUNT, bootedSlotOrNull(runningCmdline()));
+      return installCommand({ json: args.flags.has("--json"), dryRun: args.flags.has("--dry-run") }, setup, new ZxRunner(log), log, state);
     }
     case "verify":
       return verifyCommand(

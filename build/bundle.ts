@@ -2,12 +2,14 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync, renameSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { keyIdOf } from "../agent/bundle/keyring.ts";
+import { manifestKindOf } from "../agent/bundle/manifest-kind.ts";
 import { fileRefAt, MEMBER_FIELDS } from "../agent/bundle/manifest-members.ts";
 import { isPlainFileName, MANIFEST_MEMBER, SIGNATURE_MEMBER } from "../agent/bundle/member-name.ts";
 import { signManifest } from "../agent/bundle/signature.ts";
 import { BLOCK_BYTES, encodeHeader, paddingAfter } from "../agent/bundle/tar-header.ts";
 import { parseManifest } from "../agent/manifest/manifest.ts";
 import { sha256File } from "../agent/payload/copy-verified.ts";
+import { parseSlotImageManifest } from "../agent/slots/slot-image-manifest.ts";
 
 export interface BundleInputs {
   manifest: string;
@@ -15,6 +17,8 @@ export interface BundleInputs {
   out: string;
   /** bundle member name → file on the build host */
   files: Map<string, string>;
+  /** A slot image (`va-agent install`): the manifest must say `"kind": "slot-image"`; otherwise a migration bundle (`va-agent stage`). */
+  slotImage?: boolean;
 }
 
 export interface BundleSummary {
@@ -42,16 +46,26 @@ export function parseFileArgs(values: string[]): Map<string, string> {
 /**
  * The signed upgrade bundle: a tar of manifest.json (bytes and SHA-256 of every member filled in),
  * manifest.json.sig, then the members sorted by name. Deterministic: same inputs, same bytes.
+ * A slot image is the same format with the other manifest kind (a rootfs, no partition table).
  */
 export async function buildBundle(inputs: BundleInputs): Promise<BundleSummary> {
   const privateKey = createPrivateKey(readFileSync(inputs.key));
   const document = JSON.parse(readFileSync(inputs.manifest, "utf8")) as Record<string, unknown>;
+  requireKind(document, inputs);
   const members = await fillFileRefs(document, inputs.files);
-  parseManifest(document, inputs.manifest);
+  if (inputs.slotImage) parseSlotImageManifest(document, inputs.manifest);
+  else parseManifest(document, inputs.manifest);
   const manifestBytes = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
   const signature = signManifest(manifestBytes, privateKey);
   await writeTar(inputs.out, manifestBytes, signature, members);
   return { out: inputs.out, bytes: statSync(inputs.out).size, keyId: keyIdOf(createPublicKey(privateKey)), members };
+}
+
+/** What the vendor asked for and what the manifest says it is must agree: a bundle is never the other kind by accident. */
+function requireKind(document: Record<string, unknown>, inputs: BundleInputs): void {
+  const slotImage = manifestKindOf(document) === "slot-image";
+  if (inputs.slotImage && !slotImage) throw new Error(`--slot-image: ${inputs.manifest} is not a slot image manifest (it needs "kind": "slot-image")`);
+  if (!inputs.slotImage && slotImage) throw new Error(`${inputs.manifest} is a slot image manifest ("kind": "slot-image"): build it with --slot-image`);
 }
 
 interface PlannedMember {

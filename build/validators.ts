@@ -9,6 +9,7 @@ import Ajv, { type Options } from "ajv";
 import standaloneCode from "ajv/dist/standalone";
 import { capturedConfigSchema } from "../agent/carry-over/schema.ts";
 import { manifestSchema } from "../agent/manifest/schema.ts";
+import { slotImageSchema } from "../agent/slots/slot-image-schema.ts";
 
 interface Validator {
   /** Repository path of the generated module. */
@@ -30,6 +31,12 @@ export const VALIDATORS: Validator[] = [
     schemaFile: "agent/carry-over/schema.ts",
     schema: capturedConfigSchema,
     options: { allErrors: true, strict: true, strictRequired: false },
+  },
+  {
+    file: "agent/slots/validate-slot-image.generated.ts",
+    schemaFile: "agent/slots/slot-image-schema.ts",
+    schema: slotImageSchema,
+    options: { allErrors: true, useDefaults: true, strict: true, strictRequired: false },
   },
 ];
 

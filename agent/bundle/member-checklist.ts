@@ -1,4 +1,3 @@
-import type { Manifest } from "../manifest/manifest.ts";
 import { referencedFiles, type ManifestFileRef } from "./manifest-members.ts";
 import type { MemberDigest } from "./member-digest.ts";
 import { MANIFEST_MEMBER, SIGNATURE_MEMBER } from "./member-name.ts";
@@ -10,7 +9,8 @@ export class MemberChecklist {
   private readonly expected: Map<string, ManifestFileRef>;
   private readonly seen = new Set<string>();
 
-  constructor(manifest: Readonly<Manifest>) {
+  /** Any manifest kind: its file references are found where MEMBER_FIELDS says. */
+  constructor(manifest: object) {
     this.expected = new Map(referencedFiles(manifest).map((ref) => [ref.file, ref]));
   }
 

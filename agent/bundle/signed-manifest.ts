@@ -2,6 +2,7 @@ import { BundleError, ManifestError, SignatureError } from "../errors/errors.ts"
 import type { Progress } from "../log/logger.ts";
 import { parseManifest, type Manifest } from "../manifest/manifest.ts";
 import { loadKeyring } from "./keyring.ts";
+import { refuseOtherKind } from "./manifest-kind.ts";
 import { MANIFEST_MEMBER, SIGNATURE_MEMBER } from "./member-name.ts";
 import type { SignatureCheck } from "./report.ts";
 import { verifyManifestSignature } from "./signature.ts";
@@ -16,8 +17,9 @@ export interface BundleOptions {
   progress?: (label: string) => Progress;
 }
 
-export interface BundleHead {
-  manifest: Readonly<Manifest>;
+/** The signed head of a bundle, its manifest parsed as the kind the reader needs (M). */
+export interface SignedHead<M> {
+  manifest: Readonly<M>;
   manifestBytes: Buffer;
   signatureBytes?: Buffer;
   signature: SignatureCheck;
@@ -26,11 +28,19 @@ export interface BundleHead {
   rest: AsyncGenerator<TarMember>;
 }
 
+/** A migration bundle's head (`stage`, the tiny system). */
+export type BundleHead = SignedHead<Manifest>;
+
 const MANIFEST_LIMIT_BYTES = 1024 * 1024;
 const SIGNATURE_LIMIT_BYTES = 1024;
 
-/** Reads manifest.json and manifest.json.sig, the first two members, and checks the signature before anything else. */
-export async function readBundleHead(bundle: string, tar: AsyncGenerator<TarMember>, options: BundleOptions): Promise<BundleHead> {
+/** Reads manifest.json and manifest.json.sig, the first two members, and checks the signature before anything else: a migration bundle. */
+export function readBundleHead(bundle: string, tar: AsyncGenerator<TarMember>, options: BundleOptions): Promise<BundleHead> {
+  return readSignedHead(bundle, tar, options, parseManifestBytes);
+}
+
+/** The same head for any manifest kind: `parse` turns the signed bytes into the manifest the caller needs (and refuses another kind). */
+export async function readSignedHead<M>(bundle: string, tar: AsyncGenerator<TarMember>, options: BundleOptions, parse: (source: string, bytes: Buffer) => Readonly<M>): Promise<SignedHead<M>> {
   const manifestMember = await nextMember(tar);
   if (manifestMember?.name !== MANIFEST_MEMBER || manifestMember.type !== "file") {
     throw new BundleError(
@@ -44,7 +54,7 @@ export async function readBundleHead(bundle: string, tar: AsyncGenerator<TarMemb
   const signed = second?.name === SIGNATURE_MEMBER && second.type === "file";
   const signatureBytes = signed ? await readSmall(bundle, second, SIGNATURE_LIMIT_BYTES) : undefined;
   const signature = checkManifestSignature(manifestBytes, signatureBytes, options, () => unsignedError(bundle));
-  const manifest = parseManifestBytes(`${bundle}:${MANIFEST_MEMBER}`, manifestBytes);
+  const manifest = parse(`${bundle}:${MANIFEST_MEMBER}`, manifestBytes);
   const warnings = signature.insecure ? [insecureWarning(signature)] : [];
   return { manifest, manifestBytes, signatureBytes, signature, warnings, rest: signed ? tar : prepend(second, tar) };
 }
@@ -73,14 +83,19 @@ export function insecureWarning(signature: SignatureCheck): string {
   return `INSECURE: the bundle's signature was NOT verified (--insecure): ${signature.problem}. Anyone could have made or altered this bundle; never use --insecure on a production appliance.`;
 }
 
+/** A migration manifest from its signed bytes; a slot image is refused by name (it is for `va-agent install`). */
 export function parseManifestBytes(source: string, bytes: Buffer): Readonly<Manifest> {
-  let document: unknown;
+  const document = parseManifestJson(source, bytes);
+  refuseOtherKind(source, document, "migration");
+  return parseManifest(document, source);
+}
+
+export function parseManifestJson(source: string, bytes: Buffer): unknown {
   try {
-    document = JSON.parse(bytes.toString("utf8"));
+    return JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw new ManifestError(`${source} is not JSON: ${(error as Error).message}`, "Rebuild the bundle with `build.ts bundle`; nothing was changed.");
   }
-  return parseManifest(document, source);
 }
 
 export async function readSmall(bundle: string, member: TarMember, limit: number): Promise<Buffer> {

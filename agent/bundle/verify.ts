@@ -1,18 +1,20 @@
 import { digestMember } from "./member-digest.ts";
 import { MemberChecklist } from "./member-checklist.ts";
 import { isBundleIntact, type BundleReport, type MemberCheck, type UnexpectedMember } from "./report.ts";
-import { readBundleHead, type BundleOptions } from "./signed-manifest.ts";
+import { type AnyManifest, parseAnyManifestBytes } from "./any-manifest.ts";
+import { readSignedHead, type BundleOptions } from "./signed-manifest.ts";
 import { readTar } from "./tar-reader.ts";
 
 /**
- * Checks the signature, then every member against the signed manifest, reading the bundle once.
+ * Checks the signature, then every member against the signed manifest, reading the bundle once;
+ * a migration bundle or a slot image alike.
  * Broken structure or signature throws; corrupt, missing or unexpected members are reported
  * (`assertBundleIntact` turns such a report into an error).
  */
 export async function verifyBundle(path: string, options: BundleOptions = {}): Promise<BundleReport> {
   const tar = readTar(path);
   try {
-    const head = await readBundleHead(path, tar, options);
+    const head = await readSignedHead<AnyManifest>(path, tar, options, parseAnyManifestBytes);
     const checklist = new MemberChecklist(head.manifest);
     const members: MemberCheck[] = [];
     const unexpected: UnexpectedMember[] = [];

@@ -24,6 +24,8 @@ export interface CaptureOptions {
   manifest: Readonly<Pick<Manifest, "carryOver">>;
   /** The disks as stage probed them: without them no fstab entry is carried (said so). */
   mountFacts?: MountFacts;
+  /** The caller carries the fstab lines itself (a slot install keeps the running system's): no mount is captured, silently. */
+  fstabCarriedWhole?: boolean;
 }
 
 /** The document and what `stage` reports besides: the live network it was checked against, the fstab entries left. */
@@ -34,11 +36,11 @@ export interface Capture {
 }
 
 /** Reads the old system's configuration into the neutral document; writes nothing. */
-export async function captureForStage({ root, run, log, manifest, mountFacts }: CaptureOptions): Promise<Capture> {
+export async function captureForStage({ root, run, log, manifest, mountFacts, fstabCarriedWhole }: CaptureOptions): Promise<Capture> {
   const live = manifest.carryOver.network === false ? undefined : await readLiveNetwork(run);
   const network = manifest.carryOver.network === false ? undefined : captureNetwork(root, live);
   const accounts = captureAccounts(root, manifest.carryOver.accounts);
-  const mounts = mountFacts ? captureMounts(root, mountFacts) : uncheckedMounts(root);
+  const mounts = fstabCarriedWhole ? { mounts: [], left: [], warnings: [] } : mountFacts ? captureMounts(root, mountFacts) : uncheckedMounts(root);
   const paths = capturePaths(root, manifest.carryOver.paths);
   const hostname = captureHostname(root);
   const config = parseCapturedConfig({

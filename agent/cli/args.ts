@@ -7,7 +7,7 @@ export interface CliArgs {
 }
 
 const VALUE_FLAGS = new Set(["--staging", "--work-dir", "--target-root", "--manifest", "--machine", "--layout", "--after", "--keyring", "--reached-via"]);
-const BOOLEAN_FLAGS = new Set(["--json", "--help", "--version", "-h", "-V", "--insecure", "--reboot", "--undo", "--accept-open-window", "--allow-downgrade"]);
+const BOOLEAN_FLAGS = new Set(["--json", "--help", "--version", "-h", "-V", "--insecure", "--reboot", "--undo", "--accept-open-window", "--allow-downgrade", "--dry-run"]);
 
 export function parseArgs(argv: string[]): CliArgs {
   const flags = new Map<string, string | true>();

@@ -71,7 +71,7 @@ export function stageUndoCommand(json: boolean, paths: Paths): number {
   }
 }
 
-function failureJson(error: unknown): { message: string; hint?: string; exitCode: number } {
+export function failureJson(error: unknown): { message: string; hint?: string; exitCode: number } {
   return error instanceof VaError ? { message: error.message, hint: error.hint, exitCode: error.exitCode } : { message: String(error), exitCode: exitCodeOf(error) };
 }
 

@@ -22,6 +22,7 @@ export const ExitCode = {
   bundle: 14,
   archive: 15,
   slot: 16,
+  install: 17,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -189,5 +190,16 @@ export class ArchiveError extends VaError {
 export class SlotError extends VaError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super("slot", message, hint, details);
+  }
+}
+
+/**
+ * `va-agent install` refused before writing anything (the system was not booted from a slot, the
+ * slot layout is not recorded, the image does not fit the inactive slot), or an install stopped
+ * partway: then the inactive slot is marked bad and the running slot is untouched.
+ */
+export class InstallError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("install", message, hint, details);
   }
 }

@@ -78,7 +78,7 @@ export function loadManifest(path: string): Readonly<Manifest> {
   return parseManifest(document, path);
 }
 
-function describeSchemaError(error: ErrorObject): string {
+export function describeSchemaError(error: ErrorObject): string {
   const field = error.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(top level)";
   switch (error.keyword) {
     case "required":
@@ -143,7 +143,7 @@ function slotProblems(manifest: Manifest, slots: SlotsSpec): string[] {
 const fixHint = (source: string) =>
   `Fix ${source} (schema: \`va-agent schema\`) or rebuild the bundle with build.ts; nothing on this machine was changed.`;
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object") {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);

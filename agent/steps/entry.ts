@@ -1,3 +1,4 @@
+import type { Progress } from "../log/logger.ts";
 import type { RunOptions } from "../runner/runner.ts";
 import { mountedTargets } from "../disk/mounts.ts";
 import type { StepContext } from "./step.ts";
@@ -35,8 +36,11 @@ export interface CommandEntry {
   skipIf?: Condition;
   /** mount: the mountpoint is made first when missing. */
   mountpoint?: string;
-  /** The command reads this file on its stdin (tar extracting the payload from RAM). */
-  stdin?: { file: string; progress: string };
+  /**
+   * The command reads this file on its stdin (tar extracting the payload from RAM), or, with `open`,
+   * what that streams (a bundle's member, hashed as it passes: `file` then names it for the plan).
+   */
+  stdin?: { file: string; progress: string; open?: (ctx: StepContext, progress: Progress) => AsyncIterable<Uint8Array> };
   options?: Pick<RunOptions, "allowFailure" | "readOnly" | "timeoutSeconds">;
   retry?: Retry;
 }

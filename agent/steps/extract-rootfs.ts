@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { VerificationError } from "../errors/errors.ts";
+import type { Compression } from "../manifest/manifest.ts";
 import { check, command } from "./entry.ts";
 import type { PlanContext, Step, StepContext } from "./step.ts";
 
@@ -19,7 +20,12 @@ export const extractRootfs: Step = {
 };
 
 function tarCommand(ctx: PlanContext): string[] {
-  const decompress = ctx.manifest.payload.rootfs.compression === "zstd" ? "--zstd" : "--xz";
+  return extractArchiveCommand(ctx.manifest.payload.rootfs.compression, ctx.paths.targetRoot);
+}
+
+/** The one tar invocation that lays down a root (the migration's and a slot install's): numeric owners, permissions, ACLs, every xattr. */
+export function extractArchiveCommand(compression: Compression, directory: string): string[] {
+  const decompress = compression === "zstd" ? "--zstd" : "--xz";
   return [
     "tar",
     "--extract",
@@ -30,7 +36,7 @@ function tarCommand(ctx: PlanContext): string[] {
     "--acls",
     "--xattrs",
     "--xattrs-include=*",
-    `--directory=${ctx.paths.targetRoot}`,
+    `--directory=${directory}`,
   ];
 }
 

@@ -75,7 +75,8 @@ async function runCommand(ctx: StepContext, entry: CommandEntry): Promise<Comman
   if (entry.retry) return runWithRetry(ctx, entry, argv);
   if (entry.stdin) {
     const progress = ctx.log.progress(entry.stdin.progress);
-    const result = await ctx.run.pipeInto(argv, readWithProgress(entry.stdin.file, progress), entry.options);
+    const source = entry.stdin.open ? entry.stdin.open(ctx, progress) : readWithProgress(entry.stdin.file, progress);
+    const result = await ctx.run.pipeInto(argv, source, entry.options);
     progress.finish();
     return result;
   }

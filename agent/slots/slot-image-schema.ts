@@ -1,0 +1,48 @@
+/**
+ * The published JSON Schema of a slot image's manifest.json (version 1): the second manifest kind of
+ * the signed bundle format. A slot image is a whole root filesystem for one system slot, installed
+ * by `va-agent install` on the running system; unlike a migration manifest it has no partition
+ * table, no LVM layout and no tiny system (the disk is laid out already).
+ */
+const sha256 = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+
+export const SLOT_IMAGE_KIND = "slot-image";
+
+export const slotImageSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $id: "https://va-agent.invalid/slot-image-1.json",
+  title: "va-agent slot image manifest",
+  type: "object",
+  required: ["kind", "version", "product", "payload", "filesystem"],
+  additionalProperties: false,
+  properties: {
+    kind: { const: SLOT_IMAGE_KIND, description: "what the bundle is: a root filesystem for the inactive system slot" },
+    version: { const: 1, description: "slot image manifest format version; this agent understands 1" },
+    product: {
+      type: "object",
+      required: ["name", "release"],
+      additionalProperties: false,
+      properties: { name: { type: "string", minLength: 1 }, release: { type: "string", minLength: 1 } },
+    },
+    payload: {
+      type: "object",
+      required: ["rootfs"],
+      additionalProperties: false,
+      properties: {
+        rootfs: {
+          type: "object",
+          required: ["file", "sha256", "bytes", "compression"],
+          additionalProperties: false,
+          properties: {
+            file: { type: "string", pattern: "^[^/]+$", description: "file name inside the bundle" },
+            bytes: { type: "integer", minimum: 1 },
+            sha256,
+            compression: { enum: ["xz", "zstd"] },
+          },
+        },
+      },
+    },
+    filesystem: { enum: ["ext4", "xfs"], description: "the filesystem made on the slot's logical volume" },
+    minSlotBytes: { type: "integer", minimum: 1, description: "the smallest slot (LV) the extracted root fits in, with room to run" },
+  },
+} as const;

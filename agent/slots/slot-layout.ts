@@ -1,0 +1,70 @@
+import { join } from "node:path";
+import { InstallError } from "../errors/errors.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import { readHostFile } from "../preflight/host-files.ts";
+import { SLOT_NAMES, type SlotName } from "./slot-env.ts";
+
+/**
+ * What a slot install needs to know about the disk the migration laid out, which the migration
+ * manifest knew and the running system otherwise does not: the VG, the LV of each slot, and what
+ * the appliance carries from one system to the next (the manifest's carryOver). Written into the
+ * new root at the end of the migration (and into every slot an install writes), beside installed.json.
+ * The slot sizes are not recorded: `lvs` says them, whatever was resized since.
+ */
+export const SLOT_LAYOUT_FILE = "etc/va-agent/slot-layout.json";
+
+export interface SlotLayout {
+  format: 1;
+  vg: string;
+  /** The LV of each slot: A = the manifest's `root` slot, B = `back`. */
+  slots: Record<SlotName, string>;
+  carryOver: Manifest["carryOver"];
+}
+
+/** The record the migration (and each install, into the slot it writes) leaves. */
+export function slotLayoutRecord(layout: Omit<SlotLayout, "format">): string {
+  const record: SlotLayout = { format: 1, vg: layout.vg, slots: { A: layout.slots.A, B: layout.slots.B }, carryOver: layout.carryOver };
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+
+export function readSlotLayout(root: string): SlotLayout {
+  const file = `/${SLOT_LAYOUT_FILE}`;
+  const text = readHostFile(root, SLOT_LAYOUT_FILE);
+  if (text === null) {
+    throw new InstallError(
+      `${file} is missing: nothing says which logical volumes are this system's slots`,
+      `This system was not migrated by a va-agent that lays out slots, or the file was removed. Restore ${file} ({"format":1,"vg":…,"slots":{"A":"root","B":"back"},"carryOver":{…}}); nothing was changed.`,
+      { file },
+    );
+  }
+  let document: Partial<SlotLayout>;
+  try {
+    document = JSON.parse(text) as Partial<SlotLayout>;
+  } catch (error) {
+    throw unreadable(file, `it is not JSON: ${(error as Error).message}`);
+  }
+  const problem = layoutProblem(document);
+  if (problem) throw unreadable(file, problem);
+  return document as SlotLayout;
+}
+
+function layoutProblem(document: Partial<SlotLayout>): string | undefined {
+  if (document.format !== 1) return `format is ${JSON.stringify(document.format)}, this agent reads format 1`;
+  if (typeof document.vg !== "string" || !NAME.test(document.vg)) return "vg is not a volume group name";
+  for (const slot of SLOT_NAMES) if (typeof document.slots?.[slot] !== "string" || !NAME.test(document.slots[slot])) return `slots.${slot} is not a logical volume name`;
+  if (document.slots!.A === document.slots!.B) return "slots A and B name the same logical volume";
+  const carry = document.carryOver;
+  if (!carry || !Array.isArray(carry.accounts) || !Array.isArray(carry.paths) || typeof carry.network !== "boolean") return "carryOver needs accounts, paths and network";
+  return undefined;
+}
+
+function unreadable(file: string, problem: string): InstallError {
+  return new InstallError(`${file} cannot be read: ${problem}`, `Restore ${file} as the migration wrote it; nothing was changed.`, { file });
+}
+
+/** The LV's device-mapper node: dashes inside the VG and LV names doubled, as device-mapper names them. */
+export function slotDevice(vg: string, lv: string): string {
+  return join("/dev/mapper", `${vg.replaceAll("-", "--")}-${lv.replaceAll("-", "--")}`);
+}
