@@ -1,3 +1,4 @@
+import { SLOT_AGENT_PATH } from "./slot-units.ts";
 import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DEFAULT_KEYRING_DIR } from "../bundle/keyring.ts";
@@ -8,7 +9,7 @@ import type { InstallContext } from "./install-context.ts";
 import { SLOT_LAYOUT_FILE, slotLayoutRecord } from "./slot-layout.ts";
 
 /** The agent runs from every slot at /usr/sbin/va-agent (it marks the slot good, installs the next one). */
-export const AGENT_BINARY = "usr/sbin/va-agent";
+export const AGENT_BINARY = SLOT_AGENT_PATH.slice(1);
 const KEYRING = DEFAULT_KEYRING_DIR.replace(/^\/+/, "");
 
 /** The trusted keys of the running system: the keys that verified this image verify the next one. */

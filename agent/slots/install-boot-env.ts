@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseGrubenv, renderGrubenv } from "../bootloader/grubenv.ts";
+import { GRUBENV_SIZE, slotBootEnvPath } from "./slot-paths.ts";
 import { parseShellVariables } from "../carry-over/shell-variables.ts";
 
 /**
  * A slot's own kernel arguments (console=ttyS0,115200 …), which the agent's grub.cfg reads with
  * load_env from the slot it boots and appends: a GRUB environment block file in the slot.
  */
-export const SLOT_BOOT_ENV_FILE = "etc/va-agent/slot-boot.env";
-const ENV_BYTES = 1024;
+
 
 /** va_cmdline of the running slot's file; undefined when it has none (then the new root's GRUB_CMDLINE_LINUX says it). */
 export function runningSlotCmdline(root: string): string | undefined {
-  const path = join(root, SLOT_BOOT_ENV_FILE);
+  const path = slotBootEnvPath(root);
   if (!existsSync(path)) return undefined;
   return parseGrubenv(readFileSync(path, "latin1")).get("va_cmdline") ?? "";
 }
@@ -29,5 +29,5 @@ export function defaultGrubCmdline(slotRoot: string): string {
 }
 
 export function slotBootEnv(vaCmdline: string): string {
-  return renderGrubenv(new Map([["va_cmdline", vaCmdline.replaceAll("\n", " ")]]), ENV_BYTES);
+  return renderGrubenv(new Map([["va_cmdline", vaCmdline.replaceAll("\n", " ")]]), GRUBENV_SIZE);
 }

@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { detectDistro } from "../distro/adapter.ts";
 import { write, type Entry } from "../steps/entry.ts";
-import { defaultGrubCmdline, SLOT_BOOT_ENV_FILE, slotBootEnv } from "./install-boot-env.ts";
+import { defaultGrubCmdline, slotBootEnv } from "./install-boot-env.ts";
+import { slotBootEnvPath } from "./slot-paths.ts";
 import type { InstallContext } from "./install-context.ts";
 import { SHARED_BOOT_MOUNT, slotFstab } from "./install-fstab.ts";
 import { hasKernelLinks, KERNEL_LINKS, writeKernelLinks } from "./install-kernel-links.ts";
@@ -13,7 +14,7 @@ export function bootFileEntries(ictx: InstallContext): Entry[] {
   const target = ictx.setup.slotTarget;
   const { device, slots, runningCmdline } = ictx.facts;
   const fstab = join(target, "etc/fstab");
-  const env = join(target, SLOT_BOOT_ENV_FILE);
+  const env = slotBootEnvPath(target);
   const links = { says: "the slot image has /vmlinuz and /initrd.img (Debian's kernel packages keep them)", holds: () => hasKernelLinks(target) };
   return [
     write(fstab, `root ${device}, the shared boot partition at ${SHARED_BOOT_MOUNT} by UUID, the running system's other lines (${carriedMountpoints(ictx) || "none"}), the image's kernel filesystems`, () => {

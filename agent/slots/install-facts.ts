@@ -10,8 +10,9 @@ import { readSlotImageHead } from "./install-bundle.ts";
 import { bundleOptionsOf, type InstallFacts, type InstallSetup } from "./install-context.ts";
 import { runningFstab } from "./install-fstab.ts";
 import { requireInstallableRelease } from "./install-product.ts";
-import { SLOT_UNITS, UNIT_DIR } from "./install-units.ts";
-import { readSlotLayout, slotDevice } from "./slot-layout.ts";
+import { SLOT_UNIT_FILES } from "./slot-units.ts";
+import { logicalVolumeDevice } from "../plan/plan.ts";
+import { readSlotLayout } from "./slot-layout.ts";
 
 /**
  * Everything an install reads before it has a plan, in the order it is judged: the bundle's
@@ -29,12 +30,12 @@ export async function readInstallFacts(setup: InstallSetup): Promise<InstallFact
   requireRunningFiles(setup.root);
   const lv = layout.slots[slots.target];
   const runningCmdline = runningSlotCmdline(setup.root);
-  return { head, release, slots, layout, lv, device: slotDevice(layout.vg, lv), bootedLv: layout.slots[slots.booted], fstab, ...(runningCmdline === undefined ? {} : { runningCmdline }) };
+  return { head, release, slots, layout, lv, device: logicalVolumeDevice(layout.vg, lv), bootedLv: layout.slots[slots.booted], fstab, ...(runningCmdline === undefined ? {} : { runningCmdline }) };
 }
 
 /** What the new slot takes from the running one must be there before the slot is touched. */
 function requireRunningFiles(root: string): void {
-  const missing = [AGENT_BINARY, ...SLOT_UNITS.map((unit) => `${UNIT_DIR}/${unit}`)].filter((path) => !existsSync(join(root, path)));
+  const missing = [AGENT_BINARY, ...SLOT_UNIT_FILES.map((unit) => unit.installTo.slice(1))].filter((path) => !existsSync(join(root, path)));
   if (missing.length === 0) return;
   throw new InstallError(
     `the running system lacks what the new slot takes from it: ${missing.map((path) => `/${path}`).join(", ")}`,

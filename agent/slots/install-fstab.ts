@@ -3,8 +3,9 @@ import { isPseudoFilesystem, parseFstab } from "../disk/fstab.ts";
 import type { SlotName } from "./slot-env.ts";
 
 /** Where every slot mounts the shared boot partition (grub, grubenv, slots.json, the rescue system). */
-// The contract's SHARED_BOOT_MOUNT (agent/slots/slot-paths.ts, another helper's file): the lead joins them.
-export const SHARED_BOOT_MOUNT = "/boot/va";
+import { SHARED_BOOT_MOUNT } from "./slot-paths.ts";
+
+export { SHARED_BOOT_MOUNT };
 
 /** What a slot's fstab never takes from another system's: its own root and a /boot (the kernel lives in the slot). */
 const SLOT_OWN = new Set(["/", "/boot", SHARED_BOOT_MOUNT]);

@@ -1,30 +1,19 @@
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { chrootBindCommands } from "../disk/mounts.ts";
-import { copyFileAtomically } from "../disk/write-file-atomically.ts";
-import { command, mount, write, type Entry } from "../steps/entry.ts";
+import { mount, write, type Entry } from "../steps/entry.ts";
 import type { InstallContext } from "./install-context.ts";
+import { installSlotUnits, SLOT_UNIT_FILES } from "./slot-units.ts";
 
 /**
- * The agent's units in every slot (units/ of the repository): committing the slot once the boot is
- * healthy, the health check that ships with it, and what a failed check does. An install copies the
- * running slot's (the migration installed them), so the new slot commits itself the same way.
+ * The agent's units in every slot (units/, compiled into the agent): committing the slot once the
+ * boot is healthy, the health check that ships with it, and what a failed check does; their enable
+ * links are made directly (slot-units.ts), the same way the migration does for slot A.
  */
-export const SLOT_UNITS = ["va-slot-commit.service", "va-health-running.service", "va-slot-failed.service"] as const;
-export const UNIT_DIR = "etc/systemd/system";
-
 export function unitEntries(ictx: InstallContext): Entry[] {
-  const { root, slotTarget } = ictx.setup;
+  const { slotTarget } = ictx.setup;
   return [
-    ...SLOT_UNITS.map((unit) =>
-      write(join(slotTarget, UNIT_DIR, unit), `copied from the running system's /${UNIT_DIR}/${unit}`, () => {
-        const destination = join(slotTarget, UNIT_DIR, unit);
-        mkdirSync(dirname(destination), { recursive: true });
-        copyFileAtomically(join(root, UNIT_DIR, unit), destination, { mode: 0o644 });
-      }),
-    ),
-    // the slot's own systemctl makes the [Install] links; carry-over-config's systemctl needs them too
+    write(join(slotTarget, "etc/systemd/system"), `${SLOT_UNIT_FILES.map((unit) => unit.file).join(", ")} and their enable links`, () => installSlotUnits(slotTarget)),
+    // carry-over-config's systemctl (enabling systemd-networkd) runs in the slot
     ...chrootBindCommands(slotTarget).map((argv) => mount(argv)),
-    command(["chroot", slotTarget, "systemctl", "enable", ...SLOT_UNITS]),
   ];
 }

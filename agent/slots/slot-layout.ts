@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { InstallError } from "../errors/errors.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { readHostFile } from "../preflight/host-files.ts";
@@ -64,7 +63,3 @@ function unreadable(file: string, problem: string): InstallError {
   return new InstallError(`${file} cannot be read: ${problem}`, `Restore ${file} as the migration wrote it; nothing was changed.`, { file });
 }
 
-/** The LV's device-mapper node: dashes inside the VG and LV names doubled, as device-mapper names them. */
-export function slotDevice(vg: string, lv: string): string {
-  return join("/dev/mapper", `${vg.replaceAll("-", "--")}-${lv.replaceAll("-", "--")}`);
-}

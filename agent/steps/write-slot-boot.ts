@@ -1,21 +1,22 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { renderGrubenv } from "../bootloader/grubenv.ts";
 import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
 import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { undetectedDistro } from "../distro/adapter.ts";
-import { ArchiveError } from "../errors/errors.ts";
 import { mountLocation } from "../plan/plan.ts";
 import { grubLvmIdDevice, renderSlotBootMenu } from "../slots/boot-menu.ts";
 import { withSharedBootMount } from "../slots/shared-boot-fstab.ts";
-import { kernelArgsOfDefaultGrub, slotBootEnv } from "../slots/slot-boot-env.ts";
+import { defaultGrubCmdline, slotBootEnv } from "../slots/install-boot-env.ts";
+import { hasKernelLinks, writeKernelLinks } from "../slots/install-kernel-links.ts";
+import { SLOT_LAYOUT_FILE, slotLayoutRecord } from "../slots/slot-layout.ts";
 import { activate, markBad, type SlotEnv, varsWithSlotEnv } from "../slots/slot-env.ts";
 import { emptySlotMetadata, type SlotMetadata, withSlotRecord, writeSlotMetadata } from "../slots/slot-metadata.ts";
 import { grubCfgPath, grubenvPath, GRUBENV_SIZE, RESCUE_DIR, rescueDir, slotBootEnvPath, slotsMetadataPath } from "../slots/slot-paths.ts";
 import { installSlotUnits, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
 import { type Entry, later, type Later, write } from "./entry.ts";
-import type { PlanContext, Step, StepContext } from "./step.ts";
+import type { PlanContext, Step } from "./step.ts";
 
 const TRUSTED_KEYS_DIR = "/etc/va-agent/keys";
 
@@ -43,13 +44,18 @@ function slotRootEntries(ctx: PlanContext): Entry[] {
     write(fstab, `the /boot line moved to ${mountLocation(bootFilesystem(ctx))}: the slot's /boot (kernel, initramfs) is its own`, () =>
       writeFileAtomically(fstab, withSharedBootMount(readFileSync(fstab, "utf8")), { mode: 0o644 }),
     ),
-    write(env, "va_cmdline: the kernel arguments of the new root's /etc/default/grub", (run) => {
+    write(env, "va_cmdline: GRUB_CMDLINE_LINUX of the new root's /etc/default/grub", (run) => {
       mkdirSync(dirname(env), { recursive: true });
-      writeFileAtomically(env, slotBootEnv(kernelArgsOfDefaultGrub(readIfPresent(join(run.paths.targetRoot, "etc/default/grub")))), { mode: 0o644 });
+      writeFileAtomically(env, slotBootEnv(defaultGrubCmdline(run.paths.targetRoot)), { mode: 0o644 });
     }),
-    write(join(root, "vmlinuz"), "symlinks /vmlinuz and /initrd.img to the newest kernel in the slot's /boot and its initramfs", (run) => linkNewestKernel(run), {
-      says: "/vmlinuz and /initrd.img exist already (the distribution keeps them)",
-      holds: () => existsSync(join(root, "vmlinuz")) && existsSync(join(root, "initrd.img")),
+    write(join(root, "vmlinuz"), "symlinks /vmlinuz and /initrd.img to the newest kernel in the slot's /boot and its initramfs", (run) => void writeKernelLinks(run.paths.targetRoot, run.distro ?? undetectedDistro), {
+      says: "/vmlinuz and /initrd.img name files of the slot already (the distribution keeps them)",
+      holds: () => hasKernelLinks(root),
+    }),
+    write(join(root, SLOT_LAYOUT_FILE), "the slot layout (VG, the LVs of A and B, what is carried over) for `va-agent install`", () => {
+      mkdirSync(dirname(join(root, SLOT_LAYOUT_FILE)), { recursive: true });
+      const slots = ctx.plan.slots!;
+      writeFileAtomically(join(root, SLOT_LAYOUT_FILE), slotLayoutRecord({ vg: ctx.plan.lvm.vg, slots: { A: slots.a.lv, B: slots.b.lv }, carryOver: ctx.manifest.carryOver }), { mode: 0o644 });
     }),
     write(agent, "this agent, for the commit units and the operator", () => {
       mkdirSync(dirname(agent), { recursive: true });
@@ -135,22 +141,6 @@ function bootFilesystem(ctx: PlanContext) {
   return ctx.plan.mounts.find((fs) => fs.mountpoint === "/boot")!;
 }
 
-function linkNewestKernel(ctx: StepContext): void {
-  const root = ctx.paths.targetRoot;
-  const kvers = readdirSync(join(root, "boot"))
-    .filter((name) => name.startsWith("vmlinuz-") && !name.includes("-rescue-"))
-    .map((name) => name.slice("vmlinuz-".length))
-    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
-  const kver = kvers[0];
-  if (!kver) throw new ArchiveError(`no /boot/vmlinuz-* in the new root: slot A has no kernel to boot`, "Rebuild the payload with its kernel in /boot.");
-  const initramfs = (ctx.distro ?? undetectedDistro).initramfsPath(kver);
-  if (!existsSync(join(root, initramfs))) throw new ArchiveError(`the new root has no ${initramfs} for its kernel ${kver}: slot A would not boot`, "Rebuild the payload with its initramfs, or let the migration rebuild it (bootloader.rebuildInitramfs).");
-  for (const [link, target] of [["vmlinuz", `boot/vmlinuz-${kver}`], ["initrd.img", initramfs.slice(1)]] as const) {
-    rmSync(join(root, link), { force: true });
-    symlinkSync(target, join(root, link));
-  }
-}
-
 function copyKeys(from: string, to: string): void {
   mkdirSync(to, { recursive: true });
   for (const key of readdirSync(from).filter((name) => name.endsWith(".pub"))) copyFileSync(join(from, key), join(to, key));
@@ -161,7 +151,4 @@ function copyInto(from: string, to: string): void {
   copyFileSync(from, to);
 }
 
-function readIfPresent(path: string): string | null {
-  return existsSync(path) ? readFileSync(path, "utf8") : null;
-}
 

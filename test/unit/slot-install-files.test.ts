@@ -41,10 +41,6 @@ describe("the slot's fstab", () => {
     expect(again).toContain("/dev/mapper/VA-data\t/data");
   });
 
-  test("dashes in the VG or LV name are doubled in the device-mapper name", async () => {
-    const { slotDevice } = await import("../../agent/slots/slot-layout.ts");
-    expect(slotDevice("my-vg", "slot-b")).toBe("/dev/mapper/my--vg-slot--b");
-  });
 });
 
 describe("what an install writes into the slot (fake runner, temp roots)", () => {
@@ -68,7 +64,8 @@ describe("what an install writes into the slot (fake runner, temp roots)", () =>
     expect(read("etc/va-agent/keys/vendor.pub")).toBe(readFileSync(world.ws.keys.publicKeyFile, "utf8"));
     expect(JSON.parse(read("etc/va-agent/installed.json")).product).toEqual({ name: "va", release: "13.1" });
     expect(JSON.parse(read("etc/va-agent/slot-layout.json"))).toEqual(JSON.parse(readFileSync(join(world.root, "etc/va-agent/slot-layout.json"), "utf8")));
-    for (const unit of ["va-slot-commit.service", "va-health-running.service", "va-slot-failed.service"]) expect(read(`etc/systemd/system/${unit}`)).toContain(`Description=${unit}`);
+    for (const unit of ["va-slot-commit.service", "va-health-running.service", "va-slot-failed.service"]) expect(read(`etc/systemd/system/${unit}`)).toContain("ExecStart=/usr/sbin/va-agent slot ");
+    expect(readlinkSync(join(world.setup.slotTarget, "etc/systemd/system/multi-user.target.wants/va-slot-commit.service"))).toBe("/etc/systemd/system/va-slot-commit.service");
     expect(read("etc/hostname")).toBe("box-17\n");
     expect(read("etc/shadow")).toContain("root:$6$run$roothash:");
     expect(read("etc/shadow")).toContain("admin:$6$run$adminhash:");

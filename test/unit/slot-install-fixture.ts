@@ -6,7 +6,7 @@ import { silentLog, type Log } from "../../agent/log/logger.ts";
 import { installSetup, type InstallContext, type InstallSetup } from "../../agent/slots/install-context.ts";
 import { readInstallFacts } from "../../agent/slots/install-facts.ts";
 import type { SlotStateWriter } from "../../agent/slots/install-state.ts";
-import { SLOT_UNITS } from "../../agent/slots/install-units.ts";
+import { SLOT_UNIT_FILES } from "../../agent/slots/slot-units.ts";
 import type { SlotName } from "../../agent/slots/slot-env.ts";
 import { slotLayoutRecord } from "../../agent/slots/slot-layout.ts";
 import { buildBundle } from "../../build/bundle.ts";
@@ -104,7 +104,7 @@ function layDownRunningSystem(root: string, ws: Workspace, options: WorldOptions
   if (options.runningSlotBootEnv !== false) file("etc/va-agent/slot-boot.env", renderGrubenv(new Map([["va_cmdline", "console=ttyS0,115200"]]), 1024));
   file("etc/fstab", `${RUNNING_FSTAB}\n`);
   file("usr/sbin/va-agent", "#!/bin/sh\necho running agent\n", 0o755);
-  for (const unit of SLOT_UNITS) file(`etc/systemd/system/${unit}`, `[Unit]\nDescription=${unit}\n`);
+  for (const unit of SLOT_UNIT_FILES) file(unit.installTo.slice(1), `# ${unit.file}\n`);
   file("etc/hostname", "box-17\n");
   file("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nadmin:x:1000:1000:admin:/home/admin:/bin/bash\n");
   file("etc/group", "root:x:0:\nadmin:x:1000:\n");

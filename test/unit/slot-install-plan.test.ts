@@ -29,7 +29,6 @@ function expectedTimeline(world: SlotWorld, into: { slot: "A" | "B"; lv: string 
     `mount -t sysfs sysfs ${target}/sys`,
     `mount --rbind /dev ${target}/dev`,
     `mount --bind /run ${target}/run`,
-    `chroot ${target} systemctl enable va-slot-commit.service va-health-running.service va-slot-failed.service`,
     `chroot ${target} systemctl enable systemd-networkd.service`,
     `tar --extract --file=${work}/carry-over-paths.tar --numeric-owner --preserve-permissions --acls --xattrs '--xattrs-include=*' --directory=${target}`,
     `umount --recursive ${target}`,
