@@ -50,7 +50,7 @@ Usage:
                                                     on the running new system: a slot image into the inactive slot, booted next
   va-agent verify BUNDLE [--json]                   check the bundle's signature and every member's SHA-256
   va-agent schema                                   print the manifest's JSON Schema
-  va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check [--json] [--boot-dir DIR]
+  va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check|fall-back [--json] [--boot-dir DIR]
                                                     on a migrated box: the two system slots (\`va-agent slot --help\`)
   va-agent --version | --help
 

@@ -5,11 +5,11 @@ import { createLog, type Log } from "../log/logger.ts";
 import { ZxRunner, type Runner } from "../runner/runner.ts";
 import { bootedRescue, bootedSlotIn, bootedSlotOrNull } from "../slots/booted-slot.ts";
 import { assertHealthy, checkHealth } from "../slots/health-check.ts";
-import { activateChange, applySlotChange, markBadChange, markGoodChange, rollbackChange, type SlotChange } from "../slots/slot-actions.ts";
-import type { SlotName } from "../slots/slot-env.ts";
+import { activateChange, applySlotChange, fallBackChange, markBadChange, markGoodChange, rollbackChange, type SlotChange } from "../slots/slot-actions.ts";
+import { otherSlot, type SlotName } from "../slots/slot-env.ts";
 import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
-import { renderSlotStatus, slotStatus } from "../slots/slot-status.ts";
-import { fileSlotStore, type SlotState } from "../slots/slot-store.ts";
+import { describeContent, renderSlotStatus, slotStatus } from "../slots/slot-status.ts";
+import { fileSlotStore, type SlotState, type SlotStore } from "../slots/slot-store.ts";
 
 export const SLOT_HELP = `va-agent slot — the two system slots (A, B) on a box the migration set up
 
@@ -21,6 +21,8 @@ Usage:
   va-agent slot activate SLOT [--reboot] [--json]     the slot boots next, tries reset (refused for an empty or half-installed slot)
   va-agent slot rollback [--reboot] [--json]          the slot not running boots next (refused when it is empty, installing or bad)
   va-agent slot health-check [--json]                 the shipped health check: multi-user.target reached, no failed units
+  va-agent slot fall-back [--reason TEXT] [--json]     a health check failed: mark the booted slot bad and reboot into the
+                                                      other one when that one can boot; otherwise keep this slot (its try stays counted)
 
 SLOT is A or B, or the slot's LV name (normally root = A, back = B).
 
@@ -34,7 +36,7 @@ Options:
 Exit codes: 0 ok, 2 usage, 16 slot (a refusal, no slot setup, or the health check failed), 7 a command failed.
 `;
 
-const SUBCOMMANDS = ["status", "mark-good", "mark-bad", "activate", "rollback", "health-check"] as const;
+const SUBCOMMANDS = ["status", "mark-good", "mark-bad", "activate", "rollback", "health-check", "fall-back"] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 const VALUE_OPTIONS = new Set(["--boot-dir", "--cmdline", "--reason"]);
 const BOOLEAN_OPTIONS = new Set(["--json", "--reboot", "--help", "-h"]);
@@ -46,6 +48,7 @@ const EXTRA_OPTIONS: Record<Subcommand, string[]> = {
   activate: ["--reboot"],
   rollback: ["--reboot"],
   "health-check": [],
+  "fall-back": ["--reason"],
 };
 
 export interface SlotCliDeps {
@@ -110,7 +113,7 @@ async function runSlotCommand(args: SlotArgs, deps: SlotCliDeps, json: boolean):
   const cmdline = cmdlineFile ? readFileSync(cmdlineFile, "utf8").trim() : deps.cmdline();
   const store = fileSlotStore(bootDir);
   const reboot = args.options.has("--reboot");
-  const leaveAnyway = args.sub === "mark-bad" && reboot;
+  const leaveAnyway = (args.sub === "mark-bad" && reboot) || args.sub === "fall-back";
   const state = await storeStep(() => store.read(), leaveAnyway, deps);
 
   if (args.sub === "status") {
@@ -118,6 +121,8 @@ async function runSlotCommand(args: SlotArgs, deps: SlotCliDeps, json: boolean):
     deps.write(json ? `${JSON.stringify({ ok: true, command: args.sub, bootDir, ...report }, null, 2)}\n` : renderSlotStatus(report));
     return 0;
   }
+
+  if (args.sub === "fall-back") return fallBack(args, state, store, cmdline, deps, json);
 
   const slot = args.slot === undefined ? null : slotNamed(args.slot, state);
   // The running slot is needed by rollback, and by mark-good / mark-bad without a slot named; its
@@ -130,6 +135,20 @@ async function runSlotCommand(args: SlotArgs, deps: SlotCliDeps, json: boolean):
   if (json) deps.write(`${JSON.stringify({ ok: true, command: args.sub, slot: change.slot, message: change.message, reboot, status: after }, null, 2)}\n`);
   else deps.write(`${change.message}${reboot ? "; rebooting now" : ""}\n`);
   if (reboot) await deps.runner().run(["systemctl", "reboot"]);
+  return 0;
+}
+
+async function fallBack(args: SlotArgs, state: SlotState, store: SlotStore, cmdline: string, deps: SlotCliDeps, json: boolean): Promise<number> {
+  const ctx = { booted: bootedSlotIn(cmdline), now: deps.now().toISOString() };
+  const change = fallBackChange(state, ctx, stringOption(args, "--reason") ?? "health check failed");
+  if (!change) {
+    const message = `slot ${ctx.booted} failed its health check, but slot ${otherSlot(ctx.booted)} cannot boot (${describeContent(state.metadata, otherSlot(ctx.booted))}): staying on slot ${ctx.booted}, not committed (this boot's try stays counted)`;
+    deps.write(json ? `${JSON.stringify({ ok: true, command: args.sub, slot: ctx.booted, message, reboot: false }, null, 2)}\n` : `${message}\n`);
+    return 0;
+  }
+  await storeStep(() => applySlotChange(store, change), true, deps);
+  deps.write(json ? `${JSON.stringify({ ok: true, command: args.sub, slot: change.slot, message: change.message, reboot: true, status: slotStatus(change.after, ctx.booted) }, null, 2)}\n` : `${change.message}; rebooting now\n`);
+  await deps.runner().run(["systemctl", "reboot"]);
   return 0;
 }
 

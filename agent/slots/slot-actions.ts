@@ -100,6 +100,20 @@ export function markBadChange(state: SlotState, ctx: SlotActionContext, slot: Sl
   };
 }
 
+/**
+ * `fall-back` (the health check's failure unit): the booted slot failed its check. When the other
+ * slot can boot (installed, good, tries left) the booted one is marked bad and the caller reboots
+ * into the other. When it cannot, nothing changes: a health check never strands the box in the
+ * rescue system by itself; this boot's try stays counted (the commit did not reset it), so a slot
+ * that keeps failing still ends in rescue after its last try. null: stay.
+ */
+export function fallBackChange(state: SlotState, ctx: SlotActionContext, reason: string): SlotChange | null {
+  const booted = requireBooted(ctx, "fall-back");
+  const other = otherSlot(booted);
+  const canBoot = state.metadata.slots[other].state === "installed" && state.env.ok[other] && state.env.tries[other] < state.metadata.tries;
+  return canBoot ? markBadChange(state, ctx, booted, reason) : null;
+}
+
 /** `activate SLOT`: the slot boots next with its tries reset; an empty or half-installed slot is refused. */
 export function activateChange(state: SlotState, slot: SlotName): SlotChange {
   refuseUnlessInstalled(state.metadata, slot, "activate");

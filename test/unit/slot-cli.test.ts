@@ -55,6 +55,26 @@ describe("va-agent slot, in process (tmp boot dir, fake runner)", () => {
     expect(c.run.calls).toEqual([["systemctl", "reboot"]]);
   });
 
+  test("fall-back with a good other slot: the booted slot is marked bad, then the box reboots into the other one", async () => {
+    const dir = bootDirWith(twoReleaseBox());
+    const c = cli("va.slot=A");
+    expect(await c.slot("fall-back", "--reason", "health check failed", "--boot-dir", dir)).toBe(0);
+    const after = fileSlotStore(dir).read();
+    expect([after.env.ok.A, after.metadata.slots.A.badReason]).toEqual([false, "health check failed"]);
+    expect(c.run.calls).toEqual([["systemctl", "reboot"]]);
+  });
+
+  test("fall-back on the only good slot (just migrated, B empty): nothing changes, no reboot; its try stays counted", async () => {
+    const box = migratedBox();
+    const dir = bootDirWith({ ...box, env: { ...box.env, tries: { A: 1, B: 0 } } });
+    const c = cli("va.slot=A");
+    expect(await c.slot("fall-back", "--boot-dir", dir)).toBe(0);
+    expect(c.text()).toContain("staying on slot A, not committed");
+    const after = fileSlotStore(dir).read();
+    expect([after.env.ok.A, after.env.tries.A, after.metadata.slots.A.badReason]).toEqual([true, 1, null]);
+    expect(c.run.calls).toEqual([]);
+  });
+
   test("mark-bad --reboot reboots even when the state cannot be written (GRUB's try count falls back by itself)", async () => {
     const c = cli("va.slot=A");
     await expect(c.slot("mark-bad", "--reboot", "--boot-dir", mkdtempSync(join(tmpdir(), "va-slot-none-")))).rejects.toThrow("this box has no slot boot setup");
@@ -138,7 +158,7 @@ describe("va-agent slot, in process (tmp boot dir, fake runner)", () => {
 
 describe("va-agent slot, through main", () => {
   test("help, status, and a refusal's exit code 16 with its next: line", () => {
-    expect(agent("--help").stdout).toContain("va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check");
+    expect(agent("--help").stdout).toContain("va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check|fall-back");
     expect(agent("slot", "--help").stdout).toContain("--boot-dir DIR");
     const dir = bootDirWith(migratedBox());
     const cmdline = join(dir, "cmdline");
