@@ -17,6 +17,21 @@ const size = {
   description: "absolute (e.g. 512MiB), percent of the volume group (e.g. 20%), or rest",
 } as const;
 
+/** The vendor's product and release: the same in a migration manifest and a slot image's. */
+export const productSchema = {
+  type: "object",
+  required: ["name", "release"],
+  additionalProperties: false,
+  properties: { name: { type: "string", minLength: 1 }, release: { type: "string", minLength: 1 } },
+} as const;
+
+/** The root filesystem archive: in a migration bundle and in a slot image alike. */
+export const rootfsSchema = {
+  ...fileRef,
+  required: ["file", "sha256", "bytes", "compression"],
+  properties: { ...fileRef.properties, compression: { enum: ["xz", "zstd"] } },
+} as const;
+
 export const manifestSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
   $id: "https://va-agent.invalid/manifest-1.json",
@@ -26,12 +41,7 @@ export const manifestSchema = {
   additionalProperties: false,
   properties: {
     version: { const: 1, description: "manifest format version; this agent understands 1" },
-    product: {
-      type: "object",
-      required: ["name", "release"],
-      additionalProperties: false,
-      properties: { name: { type: "string", minLength: 1 }, release: { type: "string", minLength: 1 } },
-    },
+    product: productSchema,
     target: {
       type: "object",
       required: ["partitionTable", "lvmPartition", "firmware"],
@@ -83,11 +93,7 @@ export const manifestSchema = {
       required: ["rootfs"],
       additionalProperties: false,
       properties: {
-        rootfs: {
-          ...fileRef,
-          required: ["file", "sha256", "bytes", "compression"],
-          properties: { ...fileRef.properties, compression: { enum: ["xz", "zstd"] } },
-        },
+        rootfs: rootfsSchema,
         stagingDir: { type: "string", pattern: "^/", default: "/etc/upd" },
       },
     },

@@ -4,7 +4,7 @@
  * by `va-agent install` on the running system; unlike a migration manifest it has no partition
  * table, no LVM layout and no tiny system (the disk is laid out already).
  */
-const sha256 = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+import { productSchema, rootfsSchema } from "../manifest/schema.ts";
 
 export const SLOT_IMAGE_KIND = "slot-image";
 
@@ -18,28 +18,13 @@ export const slotImageSchema = {
   properties: {
     kind: { const: SLOT_IMAGE_KIND, description: "what the bundle is: a root filesystem for the inactive system slot" },
     version: { const: 1, description: "slot image manifest format version; this agent understands 1" },
-    product: {
-      type: "object",
-      required: ["name", "release"],
-      additionalProperties: false,
-      properties: { name: { type: "string", minLength: 1 }, release: { type: "string", minLength: 1 } },
-    },
+    product: productSchema,
     payload: {
       type: "object",
       required: ["rootfs"],
       additionalProperties: false,
       properties: {
-        rootfs: {
-          type: "object",
-          required: ["file", "sha256", "bytes", "compression"],
-          additionalProperties: false,
-          properties: {
-            file: { type: "string", pattern: "^[^/]+$", description: "file name inside the bundle" },
-            bytes: { type: "integer", minimum: 1 },
-            sha256,
-            compression: { enum: ["xz", "zstd"] },
-          },
-        },
+        rootfs: rootfsSchema,
       },
     },
     filesystem: { enum: ["ext4", "xfs"], description: "the filesystem made on the slot's logical volume" },
