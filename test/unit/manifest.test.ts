@@ -64,3 +64,29 @@ describe("manifest validation names the field and what is expected", () => {
     expect(problemsOf(document)).toContain('one filesystem must have mountpoint "/"');
   });
 });
+
+describe("slots: the layout docs/SLOTS.md needs, or a refusal that names what is missing", () => {
+  const tiny = { kernel: { file: "tiny-linux", sha256: "a".repeat(64) }, initramfs: { file: "tiny-initrd.img", sha256: "b".repeat(64) } };
+  const withSlots = (change: (document: Record<string, unknown>) => void = () => {}) => {
+    const document = { ...manifestDocument(), slots: { a: "root", b: "back" }, tinySystem: tiny };
+    change(document);
+    return document;
+  };
+  const filesystems = (document: Record<string, unknown>) => document.filesystems as { on: string; type: string; mountpoint?: string }[];
+
+  test("the reference layout with slots: defaults filled in (3 tries, 1 s menu)", () => {
+    expect(parseManifest(withSlots()).slots).toEqual({ a: "root", b: "back", tries: 3, menuTimeoutSeconds: 1 });
+  });
+
+  test.each([
+    ["the same LV twice", (d: Record<string, unknown>) => (d.slots = { a: "root", b: "root" }), 'slots: a and b must be two logical volumes, both are "root"'],
+    ["an LV that does not exist", (d: Record<string, unknown>) => (d.slots = { a: "root", b: "spare" }), 'slots.b: no logical volume "spare" in lvm.lvs'],
+    ["slot A not the root filesystem", (d: Record<string, unknown>) => (d.slots = { a: "data", b: "back" }), 'slots.a: the filesystem on lv:data must have mountpoint "/"'],
+    ["slot B mounted by the running slot", (d: Record<string, unknown>) => (filesystems(d)[2]!.mountpoint = "/back"), "slots.b: the filesystem on lv:back must have no mountpoint"],
+    ["no tiny system for the rescue entry", (d: Record<string, unknown>) => delete d.tinySystem, "slots: tinySystem (kernel and initramfs) is needed"],
+    ["/boot on xfs", (d: Record<string, unknown>) => (filesystems(d)[0]!.type = "xfs"), 'slots: the "/boot" filesystem must be ext4'],
+    ["no /boot partition", (d: Record<string, unknown>) => (d.filesystems = filesystems(d).slice(1)), 'slots: a filesystem with mountpoint "/boot" on a partition is needed'],
+  ])("%s", (_name, change, problem) => {
+    expect(problemsOf(withSlots(change))).toContain(problem);
+  });
+});
