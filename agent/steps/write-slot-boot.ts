@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { renderGrubenv } from "../bootloader/grubenv.ts";
+import { DEFAULT_KEYRING_DIR } from "../bundle/keyring.ts";
 import { carriedArgs, runningCmdline } from "../bootloader/resume-entry.ts";
 import { TINY_CMDLINE } from "../bootloader/tiny-cmdline.ts";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
@@ -17,8 +18,6 @@ import { grubCfgPath, grubenvPath, GRUBENV_SIZE, RESCUE_DIR, rescueDir, slotBoot
 import { installSlotUnits, SLOT_AGENT_PATH, SLOT_UNIT_FILES } from "../slots/slot-units.ts";
 import { type Entry, later, type Later, write } from "./entry.ts";
 import type { PlanContext, Step } from "./step.ts";
-
-const TRUSTED_KEYS_DIR = "/etc/va-agent/keys";
 
 /**
  * Sets the disk up for A/B slots instead of the distribution's grub.cfg: slot A holds the new
@@ -60,10 +59,11 @@ function slotRootEntries(ctx: PlanContext): Entry[] {
     write(agent, "this agent, for the commit units and the operator", () => {
       mkdirSync(dirname(agent), { recursive: true });
       copyFileSync(process.execPath, agent);
+      chmodSync(agent, 0o755);
     }),
-    write(join(root, TRUSTED_KEYS_DIR), `the trusted keys of ${TRUSTED_KEYS_DIR}, for slot installs`, () => copyKeys(TRUSTED_KEYS_DIR, join(root, TRUSTED_KEYS_DIR)), {
-      says: `the tiny system has no ${TRUSTED_KEYS_DIR}`,
-      holds: () => !existsSync(TRUSTED_KEYS_DIR),
+    write(join(root, DEFAULT_KEYRING_DIR), `the trusted keys of ${DEFAULT_KEYRING_DIR}, for slot installs`, () => copyKeys(DEFAULT_KEYRING_DIR, join(root, DEFAULT_KEYRING_DIR)), {
+      says: `the tiny system has no ${DEFAULT_KEYRING_DIR}`,
+      holds: () => !existsSync(DEFAULT_KEYRING_DIR),
     }),
     write(join(root, "etc/systemd/system"), `${SLOT_UNIT_FILES.map((unit) => unit.file).join(", ")} and their enable links: commit on health (docs/SLOTS.md)`, () =>
       installSlotUnits(root),
