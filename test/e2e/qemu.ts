@@ -23,6 +23,8 @@ export interface VmDisk {
   readonly?: boolean;
   /** Optional QEMU drive cache mode (default: QEMU's default, writeback). */
   cache?: "none" | "writeback" | "unsafe" | "directsync" | "writethrough";
+  /** The firmware's boot order (SeaBIOS tries only the first hard disk unless disks have one): virtio only. */
+  bootIndex?: number;
 }
 
 export interface VmNic {
@@ -156,7 +158,8 @@ export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorS
     const id = `d${i}`;
     switch (d.bus) {
       case "virtio":
-        a.push("-drive", `${common},if=virtio`);
+        if (d.bootIndex === undefined) a.push("-drive", `${common},if=virtio`);
+        else a.push("-drive", `if=none,id=${id},${common}`, "-device", `virtio-blk-pci,drive=${id},bootindex=${d.bootIndex}`);
         break;
       case "sata":
         if (!ahci) {

@@ -100,8 +100,9 @@ export async function slotsLifecycle(shared: { newOs: NewOs; old: OldAppliance; 
     const vm = startVm({
       name: `${NAME}-slots`,
       disks: [
-        { path: blank, format: "qcow2", bus: "virtio" },
-        { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio" },
+        // Ahead on the bus and in the firmware's boot order: SeaBIOS finds nothing to boot there and goes on to the system disk, which GRUB then sees as its second disk.
+        { path: blank, format: "qcow2", bus: "virtio", bootIndex: 1 },
+        { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio", bootIndex: 2 },
         { path: commandDisk, format: "raw", bus: "virtio" },
       ],
       nic: { mac: shared.old.facts.mac },
