@@ -87,46 +87,50 @@ function bootsIn(serial: string): Boot[] {
 
 export async function slotsLifecycle(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
   const variant = { name: NAME, bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
-  const dir = join(shared.artifacts, NAME);
-  const timings: Timing[] = [];
   try {
     const migrated = await clickPath({ ...shared, sizeFactor: 1, name: NAME });
-    timings.push(...migrated.timings);
     if (migrated.error || !migrated.checks.every((c) => c.ok)) return { ...migrated, variant };
-    const bundles = await buildSlotBundles(shared.newOs, shared.tiny, join(dir, "vendor"));
-    const commandDisk = await makeCommandDisk(join(dir, "slot-command.img"), lifeCycleScript(), { files: Object.fromEntries(Object.entries(bundles).map(([kind, path]) => [`${kind}.tar`, path])), label: "VASLOTCMD" });
-    const blank = join(dir, "blank-first.qcow2");
-    await run(["qemu-img", "create", "-q", "-f", "qcow2", blank, String(1024 ** 3)]);
-    const vm = startVm({
-      name: `${NAME}-slots`,
-      disks: [
-        // Ahead on the bus and in the firmware's boot order: SeaBIOS finds nothing to boot there and goes on to the system disk, which GRUB then sees as its second disk.
-        { path: blank, format: "qcow2", bus: "virtio", bootIndex: 1 },
-        { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio", bootIndex: 2 },
-        { path: commandDisk, format: "raw", bus: "virtio" },
-      ],
-      nic: { mac: shared.old.facts.mac },
-      serialLog: join(dir, "slots-serial.log"),
-      extraArgs: ENTROPY,
-    });
-    const started = performance.now();
-    const phase = async (what: string, wait: () => Promise<unknown>) => {
-      const t0 = performance.now();
-      await wait();
-      timings.push({ phase: what, seconds: (performance.now() - t0) / 1000 });
-    };
-    await phase("boot 1 (A) + install 13.1 into B", () => stepDone(vm, 1, /VA-INSTALL-EXIT good \d+/));
-    await phase("reboot → boot 2 (B) commits 13.1", () => stepDone(vm, 2));
-    await phase("boots 3–5 stay on B, then rollback", () => stepDone(vm, 5, /VA-ROLLBACK-EXIT \d+/));
-    await phase("boot 6 (A) + install 13.2 (panics)", () => stepDone(vm, 6, /VA-INSTALL-EXIT panics \d+/));
-    await phase("3 panicking tries of B → boot 7 (A) by itself + install 13.3", () => stepDone(vm, 7, /VA-INSTALL-EXIT unhealthy \d+/, { ignoreFatal: true }));
-    await phase("boot 8 (B): health check fails → boot 9 (A)", () => stepDone(vm, 9, /VA-DATA-INTACT \d+/));
-    await waitExit(vm, 300);
-    timings.push({ phase: "slot life cycle in all", seconds: (performance.now() - started) / 1000 });
-    return { variant, timings, checks: [...migrated.checks, ...judgeLifeCycle(readFileSync(join(dir, "slots-serial.log"), "latin1"))] };
+    const cycle = await lifeCycleOn(join(shared.artifacts, NAME), shared);
+    return { variant, timings: [...migrated.timings, ...cycle.timings], checks: [...migrated.checks, ...cycle.checks] };
   } catch (error) {
-    return { variant, timings, checks: [], ...failure(error) };
+    return { variant, timings: [], checks: [], ...failure(error) };
   }
+}
+
+/** The life cycle on a migrated box's disk (`dir`/disk.qcow2): one VM, every reboot inside it. */
+export async function lifeCycleOn(dir: string, shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem }): Promise<{ timings: Timing[]; checks: Check[] }> {
+  const timings: Timing[] = [];
+  const bundles = await buildSlotBundles(shared.newOs, shared.tiny, join(dir, "vendor"));
+  const commandDisk = await makeCommandDisk(join(dir, "slot-command.img"), lifeCycleScript(), { files: Object.fromEntries(Object.entries(bundles).map(([kind, path]) => [`${kind}.tar`, path])), label: "VASLOTCMD" });
+  const blank = join(dir, "blank-first.qcow2");
+  await run(["qemu-img", "create", "-q", "-f", "qcow2", blank, String(1024 ** 3)]);
+  const vm = startVm({
+    name: `${NAME}-slots`,
+    disks: [
+      // Ahead on the bus and in the firmware's boot order: SeaBIOS finds nothing to boot there and goes on to the system disk, which GRUB then sees as its second disk.
+      { path: blank, format: "qcow2", bus: "virtio", bootIndex: 1 },
+      { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio", bootIndex: 2 },
+      { path: commandDisk, format: "raw", bus: "virtio" },
+    ],
+    nic: { mac: shared.old.facts.mac },
+    serialLog: join(dir, "slots-serial.log"),
+    extraArgs: ENTROPY,
+  });
+  const started = performance.now();
+  const phase = async (what: string, wait: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await wait();
+    timings.push({ phase: what, seconds: (performance.now() - t0) / 1000 });
+  };
+  await phase("boot 1 (A) + install 13.1 into B", () => stepDone(vm, 1, /VA-INSTALL-EXIT good \d+/));
+  await phase("reboot → boot 2 (B) commits 13.1", () => stepDone(vm, 2));
+  await phase("boots 3–5 stay on B, then rollback", () => stepDone(vm, 5, /VA-ROLLBACK-EXIT \d+/));
+  await phase("boot 6 (A) + install 13.2 (panics)", () => stepDone(vm, 6, /VA-INSTALL-EXIT panics \d+/));
+  await phase("3 panicking tries of B → boot 7 (A) by itself + install 13.3", () => stepDone(vm, 7, /VA-INSTALL-EXIT unhealthy \d+/, { ignoreFatal: true }));
+  await phase("boot 8 (B): health check fails → boot 9 (A)", () => stepDone(vm, 9, /VA-DATA-INTACT \d+/));
+  await waitExit(vm, 300);
+  timings.push({ phase: "slot life cycle in all", seconds: (performance.now() - started) / 1000 });
+  return { timings, checks: judgeLifeCycle(readFileSync(join(dir, "slots-serial.log"), "latin1")) };
 }
 
 /** Waits for run.sh's step `n` (and a line it prints); a boot of the new system takes minutes under TCG. */
