@@ -23,7 +23,7 @@ export interface VmDisk {
   readonly?: boolean;
   /** Optional QEMU drive cache mode (default: QEMU's default, writeback). */
   cache?: "none" | "writeback" | "unsafe" | "directsync" | "writethrough";
-  /** The firmware's boot order (SeaBIOS tries only the first hard disk unless disks have one): virtio only. */
+  /** The firmware's boot order: SeaBIOS boots only the first hard disk of it (bus order without one); virtio only. */
   bootIndex?: number;
 }
 

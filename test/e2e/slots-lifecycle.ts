@@ -1,5 +1,5 @@
 // Issue 16's proof on one migrated box (docs/SLOTS.md): after the click-path migration, the box is
-// started again with a blank disk AHEAD of its system disk on the bus, and a command disk whose
+// started again with a blank disk AHEAD of its system disk on the bus (Linux: vda blank, vdb system), and a command disk whose
 // run.sh (started by the probe on every boot, counting boots on /data) walks the slot life cycle:
 //
 //   boot 1  A            install 13.1 (good) into B, reboot
@@ -107,9 +107,10 @@ export async function lifeCycleOn(dir: string, shared: { newOs: NewOs; old: OldA
   const vm = startVm({
     name: `${NAME}-slots`,
     disks: [
-      // Ahead on the bus and in the firmware's boot order: SeaBIOS finds nothing to boot there and goes on to the system disk, which GRUB then sees as its second disk.
-      { path: blank, format: "qcow2", bus: "virtio", bootIndex: 1 },
-      { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio", bootIndex: 2 },
+      // Ahead on the bus: Linux names it vda and the system disk vdb, GRUB's lvm module scans both.
+      // (The firmware boots the system disk: SeaBIOS, like a PC BIOS, boots only the first disk of its order.)
+      { path: blank, format: "qcow2", bus: "virtio", bootIndex: 2 },
+      { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio", bootIndex: 1 },
       { path: commandDisk, format: "raw", bus: "virtio" },
     ],
     nic: { mac: shared.old.facts.mac },
