@@ -24,6 +24,7 @@ import { checkSlotBoot, slotStatusOf } from "./slot-facts.ts";
 import { buildTs, type TinySystem } from "./tiny-system.ts";
 
 const NAME = "slots-lifecycle";
+const CUT_NAME = "slots-power-cut";
 const PRODUCT = "va-demo";
 const BOOT_LINE = /va-boot: (?:slot ([AB]) try (\d) of (\d)|no slot qualifies)/;
 
@@ -92,6 +93,19 @@ export async function slotsLifecycle(shared: { newOs: NewOs; old: OldAppliance; 
     if (migrated.error || !migrated.checks.every((c) => c.ok)) return { ...migrated, variant };
     const cycle = await lifeCycleOn(join(shared.artifacts, NAME), shared);
     return { variant, timings: [...migrated.timings, ...cycle.timings], checks: [...migrated.checks, ...cycle.checks] };
+  } catch (error) {
+    return { variant, timings: [], checks: [], ...failure(error) };
+  }
+}
+
+/** Power cuts during slot installs and commits (done-when 5 of issue 16), after the click path. */
+export async function slotsPowerCut(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string }): Promise<ScenarioResult> {
+  const variant = { name: CUT_NAME, bus: "virtio" as const, sizeFactor: 1, compression: "zstd" as const };
+  try {
+    const migrated = await clickPath({ ...shared, sizeFactor: 1, name: CUT_NAME });
+    if (migrated.error || !migrated.checks.every((c) => c.ok)) return { ...migrated, variant };
+    const cuts = await powerCutsOn(join(shared.artifacts, CUT_NAME), shared);
+    return { variant, timings: [...migrated.timings, ...cuts.timings], checks: [...migrated.checks, ...cuts.checks] };
   } catch (error) {
     return { variant, timings: [], checks: [], ...failure(error) };
   }
@@ -172,4 +186,75 @@ export function judgeLifeCycle(serial: string): Check[] {
     { name: "slot status says why B is bad: health check failed", ok: /health check/.test(b9?.badReason ?? ""), seen: b9?.badReason ?? "no reason" },
     { name: "the data LV untouched by three installs and two fallbacks (sentinel's SHA-256)", ok: code(/VA-DATA-INTACT (\d+)/) === "0", seen: `sha256sum -c exit ${code(/VA-DATA-INTACT (\d+)/)}` },
   ];
+}
+
+/** run.sh of the power-cut run: the harness cuts the power (SIGKILL of QEMU) at the points it names. */
+function powerCutScript(): string {
+  return `set -u
+n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
+slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
+echo "VA-SLOT-STEP $n slot=$slot"
+case "$n" in
+  1) head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256; sync
+     echo "VA-INSTALL-STARTED"; va-agent install /run/va-slot-cmd/good.tar; echo "VA-INSTALL-EXIT good $?" ;;
+  2) va-agent install /run/va-slot-cmd/good.tar; echo "VA-INSTALL-EXIT good-again $?" ;;
+  *) sha256sum -c /data/va-sentinel.sha256 >/dev/null; echo "VA-DATA-INTACT $?"; exit 0 ;;
+esac
+sync
+systemctl reboot
+sleep 600
+`;
+}
+
+/**
+ * Power cuts on a migrated box's disk: in the middle of an install (the extraction running), and
+ * right after GRUB counted the new slot's first try, before its commit. Every time the box must come
+ * up in a good slot, its grubenv parsing, /data intact.
+ */
+export async function powerCutsOn(dir: string, shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem }): Promise<{ timings: Timing[]; checks: Check[] }> {
+  const timings: Timing[] = [];
+  const bundles = await buildSlotBundles(shared.newOs, shared.tiny, join(dir, "vendor"));
+  const commandDisk = await makeCommandDisk(join(dir, "cut-command.img"), powerCutScript(), { files: { "good.tar": bundles.good }, label: "VASLOTCMD" });
+  const boot = (n: number) =>
+    startVm({
+      name: `${CUT_NAME}-${n}`,
+      disks: [
+        { path: join(dir, "disk.qcow2"), format: "qcow2", bus: "virtio" },
+        { path: commandDisk, format: "raw", bus: "virtio" },
+      ],
+      nic: { mac: shared.old.facts.mac },
+      serialLog: join(dir, `cut-serial-${n}.log`),
+      extraArgs: ENTROPY,
+    });
+  const t0 = performance.now();
+  const first = boot(1);
+  await first.waitFor(/VA-INSTALL-STARTED/, 15 * 60);
+  // The bundle is verified, then beginInstall, mkfs and the extraction (a minute or more under TCG): cut inside it.
+  await first.waitFor(/\] (make-filesystem|extract-rootfs):/, 10 * 60);
+  await Bun.sleep(15_000);
+  await first.kill();
+  timings.push({ phase: "boot 1 (A), install cut mid-way", seconds: (performance.now() - t0) / 1000 });
+  const second = boot(2);
+  await second.waitFor(/VA-INSTALL-EXIT good-again \d+/, 30 * 60);
+  await second.waitFor(/va-boot: slot B try 1 of 3/, 15 * 60);
+  // GRUB has saved B's first try; the cut comes before the kernel (and so the commit) runs.
+  await second.kill();
+  timings.push({ phase: "boot 2 (A) after the cut, install again, B's try 1 cut", seconds: (performance.now() - t0) / 1000 });
+  const third = boot(3);
+  await third.waitFor(/VA-DATA-INTACT \d+/, 20 * 60);
+  await waitExit(third, 300);
+  timings.push({ phase: "boot 3 (B try 2) commits", seconds: (performance.now() - t0) / 1000 });
+  const serial = (n: number) => readFileSync(join(dir, `cut-serial-${n}.log`), "latin1");
+  const afterCut = parseProbeFacts(serial(2));
+  const b2 = slotStatusOf(afterCut)?.slots.find((s) => s.name === "B");
+  return {
+    timings,
+    checks: [
+      { name: "after a power cut in the middle of install, the box comes up in slot A", ok: /va-boot: slot A try 1 of 3/.test(serial(2)) && /va\.slot=A/.test(String(afterCut.cmdline)), seen: /va-boot: [^\r\n]*/.exec(serial(2))?.[0] ?? "no va-boot line" },
+      { name: "its grubenv parses; B is marked bad and 'installing' (GRUB never boots the half-written slot)", ok: b2?.good === false && b2.state === "installing", seen: `B ${b2?.state ?? "?"} ${b2?.good ? "good" : "not good"}` },
+      { name: "the install run again finishes (exit 0)", ok: /VA-INSTALL-EXIT good-again 0/.test(serial(2)), seen: /VA-INSTALL-EXIT good-again \d+/.exec(serial(2))?.[0] ?? "none" },
+      ...checkSlotBoot(parseProbeFacts(serial(3)), serial(3), { slot: "B", release: "13.1", tryNumber: 2, states: { A: { state: "installed", good: true }, B: { state: "installed", good: true } }, primary: "B" }),
+      { name: "the data LV intact after both cuts (sentinel's SHA-256)", ok: /VA-DATA-INTACT 0/.test(serial(3)), seen: /VA-DATA-INTACT \d+/.exec(serial(3))?.[0] ?? "none" },
+    ],
+  };
 }
