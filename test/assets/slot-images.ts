@@ -58,7 +58,6 @@ OnFailure=va-slot-failed.service
 
 [Service]
 Type=oneshot
-StandardOutput=journal+console
 ExecStart=/bin/sh -c 'echo "VA-TEST: vendor health check fails on purpose"; exit 1'
 `;
 

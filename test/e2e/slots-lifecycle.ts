@@ -177,11 +177,8 @@ export function judgeLifeCycle(serial: string): Check[] {
     { name: "13.2's kernel panicked 3 times, GRUB tried B 3 times, then A by itself", ok: panics >= 3 && afterRollback.map((b) => `${b.slot}${b.tryNumber}`).join(" ") === "B1 B2 B3" && step(7)?.slot === "A", seen: `${panics} panics; GRUB: ${afterRollback.map((b) => `${b.slot} try ${b.tryNumber}`).join(", ")}, then ${step(7)?.slot}` },
     { name: "slot status says B is bad: it did not come up in 3 tries", ok: b7?.good === false && /3 tries/.test(b7.badReason ?? ""), seen: `B ${b7?.good ? "good" : "bad"} (${b7?.badReason ?? "no reason"})` },
     { name: "install of 13.3 (failing health check) exits 0", ok: code(/VA-INSTALL-EXIT unhealthy (\d+)/) === "0", seen: `exit ${code(/VA-INSTALL-EXIT unhealthy (\d+)/)}` },
-    {
-      name: "13.3 booted (B try 1), its health check failed, marked bad, rebooted into A",
-      ok: unhealthy.map((b) => `${b.slot}${b.tryNumber}`).join(" ") === "B1" && unhealthy[0]!.console.includes("vendor health check fails on purpose") && step(9)?.slot === "A",
-      seen: `GRUB: ${unhealthy.map((b) => `${b.slot} try ${b.tryNumber}`).join(", ")}; failing check ${unhealthy[0]?.console.includes("fails on purpose") ? "seen" : "not seen"}; then ${step(9)?.slot}`,
-    },
+    // (the failing unit's own words go to /dev/console, the VGA console here: the reason in slot status below is the evidence)
+    { name: "13.3 booted once (B try 1), then the box rebooted into A by itself", ok: unhealthy.map((b) => `${b.slot}${b.tryNumber}`).join(" ") === "B1" && step(9)?.slot === "A", seen: `GRUB: ${unhealthy.map((b) => `${b.slot} try ${b.tryNumber}`).join(", ")}, then ${step(9)?.slot}` },
     ...checkSlotBoot(facts(9), step(9)?.console ?? "", { slot: "A", release: "13.0", states: { A: installed, B: bad }, primary: "A" }),
     { name: "slot status says why B is bad: health check failed", ok: /health check/.test(b9?.badReason ?? ""), seen: b9?.badReason ?? "no reason" },
     { name: "the data LV untouched by three installs and two fallbacks (sentinel's SHA-256)", ok: code(/VA-DATA-INTACT (\d+)/) === "0", seen: `sha256sum -c exit ${code(/VA-DATA-INTACT (\d+)/)}` },
