@@ -9,14 +9,14 @@ import { parseManifest } from "../../agent/manifest/manifest.ts";
 import { defaultPaths } from "../../agent/paths.ts";
 import { planMigration } from "../../agent/plan/plan.ts";
 import { renderPlan } from "../../agent/plan/render.ts";
-import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { MIGRATION_STEPS } from "../../agent/steps/index.ts";
-import { type Outline, outline } from "../../agent/steps/outline.ts";
+import { outline } from "../../agent/steps/outline.ts";
 import type { Performed } from "../../agent/steps/perform.ts";
 import type { StepContext } from "../../agent/steps/step.ts";
 import { applies, wholeStep } from "../../agent/steps/whole-step.ts";
 import { runMigration } from "../../agent/workflow/migrate.ts";
 import { FakeRunner } from "./fake-runner.ts";
+import { conforms } from "./fixtures/plan-conformance.ts";
 import { fakeGrubInstall } from "./fixtures/grub.ts";
 import { stagedRun } from "./fixtures/staged-run.ts";
 import { BOOT_UUID, KVER, layDownNewRoot } from "./fixtures/new-root.ts";
@@ -43,39 +43,6 @@ function world(shape: Shape, variant: (document: Record<string, unknown>) => voi
   const plan = planMigration(manifest, referenceLayout(), oldAppliance(shape));
   const ctx: StepContext = { manifest, plan, paths, run, log: silentLog() };
   return { ctx, run };
-}
-
-/** A planned line as a pattern: a `<…>` placeholder (quoted or not) stands for any run-time value. */
-function pattern(planned: string): RegExp {
-  const parts = planned.split(/'?<[^>]*>'?/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join(".+?")}$`);
-}
-
-/** The commands a record's entry may run: its own argv, and those its qualifying lines ask or retry. */
-function allowedCommands(node: Outline): RegExp[] {
-  const own = node.head.startsWith("+ ") ? [node.head.slice(2).replace(/ < \S+$/, "")] : [];
-  const asked = node.details.flatMap((line) => [...line.matchAll(/\+ ([^;]+)/g)].map((m) => m[1]!.trim()));
-  return [...own, ...asked].map(pattern);
-}
-
-function conforms(planned: readonly Outline[], done: readonly Performed[], where: string): void {
-  expect(done.map((d) => d.head).length, `${where}: entries`).toBe(planned.length);
-  planned.forEach((node, i) => {
-    const record = done[i]!;
-    const at = `${where} › ${node.head}`;
-    expect(record.head, at).toMatch(pattern(node.head));
-    if (record.outcome === "skipped") expect(node.details.some((line) => line.startsWith("skip if ")), `${at}: skipped without a planned condition`).toBe(true);
-    for (const argv of record.commands) expect(allowedCommands(node).some((p) => p.test(formatArgv(argv))), `${at}: ran ${formatArgv(argv)}`).toBe(true);
-    if (record.sectorWrites.length > 0) expect(node.head.startsWith("write "), `${at}: sector writes outside a write entry`).toBe(true);
-    if (record.outcome === "then") conforms(node.children ?? [], record.children ?? [], `${at} (then)`);
-    if (record.outcome === "else") conforms(node.otherwise ?? [], record.children ?? [], `${at} (else)`);
-    if (record.outcome === "each") {
-      const body = node.children ?? [];
-      const runs = record.children ?? [];
-      expect(runs.length % Math.max(body.length, 1), `${at}: whole iterations`).toBe(0);
-      for (let k = 0; k < runs.length; k += body.length) conforms(body, runs.slice(k, k + body.length), `${at} (each)`);
-    }
-  });
 }
 
 const flat = (records: readonly Performed[]): Performed[] => records.flatMap((r) => [r, ...flat(r.children ?? [])]);

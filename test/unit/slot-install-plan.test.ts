@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { INSTALL_PHASES } from "../../agent/slots/install-phases.ts";
 import { runInstall } from "../../agent/slots/install-run.ts";
-import { outline, type Outline } from "../../agent/steps/outline.ts";
-import type { Performed } from "../../agent/steps/perform.ts";
+import { outline } from "../../agent/steps/outline.ts";
 import { removeWorkspaces } from "./bundle-fixture.ts";
+import { conforms } from "./fixtures/plan-conformance.ts";
 import { installContext, slotWorld, type SlotWorld } from "./slot-install-fixture.ts";
 
 afterAll(removeWorkspaces);
@@ -65,31 +65,6 @@ describe("va-agent install: the exact commands, in order", () => {
     }
   });
 });
-
-/** A planned line as a pattern: a `<…>` placeholder stands for any run-time value. */
-function pattern(planned: string): RegExp {
-  const parts = planned.split(/'?<[^>]*>'?/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join(".+?")}$`);
-}
-
-function allowedCommands(node: Outline): RegExp[] {
-  const own = node.head.startsWith("+ ") ? [node.head.slice(2).replace(/ < \S+$/, "")] : [];
-  const asked = node.details.flatMap((line) => [...line.matchAll(/\+ ([^;]+)/g)].map((m) => m[1]!.trim()));
-  return [...own, ...asked].map(pattern);
-}
-
-function conforms(planned: readonly Outline[], done: readonly Performed[], where: string): void {
-  expect(done.length, `${where}: entries`).toBe(planned.length);
-  planned.forEach((node, i) => {
-    const record = done[i]!;
-    const at = `${where} › ${node.head}`;
-    expect(record.head, at).toMatch(pattern(node.head));
-    if (record.outcome === "skipped") expect(node.details.some((line) => line.startsWith("skip if ")), `${at}: skipped without a planned condition`).toBe(true);
-    for (const argv of record.commands) expect(allowedCommands(node).some((p) => p.test(formatArgv(argv))), `${at}: ran ${formatArgv(argv)}`).toBe(true);
-    if (record.outcome === "then") conforms(node.children ?? [], record.children ?? [], `${at} (then)`);
-    if (record.outcome === "else") conforms(node.otherwise ?? [], record.children ?? [], `${at} (else)`);
-  });
-}
 
 describe("the install's plan is the run", () => {
   for (const payload of ["debian", "el"] as const) {
