@@ -10,7 +10,9 @@ const fileRef = {
     sha256,
   },
 } as const;
-const lvName = "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$";
+/** A VG or LV name as the manifest allows it (and slot-layout.json is read by). */
+export const LVM_NAME_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$";
+const lvName = LVM_NAME_PATTERN;
 const size = {
   type: "string",
   pattern: "^(rest|[0-9]+%|[0-9]+(B|KiB|MiB|GiB|TiB))$",

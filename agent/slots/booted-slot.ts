@@ -32,7 +32,7 @@ export function bootedRescue(cmdline: string): boolean {
 }
 
 /** The last occurrence wins, as the kernel's own parameter parsing does. */
-function argValue(cmdline: string, name: string): string | undefined {
+export function argValue(cmdline: string, name: string): string | undefined {
   let value: string | undefined;
   for (const arg of cmdline.trim().split(/\s+/)) if (arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
   return value;

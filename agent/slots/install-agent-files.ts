@@ -21,6 +21,13 @@ export function runningKeys(root: string): string[] {
   }
 }
 
+/** The trusted keys under `fromRoot` copied into the slot root `toRoot` (0644, each renamed whole). */
+export function copyTrustedKeys(fromRoot: string, toRoot: string): void {
+  const keys = runningKeys(fromRoot);
+  if (keys.length > 0) mkdirSync(join(toRoot, KEYRING), { recursive: true });
+  for (const key of keys) copyFileAtomically(join(fromRoot, KEYRING, key), join(toRoot, KEYRING, key), { mode: 0o644 });
+}
+
 /** The running agent, its keyring, and the records a slot carries: the new release, the slot layout. */
 export function agentFileEntries(ictx: InstallContext): Entry[] {
   const { root, slotTarget } = ictx.setup;
@@ -32,9 +39,7 @@ export function agentFileEntries(ictx: InstallContext): Entry[] {
   };
   return [
     write(join(slotTarget, AGENT_BINARY), `the running agent, copied from /${AGENT_BINARY}`, () => copyFileAtomically(join(root, AGENT_BINARY), into(AGENT_BINARY), { mode: 0o755 })),
-    write(join(slotTarget, KEYRING, "*.pub"), `the running system's trusted keys (/${KEYRING}: ${runningKeys(root).join(", ") || "none"})`, () => {
-      for (const key of runningKeys(root)) copyFileAtomically(join(root, KEYRING, key), into(join(KEYRING, key)), { mode: 0o644 });
-    }),
+    write(join(slotTarget, KEYRING, "*.pub"), `the running system's trusted keys (/${KEYRING}: ${runningKeys(root).join(", ") || "none"})`, () => copyTrustedKeys(root, slotTarget)),
     write(join(slotTarget, INSTALLED_PRODUCT_FILE), `product ${to.name} ${to.release}`, () =>
       writeFileAtomically(into(INSTALLED_PRODUCT_FILE), installedProductRecord(to, new Date().toISOString()), { mode: 0o644 }),
     ),

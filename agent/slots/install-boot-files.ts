@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { parseFstab } from "../disk/fstab.ts";
 import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { detectDistro } from "../distro/adapter.ts";
 import { write, type Entry } from "../steps/entry.ts";
 import { defaultGrubCmdline, slotBootEnv } from "./install-boot-env.ts";
-import { slotBootEnvPath } from "./slot-paths.ts";
+import { SHARED_BOOT_MOUNT, slotBootEnvPath } from "./slot-paths.ts";
 import type { InstallContext } from "./install-context.ts";
-import { SHARED_BOOT_MOUNT, slotFstab } from "./install-fstab.ts";
+import { slotFstab } from "./install-fstab.ts";
 import { hasKernelLinks, KERNEL_LINKS, writeKernelLinks } from "./install-kernel-links.ts";
 
 /** What makes the slot boot as a slot: its fstab, its kernel arguments for the boot menu, the kernel links GRUB reads. */
@@ -39,9 +40,7 @@ export function bootFileEntries(ictx: InstallContext): Entry[] {
 }
 
 function carriedMountpoints(ictx: InstallContext): string {
-  return ictx.facts.fstab.carried
-    .filter((line) => !line.trim().startsWith("#"))
-    .map((line) => line.trim().split(/\s+/)[1])
-    .filter(Boolean)
+  return parseFstab(ictx.facts.fstab.carried.join("\n"))
+    .map((entry) => entry.mountpoint)
     .join(", ");
 }

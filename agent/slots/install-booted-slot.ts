@@ -1,4 +1,5 @@
 import { InstallError } from "../errors/errors.ts";
+import { argValue } from "./booted-slot.ts";
 import { otherSlot, type SlotName } from "./slot-env.ts";
 
 /** The slot the running system booted (the kernel command line's `va.slot=`, which the agent's grub.cfg sets) and the one an install writes. */
@@ -8,8 +9,7 @@ export interface SlotPair {
 }
 
 export function slotsFromCmdline(cmdline: string): SlotPair {
-  const values = cmdline.split(/\s+/).filter((arg) => arg.startsWith("va.slot=")).map((arg) => arg.slice("va.slot=".length));
-  const booted = values.at(-1);
+  const booted = argValue(cmdline, "va.slot");
   if (booted !== "A" && booted !== "B") {
     throw new InstallError(
       booted === undefined ? "the running system was not booted from a slot: no va.slot= on the kernel command line" : `the kernel command line says va.slot=${booted}: not a slot (A or B)`,

@@ -1,11 +1,7 @@
 import { InstallError } from "../errors/errors.ts";
 import { isPseudoFilesystem, parseFstab } from "../disk/fstab.ts";
 import type { SlotName } from "./slot-env.ts";
-
-/** Where every slot mounts the shared boot partition (grub, grubenv, slots.json, the rescue system). */
 import { SHARED_BOOT_MOUNT } from "./slot-paths.ts";
-
-export { SHARED_BOOT_MOUNT };
 
 /** What a slot's fstab never takes from another system's: its own root and a /boot (the kernel lives in the slot). */
 const SLOT_OWN = new Set(["/", "/boot", SHARED_BOOT_MOUNT]);

@@ -1,6 +1,7 @@
 import type { Product } from "../product/installed-product.ts";
 import { write, type Entry } from "../steps/entry.ts";
 import type { SlotName } from "./slot-env.ts";
+import { grubenvPath, slotsMetadataPath } from "./slot-paths.ts";
 
 /**
  * The slot state an install changes, on the shared boot partition (grubenv, /va-agent/slots.json).
@@ -16,7 +17,7 @@ export interface SlotStateWriter {
   readonly writes?: string;
 }
 
-export const SLOT_STATE_FILES = "/boot/va/grub/grubenv, /boot/va/va-agent/slots.json";
+export const SLOT_STATE_FILES = `${grubenvPath()}, ${slotsMetadataPath()}`;
 
 export function beginInstallEntry(state: SlotStateWriter, slot: SlotName): Entry {
   return write(state.writes ?? SLOT_STATE_FILES, `slot ${slot} marked bad (beginInstall): GRUB boots it no more until this install finishes`, () => state.beginInstall(slot));

@@ -1,3 +1,4 @@
+import { parseFstab } from "../disk/fstab.ts";
 import { ArchiveError } from "../errors/errors.ts";
 import { SHARED_BOOT_MOUNT } from "./slot-paths.ts";
 
@@ -7,13 +8,12 @@ import { SHARED_BOOT_MOUNT } from "./slot-paths.ts";
  * tools see and write. Everything else in the file is kept as it is, comments included.
  */
 export function withSharedBootMount(fstab: string): string {
-  const mountpoints = fstab.split("\n").filter((line) => !line.trim().startsWith("#")).map((line) => line.trim().split(/\s+/)[1]);
+  const mountpoints = parseFstab(fstab).map((entry) => entry.mountpoint);
   // Run again after a power cut: the line was moved already.
   if (!mountpoints.includes("/boot") && mountpoints.filter((m) => m === SHARED_BOOT_MOUNT).length === 1) return fstab;
   let moved = 0;
   const lines = fstab.split("\n").map((line) => {
-    const fields = line.trim().split(/\s+/);
-    if (line.trim().startsWith("#") || fields.length < 2 || fields[1] !== "/boot") return line;
+    if (parseFstab(line)[0]?.mountpoint !== "/boot") return line;
     moved += 1;
     return line.replace(/^(\s*\S+\s+)\/boot(?=\s|$)/, `$1${SHARED_BOOT_MOUNT}`);
   });

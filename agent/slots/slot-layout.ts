@@ -1,5 +1,6 @@
 import { InstallError } from "../errors/errors.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { LVM_NAME_PATTERN } from "../manifest/schema.ts";
 import { readHostFile } from "../preflight/host-files.ts";
 import { SLOT_NAMES, type SlotName } from "./slot-env.ts";
 
@@ -26,7 +27,7 @@ export function slotLayoutRecord(layout: Omit<SlotLayout, "format">): string {
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+const NAME = new RegExp(LVM_NAME_PATTERN);
 
 export function readSlotLayout(root: string): SlotLayout {
   const file = `/${SLOT_LAYOUT_FILE}`;

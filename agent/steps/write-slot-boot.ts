@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { renderGrubenv } from "../bootloader/grubenv.ts";
 import { DEFAULT_KEYRING_DIR } from "../bundle/keyring.ts";
@@ -10,6 +10,7 @@ import { mountLocation } from "../plan/plan.ts";
 import { grubLvmIdDevice, renderSlotBootMenu } from "../slots/boot-menu.ts";
 import { withSharedBootMount } from "../slots/shared-boot-fstab.ts";
 import { defaultGrubCmdline, slotBootEnv } from "../slots/install-boot-env.ts";
+import { copyTrustedKeys } from "../slots/install-agent-files.ts";
 import { hasKernelLinks, writeKernelLinks } from "../slots/install-kernel-links.ts";
 import { SLOT_LAYOUT_FILE, slotLayoutRecord } from "../slots/slot-layout.ts";
 import { activate, markBad, type SlotEnv, varsWithSlotEnv } from "../slots/slot-env.ts";
@@ -61,7 +62,7 @@ function slotRootEntries(ctx: PlanContext): Entry[] {
       copyFileSync(process.execPath, agent);
       chmodSync(agent, 0o755);
     }),
-    write(join(root, DEFAULT_KEYRING_DIR), `the trusted keys of ${DEFAULT_KEYRING_DIR}, for slot installs`, () => copyKeys(DEFAULT_KEYRING_DIR, join(root, DEFAULT_KEYRING_DIR)), {
+    write(join(root, DEFAULT_KEYRING_DIR), `the trusted keys of ${DEFAULT_KEYRING_DIR}, for slot installs`, () => copyTrustedKeys("/", root), {
       says: `the tiny system has no ${DEFAULT_KEYRING_DIR}`,
       holds: () => !existsSync(DEFAULT_KEYRING_DIR),
     }),
@@ -141,10 +142,6 @@ function bootFilesystem(ctx: PlanContext) {
   return ctx.plan.mounts.find((fs) => fs.mountpoint === "/boot")!;
 }
 
-function copyKeys(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const key of readdirSync(from).filter((name) => name.endsWith(".pub"))) copyFileSync(join(from, key), join(to, key));
-}
 
 function copyInto(from: string, to: string): void {
   mkdirSync(dirname(to), { recursive: true });
