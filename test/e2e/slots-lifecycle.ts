@@ -49,28 +49,37 @@ export async function buildSlotBundles(newOs: NewOs, tiny: TinySystem, dir: stri
   return bundles;
 }
 
+/**
+ * The pieces of every run.sh: which boot of the scenario this is (counted on /data, shared by both
+ * slots) and which slot runs it; a random sentinel on /data and its check; the reboot after a step.
+ */
+const BOOT_COUNT = `n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
+slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
+`;
+const WRITE_SENTINEL = "head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256; sync";
+const CHECK_SENTINEL = 'sha256sum -c /data/va-sentinel.sha256 >/dev/null; echo "VA-DATA-INTACT $?";';
+const REBOOT = `sync
+systemctl reboot
+sleep 600
+`;
+
 /** run.sh on the command disk: the probe runs it after its report, on every boot. */
 function lifeCycleScript(): string {
   return `set -u
-n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
-slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
-# Boot 8 (13.3 on B) may reboot, marked bad by its failed health check, before it gets here.
+${BOOT_COUNT}# Boot 8 (13.3 on B) may reboot, marked bad by its failed health check, before it gets here.
 if [ "$n" = 8 ] && [ "$slot" = A ]; then n=9; echo "$n" >/data/va-test-boot; sync; fi
 echo "VA-SLOT-STEP $n slot=$slot"
 install() { va-agent install "/run/va-slot-cmd/$1.tar"; echo "VA-INSTALL-EXIT $1 $?"; }
 case "$n" in
-  1) head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256; sync
+  1) ${WRITE_SENTINEL}
      install good ;;
   5) va-agent slot rollback; echo "VA-ROLLBACK-EXIT $?" ;;
   6) install panics ;;
   7) va-agent slot status; install unhealthy ;;
   8) echo "VA-WAITING-FOR-THE-HEALTH-CHECK"; sleep 1200 ;;
-  9) sha256sum -c /data/va-sentinel.sha256 >/dev/null; echo "VA-DATA-INTACT $?"; va-agent slot status; exit 0 ;;
+  9) ${CHECK_SENTINEL} va-agent slot status; exit 0 ;;
 esac
-sync
-systemctl reboot
-sleep 600
-`;
+${REBOOT}`;
 }
 
 interface Boot {
@@ -188,19 +197,14 @@ export function judgeLifeCycle(serial: string): Check[] {
 /** run.sh of the power-cut run: the harness cuts the power (SIGKILL of QEMU) at the points it names. */
 function powerCutScript(): string {
   return `set -u
-n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
-slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
-echo "VA-SLOT-STEP $n slot=$slot"
+${BOOT_COUNT}echo "VA-SLOT-STEP $n slot=$slot"
 case "$n" in
-  1) head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256; sync
+  1) ${WRITE_SENTINEL}
      echo "VA-INSTALL-STARTED"; va-agent install /run/va-slot-cmd/good.tar; echo "VA-INSTALL-EXIT good $?" ;;
   2) va-agent install /run/va-slot-cmd/good.tar; echo "VA-INSTALL-EXIT good-again $?" ;;
-  *) sha256sum -c /data/va-sentinel.sha256 >/dev/null; echo "VA-DATA-INTACT $?"; exit 0 ;;
+  *) ${CHECK_SENTINEL} exit 0 ;;
 esac
-sync
-systemctl reboot
-sleep 600
-`;
+${REBOOT}`;
 }
 
 /**
