@@ -1,3 +1,4 @@
+import { checkMemberDigest } from "../bundle/member-digest.ts";
 import { createHash } from "node:crypto";
 import { readBundleHead, type BundleOptions } from "../bundle/signed-manifest.ts";
 import { readTar } from "../bundle/tar-reader.ts";
@@ -36,14 +37,7 @@ export async function lintBundledRootfs(run: Runner, bundle: string, options: Bu
         if (error instanceof BundleError) throw error; // the bundle file itself is truncated
         problem = error;
       }
-      const sha256 = hash.digest("hex");
-      if (sha256 !== rootfs.sha256 || bytes !== rootfs.bytes) {
-        throw new PayloadError(
-          `bundle member ${rootfs.file} is corrupt: ${bytes} bytes with SHA-256 ${sha256}, the manifest says ${rootfs.bytes} bytes with ${rootfs.sha256}`,
-          "Download the bundle again and verify it (`va-agent verify BUNDLE`); nothing was changed.",
-          { member: rootfs.file, expected: rootfs.sha256, actual: sha256 },
-        );
-      }
+      checkMemberDigest(rootfs, { bytes, sha256: hash.digest("hex") }, "Download the bundle again and verify it (`va-agent verify BUNDLE`); nothing was changed.");
       if (problem instanceof NoXzError) return { manifest: head.manifest, archiveCheck: "deferred" };
       if (problem !== undefined) throw problem;
       return { manifest: head.manifest, archiveCheck: "at-stage", lint: lint! };

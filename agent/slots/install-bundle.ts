@@ -1,3 +1,4 @@
+import { checkMemberDigest } from "../bundle/member-digest.ts";
 import { createHash } from "node:crypto";
 import { assertBundleIntact } from "../bundle/report.ts";
 import { readSignedHead, type BundleOptions, type SignedHead } from "../bundle/signed-manifest.ts";
@@ -48,14 +49,7 @@ export async function* rootfsChunks(bundle: string, planned: SlotImageHead, opti
         progress.update(bytes, member.size);
         yield Buffer.from(chunk); // the reader reuses its buffer; the pipe may still hold this one
       }
-      const sha256 = hash.digest("hex");
-      if (sha256 !== rootfs.sha256 || bytes !== rootfs.bytes) {
-        throw new PayloadError(
-          `bundle member ${rootfs.file} is corrupt: ${bytes} bytes with SHA-256 ${sha256}, the manifest says ${rootfs.bytes} bytes with ${rootfs.sha256}`,
-          "Download the slot image again and verify it (`va-agent verify BUNDLE`), then install again; the slot being installed stays marked bad, the running one is untouched.",
-          { member: rootfs.file, expected: rootfs.sha256, actual: sha256 },
-        );
-      }
+      checkMemberDigest(rootfs, { bytes, sha256: hash.digest("hex") }, "Download the slot image again and verify it (`va-agent verify BUNDLE`), then install again; the slot being installed stays marked bad, the running one is untouched.");
       return;
     }
     throw new PayloadError(`bundle ${bundle} has no member ${rootfs.file} (payload.rootfs)`, "Download the slot image again; the slot being installed stays marked bad, the running one is untouched.", { member: rootfs.file });
