@@ -1,5 +1,5 @@
 import { SlotError } from "../errors/errors.ts";
-import { activate, bootDecision, markBad, markGood, otherSlot, type SlotEnv, type SlotName } from "./slot-env.ts";
+import { activate, bootDecision, hasTriesLeft, markBad, markGood, otherSlot, type SlotEnv, type SlotName } from "./slot-env.ts";
 import { withSlotRecord, type SlotMetadata } from "./slot-metadata.ts";
 import { describeContent, describeNextBoot } from "./slot-status.ts";
 import type { SlotState, SlotStore, SlotWrite } from "./slot-store.ts";
@@ -65,7 +65,7 @@ export function markGoodChange(state: SlotState, ctx: SlotActionContext, slot: S
   const notes: string[] = [];
   if (running) {
     const ahead = state.env.order.slice(0, Math.max(0, state.env.order.indexOf(target)));
-    const skipped = ahead.filter((other) => !state.env.ok[other] || state.env.tries[other] >= state.metadata.tries);
+    const skipped = ahead.filter((other) => !hasTriesLeft(state.env, other, state.metadata.tries));
     for (const other of skipped.filter((s) => state.env.ok[s])) {
       const reason = `did not come up in ${state.env.tries[other]} tries`;
       env = markBad(env, other);
@@ -110,7 +110,7 @@ export function markBadChange(state: SlotState, ctx: SlotActionContext, slot: Sl
 export function fallBackChange(state: SlotState, ctx: SlotActionContext, reason: string): SlotChange | null {
   const booted = requireBooted(ctx, "fall-back");
   const other = otherSlot(booted);
-  const canBoot = state.metadata.slots[other].state === "installed" && state.env.ok[other] && state.env.tries[other] < state.metadata.tries;
+  const canBoot = state.metadata.slots[other].state === "installed" && hasTriesLeft(state.env, other, state.metadata.tries);
   return canBoot ? markBadChange(state, ctx, booted, reason) : null;
 }
 
@@ -130,7 +130,7 @@ export function rollbackChange(state: SlotState, ctx: SlotActionContext): SlotCh
   const target = otherSlot(booted);
   refuseUnlessInstalled(state.metadata, target, "rollback");
   const record = state.metadata.slots[target];
-  if (!state.env.ok[target] || state.env.tries[target] >= state.metadata.tries) {
+  if (!hasTriesLeft(state.env, target, state.metadata.tries)) {
     const why = !state.env.ok[target] ? (record.badReason ?? "no reason recorded") : `did not come up in ${state.env.tries[target]} tries`;
     throw new SlotError(
       `cannot roll back to slot ${target} (${describeContent(state.metadata, target)}): it is marked bad (${why})`,

@@ -52,10 +52,15 @@ export function varsWithSlotEnv(base: ReadonlyMap<string, string>, env: SlotEnv)
   return vars;
 }
 
+/** Good with tries left: what GRUB asks of a slot in ORDER before it boots it. */
+export function hasTriesLeft(env: SlotEnv, slot: SlotName, maxTries: number): boolean {
+  return env.ok[slot] && env.tries[slot] < maxTries;
+}
+
 /** What GRUB does at boot: the first slot in ORDER that is good with tries left, its try counted first. */
 export function bootDecision(env: SlotEnv, maxTries: number): { choice: BootChoice; after: SlotEnv } {
   for (const slot of env.order) {
-    if (env.ok[slot] && env.tries[slot] < maxTries) {
+    if (hasTriesLeft(env, slot, maxTries)) {
       const after = { ...env, tries: { ...env.tries, [slot]: env.tries[slot] + 1 } };
       return { choice: { boot: slot, tryNumber: env.tries[slot] + 1 }, after };
     }

@@ -1,4 +1,4 @@
-import { bootDecision, SLOT_NAMES, type SlotEnv, type SlotName } from "./slot-env.ts";
+import { bootDecision, hasTriesLeft, SLOT_NAMES, type SlotEnv, type SlotName } from "./slot-env.ts";
 import type { SlotInstallState, SlotMetadata } from "./slot-metadata.ts";
 
 /** One slot as `va-agent slot status` reports it (and `--json` prints it). */
@@ -52,7 +52,7 @@ export function slotStatus(state: { env: SlotEnv; metadata: SlotMetadata }, boot
       good: env.ok[name],
       triesUsed,
       triesLeft: Math.max(0, maxTries - triesUsed),
-      bootable: env.ok[name] && triesUsed < maxTries && env.order.includes(name),
+      bootable: hasTriesLeft(env, name, maxTries) && env.order.includes(name),
       committedAt: record.committedAt,
       badReason: record.badReason,
       badAt: record.badAt,
