@@ -23,6 +23,8 @@ export const ExitCode = {
   archive: 15,
   slot: 16,
   install: 17,
+  snapshot: 18,
+  rescue: 19,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -201,5 +203,19 @@ export class SlotError extends VaError {
 export class InstallError extends VaError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super("install", message, hint, details);
+  }
+}
+
+/** `va-agent snapshot …` refused (an unknown or invalidated snapshot, no room in the VG) or an LVM command under it failed. */
+export class SnapshotError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("snapshot", message, hint, details);
+  }
+}
+
+/** A rescue action (factory reset, an install from the rescue system, a pending task) refused or stopped; the hint says where the disk stands. */
+export class RescueError extends VaError {
+  constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
+    super("rescue", message, hint, details);
   }
 }
