@@ -28,6 +28,8 @@ export interface SlotMetadata {
   format: 1;
   /** Boots GRUB tries per slot (manifest `slots.tries`); the grub.cfg the migration wrote counts to the same number. */
   tries: number;
+  /** The VG of both slot LVs (the rescue system finds the slots by it); null in a file written before it was recorded. */
+  vg: string | null;
   slots: Record<SlotName, SlotRecord>;
 }
 
@@ -38,9 +40,9 @@ export function emptySlotRecord(lv: string): SlotRecord {
   return { lv, state: "empty", product: null, release: null, installedAt: null, committedAt: null, badReason: null, badAt: null };
 }
 
-export function emptySlotMetadata(options: { lvs?: Record<SlotName, string>; tries?: number } = {}): SlotMetadata {
+export function emptySlotMetadata(options: { lvs?: Record<SlotName, string>; tries?: number; vg?: string } = {}): SlotMetadata {
   const lvs = options.lvs ?? DEFAULT_SLOT_LVS;
-  return { format: 1, tries: options.tries ?? DEFAULT_SLOT_TRIES, slots: { A: emptySlotRecord(lvs.A), B: emptySlotRecord(lvs.B) } };
+  return { format: 1, tries: options.tries ?? DEFAULT_SLOT_TRIES, vg: options.vg ?? null, slots: { A: emptySlotRecord(lvs.A), B: emptySlotRecord(lvs.B) } };
 }
 
 /**
@@ -57,7 +59,8 @@ export function slotMetadataFromJson(value: unknown): SlotMetadata {
     const state = raw.state === "installing" || raw.state === "installed" ? raw.state : "empty";
     return { lv: text("lv") ?? DEFAULT_SLOT_LVS[slot], state, product: text("product"), release: text("release"), installedAt: text("installedAt"), committedAt: text("committedAt"), badReason: text("badReason"), badAt: text("badAt") };
   };
-  return { format: 1, tries, slots: Object.fromEntries(SLOT_NAMES.map((slot) => [slot, record(slot)])) as Record<SlotName, SlotRecord> };
+  const vg = typeof doc.vg === "string" && doc.vg ? doc.vg : null;
+  return { format: 1, tries, vg, slots: Object.fromEntries(SLOT_NAMES.map((slot) => [slot, record(slot)])) as Record<SlotName, SlotRecord> };
 }
 
 export function readSlotMetadata(bootMount: string): SlotMetadata {

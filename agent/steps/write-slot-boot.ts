@@ -109,7 +109,7 @@ function sharedBootEntries(ctx: PlanContext): Entry[] {
 function migratedSlotMetadata(ctx: PlanContext, now: string): SlotMetadata {
   const slots = ctx.plan.slots!;
   const { name, release } = ctx.manifest.product;
-  const empty = emptySlotMetadata({ lvs: { A: slots.a.lv, B: slots.b.lv }, tries: slots.tries });
+  const empty = emptySlotMetadata({ lvs: { A: slots.a.lv, B: slots.b.lv }, tries: slots.tries, vg: ctx.plan.lvm.vg });
   return withSlotRecord(empty, "A", { state: "installed", product: name, release, installedAt: now });
 }
 
