@@ -24,7 +24,7 @@ export interface SignedBundle {
 }
 
 /** The vendor side: the signed bundle (zstd payload), made with build.ts and the key the tiny system trusts. */
-export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean; accounts?: string[] } = {}): SignedBundle {
+export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean; accounts?: string[]; manifest?: Record<string, unknown> } = {}): SignedBundle {
   mkdirSync(dir, { recursive: true });
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
@@ -33,6 +33,7 @@ export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, o
     // The migration ends in the slot state (docs/SLOTS.md): A holds the new system, B is empty.
     slots: { a: "root", b: "back" },
     ...(opts.accounts ? { carryOver: { ...TEST_CARRY_OVER, accounts: opts.accounts } } : {}),
+    ...opts.manifest,
   });
   const bundle = join(dir, "bundle.tar");
   const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };
