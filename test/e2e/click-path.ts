@@ -60,7 +60,8 @@ const PROLOGUE = [
  */
 export type ClickPathBox = "plain" | "managed-network";
 
-export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox; name?: string }): Promise<ScenarioResult> {
+/** `lvmBytesBeyondLayout`: what the manifest's LVM takes beyond the reference layout's (a factory LV, a snapshot reserve), which /data then lacks. */
+export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox; name?: string; lvmBytesBeyondLayout?: number }): Promise<ScenarioResult> {
   const managed = shared.box === "managed-network";
   const name = shared.name ?? (managed ? "click-path-managed-network" : `click-path-virtio-${shared.sizeFactor}x`);
   const variant = { name, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
@@ -92,7 +93,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     timings.splice(timings.length - 1, 0, ...stepTimings(serial));
     const newSystem = serial.slice(serial.lastIndexOf("migration finished"));
     const facts = parseProbeFacts(newSystem);
-    const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
+    const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2 - (shared.lvmBytesBeyondLayout ?? 0);
     const carried = managed ? checkManagedNetwork(facts, oldSetupFacts(serial)) : checkCarriedConfig(facts, shared.old.facts);
     return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...carried, ...checkMigratedSlots(facts, newSystem, "13.0")] };
   } catch (error) {

@@ -42,6 +42,8 @@ export const RESCUE_MANIFEST = {
   snapshots: { reserve: "2GiB", factoryLv: "factory" },
 };
 const SIZE_FACTOR = 2;
+/** The factory LV and the reserve: /data is that much smaller than on the reference layout. */
+const BEYOND_LAYOUT = 4 * 1024 ** 3;
 const RESCUE_PROMPT = /va-tiny:[^\r\n#]*# /;
 
 /** A digest per tree of the slot's root (its /boot included): the file list with each file's SHA-256 and each link's target. */
@@ -107,7 +109,7 @@ export async function rescueLifecycle(shared: { newOs: NewOs; old: OldAppliance;
   const variant = { name: NAME, bus: "virtio" as const, sizeFactor: SIZE_FACTOR, compression: "zstd" as const };
   try {
     const signed = buildSignedBundle(shared.newOs, shared.tiny, join(shared.artifacts, "vendor-rescue"), { manifest: RESCUE_MANIFEST });
-    const migrated = await clickPath({ ...shared, signed, sizeFactor: SIZE_FACTOR, name: NAME });
+    const migrated = await clickPath({ ...shared, signed, sizeFactor: SIZE_FACTOR, name: NAME, lvmBytesBeyondLayout: BEYOND_LAYOUT });
     if (migrated.error || !migrated.checks.every((c) => c.ok)) return { ...migrated, variant };
     const cycle = await rescueCycleOn(join(shared.artifacts, NAME), shared);
     return { variant, timings: [...migrated.timings, ...cycle.timings], checks: [...migrated.checks, ...cycle.checks] };
@@ -147,7 +149,7 @@ export async function rescueCycleOn(dir: string, shared: { newOs: NewOs; old: Ol
   await phase("the rescue system resets, reboot → boot 5 (A, factory release)", () => step(vm, 5, /VA-BOTH-UNBOOTABLE/, 30));
   await phase("both slots unbootable → the rescue system by itself", () => vm.waitFor(RESCUE_PROMPT, 20 * 60, { ignoreFatal: true }));
   await vm.type("va-agent rescue install --label VASLOTCMD --path good.tar; echo \"VA-RESCUE-INSTALL-EXIT $?\"\n");
-  await phase("rescue install of 13.1 from the command disk", () => vm.waitFor(/VA-RESCUE-INSTALL-EXIT \d+/, 30 * 60));
+  await phase("rescue install of 13.1 from the command disk", () => vm.waitFor(/VA-RESCUE-INSTALL-EXIT \d+/, 30 * 60, { ignoreFatal: true }));
   await vm.type("reboot -f\n");
   await phase("boot 6 (B): snapshot, big change, merge requested", () => step(vm, 6, /VA-EXIT snapshot merge \d+/));
   await phase("the rescue system starts merging", () => vm.waitFor(/merg\w* [^\r\n]*\d+(\.\d+)? ?%/i, 20 * 60));
