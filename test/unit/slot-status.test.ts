@@ -81,9 +81,9 @@ describe("slot status with a rescue task pending", () => {
     const out: string[] = [];
     const deps = { runner: () => new FakeRunner(), cmdline: () => "root=/dev/mapper/VA-root ro va.slot=A", now: () => new Date(NOW), write: (text: string) => out.push(text), warn: () => {} };
     expect(await slotCommand(["status", "--boot-dir", dir], deps)).toBe(0);
-    expect(out.join("")).toContain("\nnext boot : the rescue system, to finish the pending rescue task \"merge\"\n");
+    expect(out.join("")).toContain("\nnext boot : the rescue system, to finish the merge of snapshot before-upgrade\n");
     out.length = 0;
     expect(await slotCommand(["status", "--json", "--boot-dir", dir], deps)).toBe(0);
-    expect(JSON.parse(out.join(""))).toMatchObject({ ok: true, primary: "rescue", rescueTask: { task: "merge", record: null } });
+    expect(JSON.parse(out.join(""))).toMatchObject({ ok: true, primary: "rescue", rescueTask: { task: "merge", record: { task: "merge", snapshot: "before-upgrade" } } });
   });
 });
