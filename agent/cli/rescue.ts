@@ -1,20 +1,21 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
-import { exitCodeOf, RescueError, UsageError, VaError } from "../errors/errors.ts";
+import { exitCodeOf, RescueError, StepFailedError, UsageError, VaError } from "../errors/errors.ts";
 import { createLog, type Log } from "../log/logger.ts";
 import { formatArgv } from "../runner/argv-text.ts";
 import { ZxRunner, type Runner } from "../runner/runner.ts";
 import { sha256OfDevice } from "../rescue/factory-image.ts";
-import { readFactoryResetFacts, type FactoryResetFacts } from "../rescue/factory-reset-facts.ts";
-import { factoryResetPlanLines, runFactoryReset, type FactoryResetTools } from "../rescue/factory-reset.ts";
-import { REBOOT_COMMANDS, requireSharedBoot, slotVolumeGroup, type RescueContext } from "../rescue/rescue-context.ts";
+import { readFactoryResetFacts, requireFactoryPoint } from "../rescue/factory-reset-facts.ts";
+import { factoryResetPlanLines, REQUEST_RESET_PHASES, requestResetPlanLines, runFactoryReset, RUNNING_SLOT_REBOOT, type FactoryResetTools } from "../rescue/factory-reset.ts";
+import { REBOOT_COMMANDS, requireSharedBoot, rescueStepContext, slotVolumeGroup, type RescueContext } from "../rescue/rescue-context.ts";
+import { runRescuePhases } from "../rescue/rescue-phases.ts";
 import { prepareRescueInstall, releaseRescueInstall, rescueInstallPlanLines, runRescueInstall, type RescueInstallRequest } from "../rescue/rescue-install.ts";
 import { RESCUE_MENU, rescueStart } from "../rescue/rescue-start.ts";
 import { renderRescueStatus, rescueStatus } from "../rescue/rescue-status.ts";
 import { clearRescueTask, pendingRescueTask } from "../rescue/rescue-task.ts";
-import { loadSnapshotTools, type SnapshotTools } from "../rescue/snapshot-tools.ts";
-import { bootedRescue } from "../slots/booted-slot.ts";
+import { loadSnapshotTools, type FactoryRecord, type SnapshotTools } from "../rescue/snapshot-tools.ts";
+import { bootedRescue, bootedSlotOrNull } from "../slots/booted-slot.ts";
 import type { SlotStateWriter } from "../slots/install-state.ts";
 import type { SlotName } from "../slots/slot-env.ts";
 import { readSlotMetadata } from "../slots/slot-metadata.ts";
@@ -32,7 +33,9 @@ Usage:
   va-agent rescue factory-reset [--keep-data|--wipe-data] [--yes] [--dry-run] [--json]
                                           slot A back to the factory image, slot B emptied, /data kept unless
                                           --wipe-data (its filesystems made anew, same UUID and label); asks on a
-                                          terminal unless --yes, --keep-data or --wipe-data is given; then reboots
+                                          terminal unless --yes, --keep-data or --wipe-data is given; then reboots.
+                                          From a running slot: requested as the rescue task, and the box reboots
+                                          into the rescue system, which runs it
   va-agent rescue install BUNDLE|--label LABEL [--path P] [--slot A|B] [--allow-downgrade] [--dry-run] [--json]
                                           a slot image into a slot (default: not the one last committed), from a
                                           path, a filesystem labelled LABEL, or the VG's data LV (read-only mounts);
@@ -48,7 +51,7 @@ Options:
   --insecure       install: accept an unsigned image (development only)
   --json           the result (or the error) as JSON on stdout
 
-factory-reset, install and start run only in the rescue system. Exit codes: 0 ok, 2 usage, 19 rescue, 16 slot, 17 install, 7 a command failed.
+install and start run only in the rescue system. Exit codes: 0 ok, 2 usage, 19 rescue, 16 slot, 17 install, 7 a command failed.
 `;
 
 const SUBCOMMANDS = ["start", "status", "factory-reset", "install", "clear-task"] as const;
@@ -127,7 +130,7 @@ async function runRescueCommand(args: RescueArgs, deps: RescueCliDeps, json: boo
   const bootMount = stringOption(args, "--boot-dir") ?? SHARED_BOOT_MOUNT;
   const cmdlineFile = stringOption(args, "--cmdline");
   const cmdline = cmdlineFile ? readFileSync(cmdlineFile, "utf8").trim() : deps.cmdline();
-  if (args.sub === "start" || args.sub === "factory-reset" || args.sub === "install") requireRescueSystem(args.sub, cmdline);
+  if (args.sub === "start" || args.sub === "install") requireRescueSystem(args.sub, cmdline);
   requireSharedBoot(bootMount);
   const out = (document: Record<string, unknown>, text: string) => deps.write(json ? `${JSON.stringify({ ok: true, command: args.sub, ...document }, null, 2)}\n` : text);
 
@@ -158,13 +161,15 @@ async function runRescueCommand(args: RescueArgs, deps: RescueCliDeps, json: boo
       return 0;
     }
     case "factory-reset":
-      return factoryReset(args, rctx, tools, deps, out);
+      return bootedRescue(cmdline) ? factoryReset(args, rctx, tools, deps, out) : requestFactoryReset(args, rctx, tools, deps, out, cmdline);
     case "install":
       return rescueInstall(args, rctx, deps, out);
   }
 }
 
-async function factoryReset(args: RescueArgs, rctx: RescueContext, tools: SnapshotTools, deps: RescueCliDeps, out: (document: Record<string, unknown>, text: string) => void): Promise<number> {
+type Output = (document: Record<string, unknown>, text: string) => void;
+
+async function factoryReset(args: RescueArgs, rctx: RescueContext, tools: SnapshotTools, deps: RescueCliDeps, out: Output): Promise<number> {
   const dryRun = args.options.has("--dry-run");
   const wipeData = await wipeDataChoice(args, rctx, deps, dryRun);
   const facts = await readFactoryResetFacts(rctx, tools, wipeData);
@@ -174,7 +179,7 @@ async function factoryReset(args: RescueArgs, rctx: RescueContext, tools: Snapsh
     out({ dryRun: true, wipeData, plan }, `${plan.join("\n")}\n`);
     return 0;
   }
-  if (!decidedByFlags(args)) await confirmReset(facts, plan, deps);
+  if (!decidedByFlags(args)) await confirmReset(facts.record, wipeData, plan.slice(0, 6), deps);
   const phases = await runFactoryReset(f);
   out(
     { wipeData, release: { product: facts.record.product, release: facts.record.release }, phases: phases.map((p) => p.phase), rebooting: true },
@@ -198,9 +203,33 @@ async function wipeDataChoice(args: RescueArgs, rctx: RescueContext, deps: Rescu
   return /^\s*n/i.test(answer);
 }
 
-async function confirmReset(facts: FactoryResetFacts, plan: string[], deps: RescueCliDeps): Promise<void> {
-  deps.write(`${plan.slice(0, 6).join("\n")}\n`);
-  const answer = await deps.ask(`Overwrite slot A with ${facts.record.product} ${facts.record.release}${facts.wipeData ? " and WIPE the data" : ""}? Type "reset" to go on: `);
+/**
+ * From a running slot (not the rescue system): the reset is requested as the rescue task and the box
+ * reboots into the rescue system, which runs it (`rescue start`).
+ */
+async function requestFactoryReset(args: RescueArgs, rctx: RescueContext, tools: SnapshotTools, deps: RescueCliDeps, out: Output, cmdline: string): Promise<number> {
+  const dryRun = args.options.has("--dry-run");
+  const record = requireFactoryPoint(rctx.bootMount, tools);
+  const wipeData = await wipeDataChoice(args, rctx, deps, dryRun);
+  const booted = bootedSlotOrNull(cmdline) ?? "(not booted through the slot menu)";
+  const plan = requestResetPlanLines(rctx, record, wipeData, booted);
+  if (dryRun) {
+    out({ dryRun: true, requested: false, wipeData, plan }, `${plan.join("\n")}\n`);
+    return 0;
+  }
+  if (!decidedByFlags(args)) await confirmReset(record, wipeData, plan.slice(0, 3), deps);
+  await runRescuePhases(REQUEST_RESET_PHASES, { rctx, wipeData }, rescueStepContext(rctx), (phase, error) => new StepFailedError(`factory-reset ${phase}`, error, "The slots and the data are as they were; the task may be half recorded: `va-agent rescue clear-task` removes it."));
+  out(
+    { requested: true, wipeData, release: { product: record.product, release: record.release }, rebooting: true },
+    `factory reset to ${record.product} ${record.release} requested (the data ${wipeData ? "wiped" : "kept"}): rebooting into the rescue system, which verifies the factory image and resets\n`,
+  );
+  await rctx.run.run(RUNNING_SLOT_REBOOT);
+  return 0;
+}
+
+async function confirmReset(record: FactoryRecord, wipeData: boolean, summary: string[], deps: RescueCliDeps): Promise<void> {
+  deps.write(`${summary.join("\n")}\n`);
+  const answer = await deps.ask(`Overwrite slot A with ${record.product} ${record.release}${wipeData ? " and WIPE the data" : ""}? Type "reset" to go on: `);
   if (answer === null) throw notConfirmed("the console is not a terminal, so nobody was asked");
   if (answer.trim() !== "reset") throw notConfirmed(`the answer was ${JSON.stringify(answer.trim())}, not "reset"`);
 }
@@ -213,7 +242,7 @@ function notConfirmed(why: string): RescueError {
   );
 }
 
-async function rescueInstall(args: RescueArgs, rctx: RescueContext, deps: RescueCliDeps, out: (document: Record<string, unknown>, text: string) => void): Promise<number> {
+async function rescueInstall(args: RescueArgs, rctx: RescueContext, deps: RescueCliDeps, out: Output): Promise<number> {
   const label = stringOption(args, "--label");
   const path = stringOption(args, "--path");
   if (args.bundle !== undefined && (label !== undefined || path !== undefined)) throw new UsageError("rescue install takes BUNDLE (a path) or --label/--path (a medium to search), not both", RESCUE_USAGE_HINT);

@@ -39,13 +39,16 @@ export function blkidArgv(device: string): string[] {
   return ["blkid", "-o", "export", device];
 }
 
-export async function readFactoryResetFacts(rctx: RescueContext, tools: Pick<SnapshotTools, "readFactoryRecord">, wipeData: boolean): Promise<FactoryResetFacts> {
-  const { bootMount, vg, run } = rctx;
+/**
+ * What a factory reset needs before anything else, also when a running slot only requests it: no
+ * merge half done, and a factory point recorded.
+ */
+export function requireFactoryPoint(bootMount: string, tools: Pick<SnapshotTools, "readFactoryRecord">): FactoryRecord {
   const task = pendingRescueTask(bootMount);
   if (task?.task === "merge") {
     throw new RescueError(
       `the merge of snapshot ${task.snapshot} is pending: a factory reset now would leave it half done`,
-      "Nothing was changed. `va-agent rescue start` finishes the merge (and reboots); run the factory reset after it, from the rescue entry.",
+      "Nothing was changed. `va-agent rescue start` in the rescue system finishes the merge (and reboots); reset after it.",
       { refusal: "merge-pending", snapshot: task.snapshot },
     );
   }
@@ -57,6 +60,12 @@ export async function readFactoryResetFacts(rctx: RescueContext, tools: Pick<Sna
       { refusal: "no-factory-point" },
     );
   }
+  return record;
+}
+
+export async function readFactoryResetFacts(rctx: RescueContext, tools: Pick<SnapshotTools, "readFactoryRecord">, wipeData: boolean): Promise<FactoryResetFacts> {
+  const { bootMount, vg, run } = rctx;
+  const record = requireFactoryPoint(bootMount, tools);
   const state = fileSlotStore(bootMount).read();
   const lvs = await listLogicalVolumes(run, vg);
   const slotA = state.metadata.slots.A.lv;

@@ -101,11 +101,35 @@ function verifyEntries(f: FactoryResetContext): Entry[] {
 }
 
 function requestEntries(f: FactoryResetContext): Entry[] {
-  const { bootMount } = f.rctx;
+  return [requestResetEntry(f.rctx, f.facts.wipeData)];
+}
+
+/** The reset recorded as the pending task: the rescue system runs it from the next boot on. */
+export function requestResetEntry(rctx: RescueContext, wipeData: boolean): Entry {
+  return write(`${rescueTaskPath(rctx.bootMount)}, ${grubenvPath(rctx.bootMount)}`, `the task factory-reset (wipeData ${wipeData}), then VA_RESCUE=factory-reset in grubenv`, () =>
+    requestRescueTask(rctx.bootMount, { task: "factory-reset", wipeData, requestedAt: rctx.now() }),
+  );
+}
+
+/**
+ * From a running slot the reset is requested, not run: its LV is mounted. The rescue system the
+ * reboot brings up verifies the image before it writes anything.
+ */
+export const REQUEST_RESET_PHASES: readonly RescuePhase<{ rctx: RescueContext; wipeData: boolean }>[] = [
+  { name: "request-task", summary: "the reset recorded as the pending rescue task: GRUB boots the rescue system, which runs it", entries: ({ rctx, wipeData }) => [requestResetEntry(rctx, wipeData)] },
+];
+
+export const RUNNING_SLOT_REBOOT = ["systemctl", "reboot"];
+
+export function requestResetPlanLines(rctx: RescueContext, record: FactoryResetFacts["record"], wipeData: boolean, booted: string): string[] {
   return [
-    write(taskFiles(f), `the task factory-reset (wipeData ${f.facts.wipeData}), then VA_RESCUE=factory-reset in grubenv`, () =>
-      requestRescueTask(bootMount, { task: "factory-reset", wipeData: f.facts.wipeData, requestedAt: f.rctx.now() }),
-    ),
+    `va-agent rescue factory-reset from the running slot ${booted}: requested here, run by the rescue system at the next boot`,
+    `  factory point: ${record.product} ${record.release} of ${record.recordedAt}, LV ${rctx.vg}/${record.lv}, ${record.bytes} bytes`,
+    `  data         : ${wipeData ? "wiped (--wipe-data): the other filesystems of the VG made anew" : "kept"}`,
+    "",
+    ...rescuePhaseLines(REQUEST_RESET_PHASES, { rctx, wipeData }),
+    "",
+    `then, after the result is printed: + ${formatArgv(RUNNING_SLOT_REBOOT)}; the rescue system verifies the image before it writes anything (\`va-agent rescue factory-reset --dry-run\` there shows every command)`,
   ];
 }
 

@@ -31,7 +31,6 @@ export interface RescueStatus {
 }
 
 export async function rescueStatus(rctx: RescueContext, tools: Pick<SnapshotTools, "readFactoryRecord">): Promise<RescueStatus> {
-  const slots = slotStatus(fileSlotStore(rctx.bootMount).read(), "rescue");
   const snapshots = (await listLogicalVolumes(rctx.run, rctx.vg))
     .filter((lv) => lv.tags.includes(SNAPSHOT_TAG) && lv.origin !== null)
     .map((lv): RescueSnapshot => ({ lv: lv.name, origin: lv.origin!, sizeBytes: lv.sizeBytes, usePercent: lv.snapPercent, invalid: lv.invalid, merging: lv.merging }));
@@ -43,6 +42,7 @@ export async function rescueStatus(rctx: RescueContext, tools: Pick<SnapshotTool
     if (!(error instanceof VaError)) throw error;
     taskProblem = error.message;
   }
+  const slots = slotStatus({ ...fileSlotStore(rctx.bootMount).read(), rescueTaskRecord: task }, "rescue");
   return { bootDir: rctx.bootMount, vg: rctx.vg, slots, snapshots, factory: tools.readFactoryRecord(rctx.bootMount), task, taskProblem };
 }
 

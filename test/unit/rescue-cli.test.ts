@@ -15,7 +15,7 @@ describe("va-agent rescue status", () => {
     const cli = rescueCli(run, fakeTools(run), { cmdline: "va.slot=A" });
     expect(await cli.rescue("status", "--json", "--boot-dir", dir)).toBe(0);
     const document = JSON.parse(cli.text());
-    expect(document).toMatchObject({ ok: true, command: "status", vg: "VA", slots: { booted: "rescue", primary: "A" }, factory: { release: "13.0", lv: "factory" }, task: { task: "merge", snapshot: "before" }, taskProblem: null });
+    expect(document).toMatchObject({ ok: true, command: "status", vg: "VA", slots: { booted: "rescue", primary: "rescue", rescueTask: { task: "merge", record: { snapshot: "before" } } }, factory: { release: "13.0", lv: "factory" }, task: { task: "merge", snapshot: "before" }, taskProblem: null });
     expect(document.snapshots).toEqual([{ lv: "root.snap.before", origin: "root", sizeBytes: 4 * 1024 ** 3, usePercent: 12.5, invalid: false, merging: false }]);
   });
 

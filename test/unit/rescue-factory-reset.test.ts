@@ -31,7 +31,7 @@ function box() {
 /** The end state of a reset: A the factory release, good, first, no tries; B empty and not good; no task; other grubenv variables kept. */
 function expectReset(dir: string): void {
   const { env, metadata } = fileSlotStore(dir).read();
-  expect(env).toEqual({ order: ["A", "B"], ok: { A: true, B: false }, tries: { A: 0, B: 0 } });
+  expect(env).toEqual({ order: ["A", "B"], ok: { A: true, B: false }, tries: { A: 0, B: 0 }, rescueTask: null });
   expect(metadata.slots.A).toMatchObject({ state: "installed", product: "va-demo", release: "13.0", installedAt: NOW, committedAt: null, badReason: null });
   expect(metadata.slots.B).toEqual({ lv: "back", state: "empty", product: null, release: null, installedAt: null, committedAt: null, badReason: null, badAt: null });
   expect(pendingRescueTask(dir)).toBeNull();
@@ -172,17 +172,6 @@ describe("va-agent rescue factory-reset --dry-run", () => {
 });
 
 describe("va-agent rescue factory-reset refuses before anything is written", () => {
-  test("outside the rescue system: exit 19 as JSON, how to get there, no command", async () => {
-    const dir = rescueBootDir(twoReleaseBox());
-    const run = rescueRunner();
-    const cli = rescueCli(run, fakeTools(run), { cmdline: "root=/dev/mapper/VA-root ro va.slot=A" });
-    expect(await cli.rescue("factory-reset", "--yes", "--json", "--boot-dir", dir)).toBe(19);
-    const document = JSON.parse(cli.text());
-    expect(document).toMatchObject({ ok: false, command: "factory-reset", error: { exitCode: 19, kind: "rescue", details: { refusal: "not-rescue-system" } } });
-    expect(document.error.hint).toContain('pick "Rescue" in the boot menu');
-    expect(run.calls).toEqual([]);
-  });
-
   test("no factory point recorded", async () => {
     const dir = rescueBootDir(twoReleaseBox());
     const run = rescueRunner();
@@ -255,6 +244,53 @@ describe("va-agent rescue factory-reset refuses before anything is written", () 
   test("--wipe-data with --keep-data is a usage error", async () => {
     const { dir, cli } = box();
     expect(await cli.rescue("factory-reset", "--wipe-data", "--keep-data", "--json", "--boot-dir", dir)).toBe(2);
+  });
+});
+
+describe("va-agent rescue factory-reset from a running slot", () => {
+  const RUNNING = "root=/dev/mapper/VA-back ro va.slot=B panic=10";
+
+  test("requested as the rescue task (file, then VA_RESCUE), then systemctl reboot; no LV is touched", async () => {
+    const dir = rescueBootDir(twoReleaseBox());
+    const run = rescueRunner();
+    const cli = rescueCli(run, fakeTools(run), { cmdline: RUNNING });
+    expect(await cli.rescue("factory-reset", "--keep-data", "--yes", "--json", "--boot-dir", dir)).toBe(0);
+    expect(run.calls.map(formatArgv)).toEqual(["systemctl reboot"]);
+    expect(JSON.parse(cli.text())).toMatchObject({ ok: true, command: "factory-reset", requested: true, wipeData: false, release: { product: "va-demo", release: "13.0" }, rebooting: true });
+    expect(pendingRescueTask(dir)).toEqual({ task: "factory-reset", wipeData: false, requestedAt: NOW });
+    expect(readSlotGrubenv(dir).vars.get("VA_RESCUE")).toBe("factory-reset");
+    expect(fileSlotStore(dir).read().metadata).toEqual(unchanged().metadata);
+  });
+
+  test("--dry-run: what is requested and the reboot, nothing run", async () => {
+    const dir = rescueBootDir(twoReleaseBox());
+    const run = rescueRunner();
+    const cli = rescueCli(run, fakeTools(run), { cmdline: RUNNING });
+    expect(await cli.rescue("factory-reset", "--wipe-data", "--dry-run", "--boot-dir", dir)).toBe(0);
+    expect(cli.text()).toBe(
+      [
+        "va-agent rescue factory-reset from the running slot B: requested here, run by the rescue system at the next boot",
+        `  factory point: va-demo 13.0 of 2026-11-01T09:06:00.000Z, LV VA/factory, ${BYTES} bytes`,
+        "  data         : wiped (--wipe-data): the other filesystems of the VG made anew",
+        "",
+        " 1. request-task: the reset recorded as the pending rescue task: GRUB boots the rescue system, which runs it",
+        `      write ${dir}/va-agent/rescue-task.json, ${dir}/grub/grubenv: the task factory-reset (wipeData true), then VA_RESCUE=factory-reset in grubenv`,
+        "",
+        "then, after the result is printed: + systemctl reboot; the rescue system verifies the image before it writes anything (`va-agent rescue factory-reset --dry-run` there shows every command)",
+        "",
+      ].join("\n"),
+    );
+    expect(run.calls).toEqual([]);
+    expect(pendingRescueTask(dir)).toBeNull();
+  });
+
+  test("no factory point: refused there already, nothing requested", async () => {
+    const dir = rescueBootDir(twoReleaseBox());
+    const run = rescueRunner();
+    const error = await refusal(rescueCli(run, fakeTools(run, null), { cmdline: RUNNING }).rescue("factory-reset", "--yes", "--boot-dir", dir));
+    expect(error.message).toContain("no factory point");
+    expect(run.calls).toEqual([]);
+    expect(pendingRescueTask(dir)).toBeNull();
   });
 });
 
