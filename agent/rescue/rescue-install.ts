@@ -81,11 +81,12 @@ export async function prepareRescueInstall(rctx: RescueContext, request: RescueI
   try {
     const sourceMedium = await mountSourceSlot(rctx, slots.metadata.slots[source].lv, source, devices, request.sourceMount ?? SOURCE_SLOT_MOUNT);
     mounted.push(sourceMedium);
-    // The source slot plays the running system: its va.slot= makes it the booted slot, so the target is the other one.
+    // The source slot plays the running system; the target is the other one.
     const setup = installSetup({
       bundle: found.bundle,
       root: sourceMedium.mountpoint,
-      cmdline: `va.slot=${source}`,
+      cmdline: "",
+      sourceSlot: source,
       ...(request.keyring ? { keyring: request.keyring } : {}),
       insecure: request.insecure,
       allowDowngrade: request.allowDowngrade,

@@ -8,6 +8,7 @@ import type { RunningFstab } from "./install-fstab.ts";
 import type { ReleaseChange } from "./install-product.ts";
 import type { SlotStateWriter } from "./install-state.ts";
 import type { SlotLayout } from "./slot-layout.ts";
+import type { SlotName } from "./slot-env.ts";
 
 /** Where an install reads and writes: "/" and /run on the box, temp trees in tests. */
 export interface InstallSetup {
@@ -16,6 +17,8 @@ export interface InstallSetup {
   root: string;
   /** The running kernel's command line (va.slot= says the booted slot). */
   cmdline: string;
+  /** From the rescue system: `root` is this slot, mounted read-only (it plays the running system); the other slot is written. */
+  sourceSlot?: SlotName;
   keyring: string;
   insecure: boolean;
   allowDowngrade: boolean;
@@ -28,12 +31,13 @@ export interface InstallSetup {
 export const INSTALL_WORK_DIR = "/run/va-agent/install";
 export const SLOT_TARGET = "/run/va-agent/slot-target";
 
-export function installSetup(options: { bundle: string; cmdline: string; keyring?: string; insecure?: boolean; allowDowngrade?: boolean; root?: string; workDir?: string; slotTarget?: string }): InstallSetup {
+export function installSetup(options: { bundle: string; cmdline: string; sourceSlot?: SlotName; keyring?: string; insecure?: boolean; allowDowngrade?: boolean; root?: string; workDir?: string; slotTarget?: string }): InstallSetup {
   const root = options.root ?? "/";
   return {
     bundle: options.bundle,
     root,
     cmdline: options.cmdline,
+    ...(options.sourceSlot ? { sourceSlot: options.sourceSlot } : {}),
     keyring: options.keyring ?? join(root, DEFAULT_KEYRING_DIR),
     insecure: options.insecure ?? false,
     allowDowngrade: options.allowDowngrade ?? false,

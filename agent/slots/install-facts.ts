@@ -13,6 +13,7 @@ import { requireInstallableRelease } from "./install-product.ts";
 import { SLOT_UNIT_FILES } from "./slot-units.ts";
 import { logicalVolumeDevice } from "../plan/plan.ts";
 import { readSlotLayout } from "./slot-layout.ts";
+import { otherSlot } from "./slot-env.ts";
 
 /**
  * Everything an install reads before it has a plan, in the order it is judged: the bundle's
@@ -24,7 +25,7 @@ import { readSlotLayout } from "./slot-layout.ts";
 export async function readInstallFacts(setup: InstallSetup): Promise<InstallFacts> {
   const head = await readSlotImageHead(setup.bundle, bundleOptionsOf(setup));
   const release = requireInstallableRelease(readInstalledProduct(setup.root), head.manifest.product, setup.allowDowngrade);
-  const slots = slotsFromCmdline(setup.cmdline);
+  const slots = setup.sourceSlot ? { booted: setup.sourceSlot, target: otherSlot(setup.sourceSlot) } : slotsFromCmdline(setup.cmdline);
   const layout = readSlotLayout(setup.root);
   const fstab = runningFstab(readHostFile(setup.root, "etc/fstab") ?? "");
   requireRunningFiles(setup.root);

@@ -17,7 +17,9 @@ export function installPlanLines(ictx: InstallContext): string[] {
     `va-agent install: ${release.to.name} ${release.to.release} into slot ${slots.target} from ${bundle}`,
     `  bundle     : slot image, ${signature}; rootfs ${rootfs.file} ${mib(rootfs.bytes)} (${rootfs.compression}), filesystem ${image.filesystem}`,
     `  release    : ${release.from.name} ${release.from.release} → ${release.to.release}${release.downgrade ? " (a DOWNGRADE, allowed by --allow-downgrade)" : ""}`,
-    `  booted slot: ${slots.booted} (va.slot=${slots.booted} on the kernel command line), LV ${layout.vg}/${bootedLv}: never written`,
+    ictx.setup.sourceSlot
+      ? `  source slot: ${slots.booted} (the rescue system reads it, mounted read-only at ${ictx.setup.root}), LV ${layout.vg}/${bootedLv}: never written`
+      : `  booted slot: ${slots.booted} (va.slot=${slots.booted} on the kernel command line), LV ${layout.vg}/${bootedLv}: never written`,
     `  target slot: ${slots.target}, LV ${layout.vg}/${lv} (${device}), mounted at ${slotTarget} while it is written`,
     `  writes     : RAM (${workDir}), slot ${slots.target}'s LV, the slot state on the shared boot partition; nothing of slot ${slots.booted} or /data`,
     "",

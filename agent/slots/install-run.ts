@@ -47,10 +47,11 @@ export async function runInstall(ictx: InstallContext, run: Runner, log: Log): P
       forgetCaptured(ictx);
       if (index < writingFrom) throw error;
       await unmountAfterFailure(ictx, run, log);
+      const kept = `${ictx.setup.sourceSlot ? "the source slot" : "the running slot"} ${slots.booted} is unchanged: fix the cause and install again.`;
       const where =
         index === writingFrom
-          ? `Nothing was written to slot ${slots.target} (LV ${layout.vg}/${lv}); its state on the shared boot partition may be marked bad. The running slot ${slots.booted} is unchanged: fix the cause and install again.`
-          : `Slot ${slots.target} (LV ${layout.vg}/${lv}) is marked bad and is not booted; the running slot ${slots.booted} is unchanged: fix the cause and install again.`;
+          ? `Nothing was written to slot ${slots.target} (LV ${layout.vg}/${lv}); its state on the shared boot partition may be marked bad. ${kept.charAt(0).toUpperCase()}${kept.slice(1)}`
+          : `Slot ${slots.target} (LV ${layout.vg}/${lv}) is marked bad and is not booted; ${kept}`;
       throw new StepFailedError(`install ${phase.name}`, error, where);
     }
     phases.push({ name: phase.name, seconds: Number(((performance.now() - startedAt) / 1000).toFixed(3)) });
