@@ -150,5 +150,5 @@ function requiredLv(facts: SnapshotFacts, name: string, what: string): LogicalVo
 }
 
 function damagedRecord(path: string, problem: string): SnapshotError {
-  return new SnapshotError(`${path} cannot be read: ${problem}`, "The factory image is unverifiable without it: remove the file and run `va-agent snapshot factory-record` on slot A to record it again; nothing was changed.", { refusal: "factory-record-damaged", file: path });
+  return new SnapshotError(`${path} cannot be read: ${problem}`, "The factory image cannot be verified without it: restore the file, or remove it to record the point again (on slot A, while slot B is still empty); nothing was changed.", { refusal: "factory-record-damaged", file: path });
 }

@@ -1,7 +1,7 @@
 import { command } from "../steps/entry.ts";
 import type { SnapshotOperation } from "./operation.ts";
 import { snapshotNameOf } from "./names.ts";
-import { lvNamed, snapshotSettings, type SnapshotFacts } from "./snapshot-facts.ts";
+import { lvNamed, type SnapshotFacts } from "./snapshot-facts.ts";
 import { extentsOf, gib } from "./volume-group.ts";
 
 export interface WatchPlan extends SnapshotOperation {
@@ -13,10 +13,12 @@ export interface WatchPlan extends SnapshotOperation {
  * `snapshot watch` (va-snapshot-watch.timer, each minute): a snapshot fuller than
  * `extendAtPercent` grows by `cowPercent` of its origin while the VG has room; the VG's free space
  * is counted down as the extensions are planned. One that cannot grow, and an invalid one, is a
- * warning saying how full it is and what to do. A merging one is left alone.
+ * warning saying how full it is and what to do. A merging one is left alone. Without snapshot
+ * settings there is nothing to watch (the timer runs on every slot box): a message, no failure.
  */
 export function planWatch(facts: SnapshotFacts): WatchPlan {
-  const settings = snapshotSettings(facts.layout);
+  const settings = facts.layout.snapshots;
+  if (!settings) return { command: "watch", facts: [], entries: [], warnings: [], done: "nothing to watch: snapshots are not turned on on this box (its slot layout has no snapshots settings)" };
   const { vg } = facts.layout;
   let free = facts.space.freeBytes;
   const extensions: { lv: string; bytes: number; percent: number }[] = [];
