@@ -8,6 +8,7 @@ import { assertHealthy, checkHealth } from "../slots/health-check.ts";
 import { activateChange, applySlotChange, fallBackChange, markBadChange, markGoodChange, rollbackChange, type SlotChange } from "../slots/slot-actions.ts";
 import { otherSlot, type SlotName } from "../slots/slot-env.ts";
 import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
+import { pendingRescueTask } from "../rescue/rescue-task.ts";
 import { describeContent, renderSlotStatus, slotStatus } from "../slots/slot-status.ts";
 import { fileSlotStore, type SlotState, type SlotStore } from "../slots/slot-store.ts";
 
@@ -117,7 +118,7 @@ async function runSlotCommand(args: SlotArgs, deps: SlotCliDeps, json: boolean):
   const state = await storeStep(() => store.read(), leaveAnyway, deps);
 
   if (args.sub === "status") {
-    const report = slotStatus(state, bootedSlotOrNull(cmdline) ?? (bootedRescue(cmdline) ? "rescue" : null));
+    const report = slotStatus({ ...state, rescueTaskRecord: pendingRescueTask(bootDir) }, bootedSlotOrNull(cmdline) ?? (bootedRescue(cmdline) ? "rescue" : null));
     deps.write(json ? `${JSON.stringify({ ok: true, command: args.sub, bootDir, ...report }, null, 2)}\n` : renderSlotStatus(report));
     return 0;
   }

@@ -1,11 +1,12 @@
 import { LayoutError, ManifestError } from "../errors/errors.ts";
-import { SLOT_NAMES, type SlotName } from "./slot-env.ts";
+import { RESCUE_TASK_VARIABLE, SLOT_NAMES, SLOT_VARIABLES, type SlotName } from "./slot-env.ts";
 import { SLOT_BOOT_ENV } from "./slot-paths.ts";
 
 /**
  * The agent's own grub.cfg on the shared boot partition (/grub/grub.cfg): it picks the slot to boot
  * from the grubenv beside it, exactly as bootDecision in slot-env.ts does, counts the try in the
- * grubenv before the kernel starts, and boots the rescue system when no slot qualifies.
+ * grubenv before the kernel starts, and boots the rescue system when a rescue task is pending or no
+ * slot qualifies.
  * The distribution never regenerates this file (its update-grub writes the slot's own
  * /boot/grub/grub.cfg inside the LV, which nothing boots). docs/SLOTS.md "Boot selection (grub.cfg)".
  */
@@ -32,6 +33,8 @@ export const MAX_TRIES = 9;
 export const RESCUE_ENTRY_ID = "va-rescue";
 /** The grubenv beside grub.cfg; GRUB's $prefix is the /grub directory grub-install embedded in core.img. */
 export const GRUBENV_PATH = "$prefix/grubenv";
+/** What the script reads from the grubenv; nothing else of the block can change its decision. */
+const READ_VARIABLES = [...SLOT_VARIABLES, RESCUE_TASK_VARIABLE];
 
 export function slotEntryId(slot: SlotName): string {
   return `va-slot-${slot}`;
@@ -153,7 +156,8 @@ export function renderSlotBootMenu(config: SlotBootMenuConfig): string {
     "# are tried), X_OK (1 = the slot may boot), X_TRY (boots started since it was activated or marked good).",
     `# RAUC keeps X_TRY a single flag (one try); here it is a count up to slots.tries (${tries}), so a slot`,
     "# survives a power cut during its first boot. The first slot in ORDER with X_OK=1 and X_TRY below the",
-    "# limit boots, its try saved first; when none qualifies the rescue system boots.",
+    "# limit boots, its try saved first; when none qualifies the rescue system boots. VA_RESCUE (the agent's",
+    "# own) names a pending rescue task: while it is set the rescue system boots, whatever the slots say.",
     "insmod part_gpt",
     "insmod lvm",
     "insmod ext2",
@@ -174,10 +178,9 @@ export function renderSlotBootMenu(config: SlotBootMenuConfig): string {
     "",
     ...countFunction(tries),
     "",
-    "# A variable the grubenv lacks stays unset: not good, 0 tries, ORDER \"A B\" (slotEnvFromVars).",
-    "unset ORDER",
-    ...SLOT_NAMES.flatMap((slot) => [`unset ${slot}_OK`, `unset ${slot}_TRY`]),
-    `load_env --file "${GRUBENV_PATH}" ORDER ${SLOT_NAMES.flatMap((slot) => [`${slot}_OK`, `${slot}_TRY`]).join(" ")}`,
+    "# A variable the grubenv lacks stays unset: not good, 0 tries, ORDER \"A B\", no rescue task (slotEnvFromVars).",
+    ...READ_VARIABLES.map((name) => `unset ${name}`),
+    `load_env --file "${GRUBENV_PATH}" ${READ_VARIABLES.join(" ")}`,
     "",
     "# Only the slot names count in ORDER; without one, A then B.",
     "set va_order=",
@@ -190,13 +193,24 @@ export function renderSlotBootMenu(config: SlotBootMenuConfig): string {
     "# A slot entry GRUB cannot load (kernel missing, filesystem damaged) falls back to Rescue. Upstream GRUB",
     "# reads fallback as an entry number only (ids there are a Red Hat patch): Rescue is the entry after the slots.",
     `set fallback=${SLOT_NAMES.length}`,
-    "set va_chosen=0",
-    "for va_slot in $va_order; do",
-    ...SLOT_NAMES.flatMap((slot) => slotChoice(slot, tries)),
-    "done",
-    'if [ "$va_chosen" = "0" ]; then echo "va-boot: no slot qualifies, booting rescue"; fi',
+    "# A pending rescue task (a merge into a slot, a factory reset) finishes before any slot boots: no try is counted.",
+    `if [ -n "$${RESCUE_TASK_VARIABLE}" ]; then`,
+    `  echo "va-boot: rescue task $${RESCUE_TASK_VARIABLE} pending, booting rescue"`,
+    "else",
+    ...[
+      "set va_chosen=0",
+      "for va_slot in $va_order; do",
+      ...SLOT_NAMES.flatMap((slot) => slotChoice(slot, tries)),
+      "done",
+      'if [ "$va_chosen" = "0" ]; then echo "va-boot: no slot qualifies, booting rescue"; fi',
+    ].map((line) => `  ${line}`),
+    "fi",
     "",
-    ...SLOT_NAMES.flatMap((slot) => slotEntry(slot, config.slots[slot])),
+    "# While a task is pending the slots are not even offered: a slot picked by hand would boot a kernel GRUB",
+    "# reads from an LV whose merge has not finished (GRUB knows nothing of a snapshot-merge).",
+    `if [ -z "$${RESCUE_TASK_VARIABLE}" ]; then`,
+    ...SLOT_NAMES.flatMap((slot) => slotEntry(slot, config.slots[slot])).map((line) => `  ${line}`),
+    "fi",
     "",
     "# The tiny system (never upgraded) on the shared boot partition.",
     `menuentry Rescue --id ${RESCUE_ENTRY_ID} {`,

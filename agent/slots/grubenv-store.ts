@@ -7,7 +7,7 @@ import { GRUBENV_SIZE, grubenvPath, SHARED_BOOT_MOUNT } from "./slot-paths.ts";
 
 const HEADER = "# GRUB Environment Block";
 
-/** The slot env and every variable of the block (next_entry, saved_entry… are kept on write). */
+/** The slot env and every variable of the block (next_entry, saved_entry…, VA_RESCUE are kept on write). */
 export interface StoredGrubenv {
   env: SlotEnv;
   vars: Map<string, string>;

@@ -1,3 +1,4 @@
+import type { RescueTask } from "../rescue/rescue-task.ts";
 import { bootDecision, hasTriesLeft, SLOT_NAMES, type SlotEnv, type SlotName } from "./slot-env.ts";
 import type { SlotInstallState, SlotMetadata } from "./slot-metadata.ts";
 
@@ -26,8 +27,10 @@ export interface SlotStatusEntry {
 export interface SlotStatusReport {
   /** The running slot (`va.slot=` on the kernel command line), "rescue", or null when neither. */
   booted: SlotName | "rescue" | null;
-  /** What GRUB boots next: the first slot in ORDER that is good with tries left (bootDecision), else the rescue entry. */
+  /** What GRUB boots next (bootDecision): the rescue entry while a rescue task is pending, else the first slot in ORDER that is good with tries left, else the rescue entry. */
   primary: SlotName | "rescue";
+  /** The rescue task the next boot finishes: `task` is grubenv's VA_RESCUE, `record` the task file (rescue-task.json) when the caller read it. */
+  rescueTask: { task: string; record: RescueTask | null } | null;
   order: SlotName[];
   tries: number;
   slots: SlotStatusEntry[];
@@ -35,7 +38,8 @@ export interface SlotStatusReport {
   warnings: string[];
 }
 
-export function slotStatus(state: { env: SlotEnv; metadata: SlotMetadata }, booted: SlotName | "rescue" | null, maxTries = state.metadata.tries): SlotStatusReport {
+/** `state.rescueTaskRecord`: the pending task's record (pendingRescueTask), which says what the rescue system finishes (grubenv says only which kind). */
+export function slotStatus(state: { env: SlotEnv; metadata: SlotMetadata; rescueTaskRecord?: RescueTask | null }, booted: SlotName | "rescue" | null, maxTries = state.metadata.tries): SlotStatusReport {
   const { env, metadata } = state;
   const choice = bootDecision(env, maxTries).choice;
   const primary = choice.boot;
@@ -63,13 +67,14 @@ export function slotStatus(state: { env: SlotEnv; metadata: SlotMetadata }, boot
   const warnings = slots
     .filter((slot) => slot.bootable && slot.state !== "installed")
     .map((slot) => `slot ${slot.name} is good in grubenv but its metadata says ${slot.state}: GRUB may boot it; \`va-agent slot mark-bad ${slot.name}\` stops that`);
-  return { booted, primary, order: env.order, tries: maxTries, slots, warnings };
+  const rescueTask = env.rescueTask === null ? null : { task: env.rescueTask, record: state.rescueTaskRecord?.task === env.rescueTask ? state.rescueTaskRecord : null };
+  return { booted, primary, rescueTask, order: env.order, tries: maxTries, slots, warnings };
 }
 
-/** "slot B (va-demo 13.0)" or "the rescue system (no slot is good with tries left)": what boots next. */
+/** "slot B (va-demo 13.0), try 1 of 3" or "the rescue system (…why)": what boots next. */
 export function describeNextBoot(state: { env: SlotEnv; metadata: SlotMetadata }): string {
   const choice = bootDecision(state.env, state.metadata.tries).choice;
-  if (choice.boot === "rescue") return "the rescue system (no slot is good with tries left)";
+  if (choice.boot === "rescue") return describeRescueBoot(choice.rescueTask === null ? null : { task: choice.rescueTask, record: null });
   return `slot ${choice.boot} (${describeContent(state.metadata, choice.boot)}), try ${choice.tryNumber} of ${state.metadata.tries}`;
 }
 
@@ -81,7 +86,7 @@ export function describeContent(metadata: SlotMetadata, slot: SlotName): string 
 
 export function renderSlotStatus(report: SlotStatusReport): string {
   const booted = report.booted === null ? "none (not booted through the slot menu)" : report.booted === "rescue" ? "the rescue system" : `slot ${report.booted}`;
-  const next = report.primary === "rescue" ? "the rescue system (no slot is good with tries left)" : `slot ${report.primary}`;
+  const next = report.primary === "rescue" ? describeRescueBoot(report.rescueTask) : `slot ${report.primary}`;
   const lines = [`booted    : ${booted}`, `next boot : ${next}`, `order     : ${report.order.join(" ")}, up to ${report.tries} tries per slot`];
   for (const slot of report.slots) {
     const roles = [slot.booted ? "booted" : "", slot.primary ? "boots next" : ""].filter(Boolean).join(", ");
@@ -92,6 +97,14 @@ export function renderSlotStatus(report: SlotStatusReport): string {
   }
   for (const warning of report.warnings) lines.push("", `WARNING: ${warning}`);
   return `${lines.join("\n")}\n`;
+}
+
+function describeRescueBoot(pending: SlotStatusReport["rescueTask"]): string {
+  if (pending === null) return "the rescue system (no slot is good with tries left)";
+  const { record } = pending;
+  if (record?.task === "merge") return `the rescue system, to finish the merge of snapshot ${record.snapshot}`;
+  if (record?.task === "factory-reset") return `the rescue system, to finish the factory reset (${record.wipeData ? "wiping" : "keeping"} /data)`;
+  return `the rescue system, to finish the pending rescue task "${pending.task}"`;
 }
 
 function contentLine(slot: SlotStatusEntry): string {

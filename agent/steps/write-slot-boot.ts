@@ -115,7 +115,7 @@ function migratedSlotMetadata(ctx: PlanContext, now: string): SlotMetadata {
 
 /** What the migration leaves: A good and first, B not good (nothing is in it yet). */
 export function migratedSlotEnv(): SlotEnv {
-  const none: SlotEnv = { order: ["A", "B"], ok: { A: false, B: false }, tries: { A: 0, B: 0 } };
+  const none: SlotEnv = { order: ["A", "B"], ok: { A: false, B: false }, tries: { A: 0, B: 0 }, rescueTask: null };
   return markBad(activate(none, "A"), "B");
 }
 

@@ -24,7 +24,7 @@ export interface SignedBundle {
 }
 
 /** The vendor side: the signed bundle (zstd payload), made with build.ts and the key the tiny system trusts. */
-export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean; accounts?: string[] } = {}): SignedBundle {
+export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, opts: { rebuildInitramfs?: boolean; accounts?: string[]; manifest?: Record<string, unknown> } = {}): SignedBundle {
   mkdirSync(dir, { recursive: true });
   const template = writeTestPayload(newOs, dir, "zstd", {
     tinySystem: { kernel: { file: "vmlinuz-convert" }, initramfs: { file: "initramfs-convert.img" }, agent: { file: "va-agent" } },
@@ -33,6 +33,7 @@ export function buildSignedBundle(newOs: NewOs, tiny: TinySystem, dir: string, o
     // The migration ends in the slot state (docs/SLOTS.md): A holds the new system, B is empty.
     slots: { a: "root", b: "back" },
     ...(opts.accounts ? { carryOver: { ...TEST_CARRY_OVER, accounts: opts.accounts } } : {}),
+    ...opts.manifest,
   });
   const bundle = join(dir, "bundle.tar");
   const files = { ...template.files, "vmlinuz-convert": tiny.kernel, "initramfs-convert.img": tiny.initramfs, "va-agent": tiny.agent };
@@ -59,7 +60,8 @@ const PROLOGUE = [
  */
 export type ClickPathBox = "plain" | "managed-network";
 
-export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox; name?: string }): Promise<ScenarioResult> {
+/** `lvmBytesBeyondLayout`: what the manifest's LVM takes beyond the reference layout's (a factory LV, a snapshot reserve), which /data then lacks. */
+export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny: TinySystem; signed: SignedBundle; artifacts: string; sizeFactor: number; box?: ClickPathBox; name?: string; lvmBytesBeyondLayout?: number }): Promise<ScenarioResult> {
   const managed = shared.box === "managed-network";
   const name = shared.name ?? (managed ? "click-path-managed-network" : `click-path-virtio-${shared.sizeFactor}x`);
   const variant = { name, bus: "virtio" as const, sizeFactor: shared.sizeFactor, compression: "zstd" as const };
@@ -91,7 +93,7 @@ export async function clickPath(shared: { newOs: NewOs; old: OldAppliance; tiny:
     timings.splice(timings.length - 1, 0, ...stepTimings(serial));
     const newSystem = serial.slice(serial.lastIndexOf("migration finished"));
     const facts = parseProbeFacts(newSystem);
-    const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2;
+    const minDataBytes = shared.newOs.layoutBytes * (shared.sizeFactor - 1) + 512 * 1024 ** 2 - (shared.lvmBytesBeyondLayout ?? 0);
     const carried = managed ? checkManagedNetwork(facts, oldSetupFacts(serial)) : checkCarriedConfig(facts, shared.old.facts);
     return { variant, timings, checks: [...checkNewSystem(facts, newSystem, { minDataBytes, diskBus: "virtio" }), ...carried, ...checkMigratedSlots(facts, newSystem, "13.0")] };
   } catch (error) {

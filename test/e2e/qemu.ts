@@ -10,8 +10,10 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, statfsSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { loadavg, constants as osConstants } from "node:os";
+import { createHash } from "node:crypto";
+import { connect, type Socket } from "node:net";
+import { dirname, join } from "node:path";
+import { loadavg, constants as osConstants, tmpdir } from "node:os";
 import { type EmulatorFlake, firstFatal, VmWaitError } from "./console-watch.ts";
 
 export type DiskBus = "virtio" | "sata" | "nvme";
@@ -51,6 +53,8 @@ export interface VmOptions {
   extraArgs?: string[];
   /** Path of a file receiving QEMU's own stdout/stderr (default: `<serialLog>.qemu.log`). */
   qemuLog?: string;
+  /** The serial console also takes input (Vm.type): an operator at the rescue system's shell. */
+  serialInput?: boolean;
 }
 
 export interface WaitResult {
@@ -87,6 +91,8 @@ export interface Vm {
   tail(n?: number): string;
   /** Hard power-off (SIGKILL to QEMU). Resolves when QEMU has exited. */
   kill(): Promise<number>;
+  /** Types on the serial console, as an operator would (needs VmOptions.serialInput). */
+  type(text: string): Promise<void>;
 }
 
 /**
@@ -142,7 +148,10 @@ export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorS
     "-nographic",
     "-monitor", "none",
     "-parallel", "none",
-    "-serial", `file:${opts.serialLog}`,
+    // With input: a socket QEMU listens on, its output logged to the same file as without.
+    ...(opts.serialInput
+      ? ["-chardev", `socket,id=ser0,path=${serialSocketPath(opts.serialLog)},server=on,wait=off,logfile=${opts.serialLog}`, "-serial", "chardev:ser0"]
+      : ["-serial", `file:${opts.serialLog}`]),
   ];
   if (opts.noReboot) a.push("-no-reboot");
   if (opts.kernel) a.push("-kernel", opts.kernel);
@@ -183,6 +192,27 @@ export function qemuArgs(opts: VmOptions, emulator: EmulatorSettings = emulatorS
   }
   if (opts.extraArgs) a.push(...opts.extraArgs);
   return a;
+}
+
+/** Beside the log, short enough for a socket address (108 bytes): one per serial log. */
+export function serialSocketPath(serialLog: string): string {
+  const id = createHash("sha256").update(serialLog).digest("hex").slice(0, 16);
+  return join(tmpdir(), `va-serial-${id}.sock`);
+}
+
+/** The serial console's input: connected once, its output drained (QEMU would hold the guest's output back for a reader that does not read). */
+function serialTyper(serialLog: string): (text: string) => Promise<void> {
+  let socket: Promise<Socket> | undefined;
+  const connected = () =>
+    (socket ??= new Promise<Socket>((resolve, reject) => {
+      const s = connect(serialSocketPath(serialLog), () => resolve(s));
+      s.on("error", reject);
+      s.on("data", () => {});
+    }));
+  return async (text) => {
+    const s = await connected();
+    await new Promise<void>((resolve, reject) => s.write(text, (error) => (error ? reject(error) : resolve())));
+  };
 }
 
 /** QEMU pauses a guest whose disk image cannot grow (werror=enospc): a stall then names the full filesystem. */
@@ -330,6 +360,9 @@ export function startVm(opts: VmOptions): Vm {
       if (exitCode === null) child.kill("SIGKILL");
       return exited;
     },
+    type: opts.serialInput
+      ? serialTyper(opts.serialLog)
+      : () => Promise.reject(new Error(`VM ${opts.name} was started without serialInput: its console takes no input`)),
   };
 }
 

@@ -26,6 +26,7 @@ import { buildTinySystem, vendorKeys } from "./tiny-system.ts";
 import { compileSabotagedAgent } from "./sabotage.ts";
 import { buildSignedBundle, clickPath, CORRUPT_PAYLOAD, failureBeforeNoReturnHandsBack, TAMPERED_MANIFEST, tamperedBundleRefused } from "./click-path.ts";
 import { slotsLifecycle, slotsPowerCut } from "./slots-lifecycle.ts";
+import { rescueLifecycle } from "./rescue-lifecycle.ts";
 import { TEST_CARRY_OVER } from "../unit/fixtures/shapes.ts";
 
 const ALL: Variant[] = [
@@ -38,7 +39,7 @@ const ALL: Variant[] = [
 ];
 /** The click path (managed-network box) runs on a virtio disk 3x the layout; with nvme-equal, CI covers both buses, both sizes, both compressions. The plain click path is the demo's. */
 const CI_SET = ["click-path-managed-network", "nvme-equal", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "resume-disks-swapped"];
-const CLICK_SCENARIOS = ["click-path", "click-path-managed-network", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "slots-lifecycle", "slots-power-cut"];
+const CLICK_SCENARIOS = ["click-path", "click-path-managed-network", "stage-refuses-flipped-byte", "tiny-fails-before-no-return", "tiny-refuses-tampered-manifest", "slots-lifecycle", "slots-power-cut", "rescue-lifecycle"];
 /** Scenarios on the directly staged disk that are not a plain variant. */
 const STAGED_SCENARIOS = ["resume-disks-swapped"];
 
@@ -106,7 +107,7 @@ async function main(): Promise<number> {
     const signed = buildSignedBundle(newOs, tiny, join(artifacts, "vendor"));
     const shared = { newOs, old, tiny, signed, artifacts };
     const managedBundle = () => buildSignedBundle(newOs, tiny, join(artifacts, "vendor-managed"), { accounts: [...TEST_CARRY_OVER.accounts, "operator"] });
-    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "click-path-managed-network": () => clickPath({ ...shared, signed: managedBundle(), sizeFactor: 3, box: "managed-network" }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared, CORRUPT_PAYLOAD), "tiny-refuses-tampered-manifest": () => failureBeforeNoReturnHandsBack(shared, TAMPERED_MANIFEST), "slots-lifecycle": () => slotsLifecycle(shared), "slots-power-cut": () => slotsPowerCut(shared) } as Record<string, () => Promise<ScenarioResult>>;
+    const run = { "click-path": () => clickPath({ ...shared, sizeFactor: 3 }), "click-path-managed-network": () => clickPath({ ...shared, signed: managedBundle(), sizeFactor: 3, box: "managed-network" }), "stage-refuses-flipped-byte": () => tamperedBundleRefused(shared), "tiny-fails-before-no-return": () => failureBeforeNoReturnHandsBack(shared, CORRUPT_PAYLOAD), "tiny-refuses-tampered-manifest": () => failureBeforeNoReturnHandsBack(shared, TAMPERED_MANIFEST), "slots-lifecycle": () => slotsLifecycle(shared), "slots-power-cut": () => slotsPowerCut(shared), "rescue-lifecycle": () => rescueLifecycle(shared) } as Record<string, () => Promise<ScenarioResult>>;
     for (const name of clickScenarios) {
       say(`scenario ${name}`);
       await scenario(name, run[name]!, [{ phase: "assets (build or cache)", seconds: assetSeconds }]);

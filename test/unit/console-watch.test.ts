@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstFatal, TCG_STALE_INT3, VmWaitError } from "../e2e/console-watch.ts";
-import { diskSpaceNote, emulatorSettings, killAllVms, qemuArgs, startVm } from "../e2e/qemu.ts";
+import { diskSpaceNote, emulatorSettings, killAllVms, qemuArgs, serialSocketPath, startVm } from "../e2e/qemu.ts";
 import { withOneRerunOnFlake } from "../e2e/run-e2e.ts";
 import type { ScenarioResult } from "../e2e/scenario.ts";
 
@@ -124,6 +124,13 @@ describe("a VM's wait ends on the console, not on the clock (issue 12)", () => {
     const custom = emulatorSettings({ VA_QEMU: "/opt/q/qemu", VA_QEMU_FIRMWARE: "/opt/q/a:/opt/q/b", VA_SMP: "1", VA_TCG_THREAD: "single" });
     expect(qemuArgs({ name: "x", disks: [], serialLog: "/tmp/s" }, custom).slice(0, 12)).toEqual(["-name", "x", "-accel", "tcg,thread=single", "-cpu", "Nehalem", "-smp", "1", "-L", "/opt/q/a", "-L", "/opt/q/b"]);
     expect(() => emulatorSettings({ VA_SMP: "two" })).toThrow(/VA_SMP=two/);
+    // With input the console is a socket QEMU serves, logged to the same file; without, a plain file.
+    const withInput = qemuArgs({ name: "x", disks: [], serialLog: "/tmp/s", serialInput: true }, custom);
+    expect(withInput).toContain(`socket,id=ser0,path=${serialSocketPath("/tmp/s")},server=on,wait=off,logfile=/tmp/s`);
+    expect(withInput).toContain("chardev:ser0");
+    expect(withInput).not.toContain("file:/tmp/s");
+    expect(serialSocketPath("/tmp/s").length).toBeLessThan(108);
+    expect(qemuArgs({ name: "x", disks: [], serialLog: "/tmp/s" }, custom)).toContain("file:/tmp/s");
     expect(() => emulatorSettings({ VA_TCG_THREAD: "many" })).toThrow(/want multi or single/);
   });
 });

@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { renderGrubenv } from "../../agent/bootloader/grubenv.ts";
 import { logicalVolumeDevice } from "../../agent/plan/plan.ts";
 import { grubLvmIdDevice, RESCUE_ENTRY_ID, renderSlotBootMenu, type SlotBootMenuConfig, slotEntryId } from "../../agent/slots/boot-menu.ts";
-import { bootDecision, type SlotName, slotEnvFromVars } from "../../agent/slots/slot-env.ts";
+import { type BootChoice, bootDecision, RESCUE_TASK_VARIABLE, type SlotName, slotEnvFromVars } from "../../agent/slots/slot-env.ts";
 import { bootUnderGrubEmu, decideUnderGrubEmu, type GrubenvState, requireGrubTools } from "./fixtures/grub-emu.ts";
 
 /**
  * The grub.cfg that picks the slot, run for real under grub-emu (fixtures/grub-emu.ts): for every
  * grubenv state below, GRUB's choice ($default and its `va-boot:` line) and the grubenv it saved
- * must be what bootDecision(slotEnvFromVars(vars), tries) says.
+ * must be what bootDecision(slotEnvFromVars(vars), tries) says. VA_RESCUE (a pending rescue task)
+ * is crossed with fewer slot states than the slot variables with each other: it overrides them all.
  *
  * Known differences left out of the matrix (GRUB's blanks are space, tab, CR and LF only): a vertical
  * tab, form feed or 0xA0 byte separating ORDER's names or leading an X_TRY value is a separator or
@@ -28,6 +29,14 @@ const ODD_ORDERS = ["B A A", "B\tA", " B  A ", "C", "A,B", "b a", "BA", "C B"];
 const OK_GARBAGE = ["x", "01", " 1", "1 ", "true", "", "yes"];
 /** Garbage as GRUB or a person could leave it; slotEnvFromVars reads parseInt's leading digits ("2x" is 2, "1e3" 1, "0x10" 0). */
 const TRY_GARBAGE = ["x", "-1", "2x", " 007", "+1", "1e3", "0x10", "99999999999999999999", "", "-0", "1.9", "+", "010", "\t2"];
+/** VA_RESCUE set: empty (no task), the agent's two tasks, garbage (any non-empty value is a task). */
+const RESCUE_VALUES: Value[] = ["", "merge", "factory-reset", GARBAGE];
+/**
+ * Values both sides read as a pending task, printed as they are (GRUB expands no variable or quote
+ * inside a value). No backslash (GRUB reads it as an escape in the block) and no tab (its terminal
+ * prints spaces): neither the agent nor GRUB writes those.
+ */
+const RESCUE_GARBAGE = ["x", " ", "MERGE", "0", "merge factory-reset", "$ORDER", "'; reboot", '"', "merge "];
 
 function tryValues(tries: number): Value[] {
   return [...Array.from({ length: tries + 1 }, (_, n) => String(n)), MISSING, GARBAGE];
@@ -49,13 +58,28 @@ function stateVars(order: Value, okA: Value, tryA: Value, okB: Value, tryB: Valu
   return vars;
 }
 
+/** `vars` with VA_RESCUE set to `value` (garbage: the next of RESCUE_GARBAGE). */
+function withRescue(vars: ReadonlyMap<string, string>, value: Value, index: number): Map<string, string> {
+  const rescue = value === GARBAGE ? RESCUE_GARBAGE[index % RESCUE_GARBAGE.length]! : value;
+  return rescue === MISSING ? new Map(vars) : new Map([...vars, [RESCUE_TASK_VARIABLE, rescue]]);
+}
+
 function product(orders: Value[], oks: Value[], triesA: Value[], triesB: Value[] = triesA, oksB: Value[] = oks): Map<string, string>[] {
   const states: Map<string, string>[] = [];
   for (const order of orders) for (const okA of oks) for (const okB of oksB) for (const tryA of triesA) for (const tryB of triesB) states.push(stateVars(order, okA, tryA, okB, tryB, states.length));
   return states;
 }
 
-/** Every state of the brief for `tries`; no ORDER and the odd ones against good and bad slots; no grubenv file, an empty block. */
+/**
+ * Each VA_RESCUE value over slot states that boot A, B or rescue without it (48 each): a task wins,
+ * with no try counted; an empty one is no task. And a block holding only the flag.
+ */
+function rescueStates(tries: number): GrubenvState[] {
+  const slots = product(["A B", "B A", ""], ["1", "0"], ["0", String(tries)], ["0", MISSING]);
+  return [...RESCUE_VALUES.flatMap((value) => slots.map((vars, i) => withRescue(vars, value, i))), new Map([[RESCUE_TASK_VARIABLE, "merge"]])];
+}
+
+/** Every state of the brief for `tries` (VA_RESCUE unset); no ORDER and the odd ones against good and bad slots; no grubenv file, an empty block; the rescue states. */
 function allStates(tries: number): GrubenvState[] {
   return [
     ...product(ORDERS, OK_VALUES, tryValues(tries)),
@@ -63,6 +87,7 @@ function allStates(tries: number): GrubenvState[] {
     undefined,
     new Map(),
     new Map([["saved_entry", "other"], ["next_entry", "x"]]),
+    ...rescueStates(tries),
   ];
 }
 
@@ -73,6 +98,7 @@ function sampledStates(tries: number): GrubenvState[] {
   return [
     ...product(["A B", "B A", ""], ["1", GARBAGE], all, few, ["1", "0"]),
     ...product(["A B", "B A", "B"], ["0", "1"], few, all, ["1", GARBAGE]),
+    ...rescueStates(tries),
   ];
 }
 
@@ -93,6 +119,11 @@ function sorted(vars: ReadonlyMap<string, string> | undefined): Record<string, s
   return vars && Object.fromEntries([...vars].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+function bootLine(choice: BootChoice, tries: number): string {
+  if (choice.boot !== "rescue") return `va-boot: slot ${choice.boot} try ${choice.tryNumber} of ${tries}`;
+  return choice.rescueTask === null ? "va-boot: no slot qualifies, booting rescue" : `va-boot: rescue task ${choice.rescueTask} pending, booting rescue`;
+}
+
 function expected(state: GrubenvState, tries: number) {
   const decision = bootDecision(slotEnvFromVars(state ?? new Map()), tries);
   const { choice } = decision;
@@ -100,7 +131,7 @@ function expected(state: GrubenvState, tries: number) {
   if (choice.boot !== "rescue") after?.set(`${choice.boot}_TRY`, String(choice.tryNumber));
   return {
     defaultEntry: choice.boot === "rescue" ? RESCUE_ENTRY_ID : slotEntryId(choice.boot),
-    bootLines: [choice.boot === "rescue" ? "va-boot: no slot qualifies, booting rescue" : `va-boot: slot ${choice.boot} try ${choice.tryNumber} of ${tries}`],
+    bootLines: [bootLine(choice, tries)],
     after: sorted(after),
     slotEnvAfter: state && decision.after,
   };
@@ -118,9 +149,14 @@ async function expectGrubDecidesAsBootDecision(tries: number, states: GrubenvSta
   });
   console.log(`slot boot menu, tries=${tries}: ${states.length} grubenv states under grub-emu in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   expect(wrong.slice(0, 5)).toEqual([]);
-  // Every outcome occurred: each slot at each try number, and rescue.
+  // Every outcome occurred: each slot at each try number, no slot qualifying, each kind of rescue task.
   const outcomes = new Set(decisions.map((d) => d.bootLines.join()));
-  expect(outcomes.size).toBe(2 * tries + 1);
+  expect([...outcomes].filter((line) => !line.includes("rescue task")).length).toBe(2 * tries + 1);
+  const taskLines = ["merge", "factory-reset", ...RESCUE_GARBAGE].map((task) => `va-boot: rescue task ${task} pending, booting rescue`);
+  expect(taskLines.filter((line) => !outcomes.has(line))).toEqual([]);
+  // And the task won over a slot that would have booted without it.
+  const overridden = states.filter((state) => slotEnvFromVars(state ?? new Map()).rescueTask !== null && bootDecision({ ...slotEnvFromVars(state!), rescueTask: null }, tries).choice.boot !== "rescue");
+  expect(overridden.length).toBeGreaterThan(0);
 }
 
 describe("helpers", () => {
@@ -150,7 +186,7 @@ describe("helpers", () => {
   test("the try count is a chain of string comparisons, one per count below tries", () => {
     const script = renderSlotBootMenu(config(4));
     expect([...script.matchAll(/elif \[ "\$va_digits" = "(\d)" \]; then set va_next=(\d)/g)].map((m) => `${m[1]}->${m[2]}`)).toEqual(["0->1", "1->2", "2->3", "3->4"]);
-    expect(script).toContain('load_env --file "$prefix/grubenv" ORDER A_OK A_TRY B_OK B_TRY');
+    expect(script).toContain('load_env --file "$prefix/grubenv" ORDER A_OK A_TRY B_OK B_TRY VA_RESCUE');
     expect(script).toContain("set fallback=2");
   });
 });
@@ -173,7 +209,7 @@ describe("grub-script-check", () => {
 });
 
 describe("grub-emu runs the grub.cfg: GRUB decides as bootDecision", () => {
-  test("tries = 3: ORDER × A_OK × B_OK × A_TRY × B_TRY, every value of the brief", async () => {
+  test("tries = 3: ORDER × A_OK × B_OK × A_TRY × B_TRY, every value of the brief; VA_RESCUE × a few of them", async () => {
     await expectGrubDecidesAsBootDecision(3, allStates(3));
   }, 90_000);
 
@@ -247,6 +283,16 @@ describe("grub-emu boots the chosen entry", () => {
     expect(run.booted).toEqual(["Rescue"]);
     expect(run.linux).toEqual(["(hd0)/va-rescue/linux", "console=ttyS0,115200", "rd.break=pre-mount", "quiet", "va.mode=rescue"]);
     expect(run.initrd).toBe("(hd0)/va-rescue/initrd.img");
+    expect(run.waitedForKey).toBe(false);
+    expect(sorted(run.after)).toEqual(sorted(state));
+  }, 30_000);
+
+  test("a rescue task pending: Rescue in rescue mode though slot A is good, no try counted", async () => {
+    const state = grubenv({ ORDER: "A B", A_OK: "1", A_TRY: "0", B_OK: "1", B_TRY: "0", [RESCUE_TASK_VARIABLE]: "merge" });
+    const run = await boot(state);
+    expect(run.bootLines).toEqual(["va-boot: rescue task merge pending, booting rescue"]);
+    expect(run.booted).toEqual(["Rescue"]);
+    expect(run.linux).toEqual(["(hd0)/va-rescue/linux", "console=ttyS0,115200", "rd.break=pre-mount", "quiet", "va.mode=rescue"]);
     expect(run.waitedForKey).toBe(false);
     expect(sorted(run.after)).toEqual(sorted(state));
   }, 30_000);

@@ -9,9 +9,9 @@ import type { SlotState } from "../../agent/slots/slot-store.ts";
 
 export const NOW = "2026-12-01T10:00:00.000Z";
 
-/** A slot env written compactly: env("A B", {A: [ok, tries], B: [ok, tries]}). */
+/** A slot env written compactly: env("A B", {A: [ok, tries], B: [ok, tries]}), no rescue task pending. */
 export function env(order: string, slots: Record<SlotName, [boolean, number]>): SlotEnv {
-  return { order: order.split(" ") as SlotName[], ok: { A: slots.A[0], B: slots.B[0] }, tries: { A: slots.A[1], B: slots.B[1] } };
+  return { order: order.split(" ") as SlotName[], ok: { A: slots.A[0], B: slots.B[0] }, tries: { A: slots.A[1], B: slots.B[1] }, rescueTask: null };
 }
 
 export function installed(product: string, release: string, extra: Partial<SlotRecord> = {}): Partial<SlotRecord> {

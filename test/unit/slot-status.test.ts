@@ -1,11 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { slotCommand } from "../../agent/cli/slot.ts";
+import { requestRescueTask, type RescueTask } from "../../agent/rescue/rescue-task.ts";
 import { renderSlotStatus, slotStatus } from "../../agent/slots/slot-status.ts";
-import { env, installed, metadata, migratedBox, NOW, twoReleaseBox } from "./slot-fixture.ts";
+import { FakeRunner } from "./fake-runner.ts";
+import { bootDirWith, env, installed, metadata, migratedBox, NOW, twoReleaseBox } from "./slot-fixture.ts";
 
 describe("slot status", () => {
   test("the report: booted, what boots next (bootDecision), each slot's release, good/bad, tries, commit", () => {
     const report = slotStatus(twoReleaseBox(), "A");
-    expect(report).toMatchObject({ booted: "A", primary: "A", order: ["A", "B"], tries: 3, warnings: [] });
+    expect(report).toMatchObject({ booted: "A", primary: "A", rescueTask: null, order: ["A", "B"], tries: 3, warnings: [] });
     expect(report.slots[0]).toEqual({ name: "A", lv: "root", state: "installed", product: "va-demo", release: "14.0", installedAt: "2026-11-01T09:00:00.000Z", good: true, triesUsed: 1, triesLeft: 2, bootable: true, committedAt: NOW, badReason: null, badAt: null, booted: true, primary: true });
     expect(report.slots[1]).toMatchObject({ name: "B", release: "13.0", good: true, triesLeft: 3, booted: false, primary: false });
   });
@@ -45,5 +48,42 @@ describe("slot status", () => {
     const report = slotStatus(odd, "A");
     expect(report.warnings).toEqual(["slot B is good in grubenv but its metadata says installing: GRUB may boot it; `va-agent slot mark-bad B` stops that"]);
     expect(renderSlotStatus(report)).toContain("WARNING: slot B is good in grubenv");
+  });
+});
+
+describe("slot status with a rescue task pending", () => {
+  const merge: RescueTask = { task: "merge", snapshot: "before-upgrade", requestedAt: NOW };
+  const flagged = (task: string) => ({ ...twoReleaseBox(), env: { ...twoReleaseBox().env, rescueTask: task } });
+
+  test("the next boot is the rescue system, whatever ORDER says; no slot boots next; the slots' own state as it is", () => {
+    const report = slotStatus({ ...flagged("merge"), rescueTaskRecord: merge }, "A");
+    expect(report).toMatchObject({ primary: "rescue", rescueTask: { task: "merge", record: merge } });
+    expect(report.slots.map((slot) => [slot.primary, slot.bootable])).toEqual([[false, true], [false, true]]);
+    const text = renderSlotStatus(report);
+    expect(text.split("\n").slice(0, 2)).toEqual(["booted    : slot A", "next boot : the rescue system, to finish the merge of snapshot before-upgrade"]);
+    expect(text).toContain("slot A (LV root): booted\n");
+  });
+
+  test("what the rescue system finishes: from the task file's record, else the grubenv flag alone", () => {
+    const next = (state: Parameters<typeof slotStatus>[0]) => renderSlotStatus(slotStatus(state, "A")).split("\n")[1];
+    expect(next({ ...flagged("factory-reset"), rescueTaskRecord: { task: "factory-reset", wipeData: true, requestedAt: NOW } })).toBe("next boot : the rescue system, to finish the factory reset (wiping /data)");
+    expect(next({ ...flagged("factory-reset"), rescueTaskRecord: { task: "factory-reset", wipeData: false, requestedAt: NOW } })).toBe("next boot : the rescue system, to finish the factory reset (keeping /data)");
+    expect(next(flagged("merge"))).toBe('next boot : the rescue system, to finish the pending rescue task "merge"');
+    // A record of another task than the flag's is not the flag's record.
+    expect(slotStatus({ ...flagged("factory-reset"), rescueTaskRecord: merge }, "A").rescueTask).toEqual({ task: "factory-reset", record: null });
+    // Without the flag a leftover record is a finished task.
+    expect(slotStatus({ ...twoReleaseBox(), rescueTaskRecord: merge }, "A")).toMatchObject({ primary: "A", rescueTask: null });
+  });
+
+  test("`va-agent slot status` on a box with a requested task: text and --json", async () => {
+    const dir = bootDirWith(twoReleaseBox());
+    requestRescueTask(dir, merge);
+    const out: string[] = [];
+    const deps = { runner: () => new FakeRunner(), cmdline: () => "root=/dev/mapper/VA-root ro va.slot=A", now: () => new Date(NOW), write: (text: string) => out.push(text), warn: () => {} };
+    expect(await slotCommand(["status", "--boot-dir", dir], deps)).toBe(0);
+    expect(out.join("")).toContain("\nnext boot : the rescue system, to finish the merge of snapshot before-upgrade\n");
+    out.length = 0;
+    expect(await slotCommand(["status", "--json", "--boot-dir", dir], deps)).toBe(0);
+    expect(JSON.parse(out.join(""))).toMatchObject({ ok: true, primary: "rescue", rescueTask: { task: "merge", record: { task: "merge", snapshot: "before-upgrade" } } });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SlotError } from "../../agent/errors/errors.ts";
 import { activateChange, beginInstall, bootedByGrub, finishInstall, markBadChange, markGoodChange, rollbackChange } from "../../agent/slots/slot-actions.ts";
-import { bootDecision } from "../../agent/slots/slot-env.ts";
+import { bootDecision, RESCUE_TASK_VARIABLE, slotEnvFromVars, varsWithSlotEnv } from "../../agent/slots/slot-env.ts";
 import type { SlotState } from "../../agent/slots/slot-store.ts";
 import { env, installed, metadata, migratedBox, NOW, twoReleaseBox } from "./slot-fixture.ts";
 
@@ -162,5 +162,39 @@ describe("install's two transitions", () => {
       state = markGoodChange(grub.after, onB).after;
     }
     expect(state.env).toEqual(env("B A", { A: [true, 0], B: [true, 0] }));
+  });
+});
+
+describe("a pending rescue task (grubenv VA_RESCUE)", () => {
+  const pending = (state: SlotState): SlotState => ({ ...state, env: { ...state.env, rescueTask: "merge" } });
+
+  test("read by slotEnvFromVars when non-empty; an empty value is no task", () => {
+    const vars = (value: string) => new Map([["ORDER", "A B"], ["A_OK", "1"], ["A_TRY", "0"], [RESCUE_TASK_VARIABLE, value]]);
+    expect(slotEnvFromVars(vars("merge")).rescueTask).toBe("merge");
+    expect(slotEnvFromVars(vars(" ")).rescueTask).toBe(" ");
+    expect(slotEnvFromVars(vars("")).rescueTask).toBeNull();
+    expect(slotEnvFromVars(new Map()).rescueTask).toBeNull();
+  });
+
+  test("GRUB boots the rescue system whatever the slots say, and counts no try", () => {
+    const state = pending(twoReleaseBox());
+    expect(bootDecision(state.env, 3)).toEqual({ choice: { boot: "rescue", rescueTask: "merge" }, after: state.env });
+    expect(bootedByGrub(state)).toEqual({ booted: null, after: state });
+    expect(bootDecision(migratedBox().env, 3).choice).toEqual({ boot: "A", tryNumber: 1 });
+    expect(bootDecision(env("A B", { A: [false, 0], B: [false, 0] }), 3).choice).toEqual({ boot: "rescue", rescueTask: null });
+  });
+
+  test("every slot transition keeps it: only rescue-task.ts raises and clears it", () => {
+    const state = pending(twoReleaseBox());
+    const changes = [markGoodChange(state, onA), markBadChange(state, onA, "B"), activateChange(state, "B"), rollbackChange(state, onA), beginInstall(state, onA, "B")];
+    expect(changes.map((change) => change.after.env.rescueTask)).toEqual(["merge", "merge", "merge", "merge", "merge"]);
+    expect(changes.map((change) => change.message.split("next boot: ")[1]!.split(";")[0])).toEqual(Array(5).fill('the rescue system, to finish the pending rescue task "merge"'));
+  });
+
+  test("varsWithSlotEnv neither writes nor drops VA_RESCUE: the block's own value stays", () => {
+    const withFlag = new Map([["saved_entry", "0"], [RESCUE_TASK_VARIABLE, "factory-reset"]]);
+    expect(varsWithSlotEnv(withFlag, pending(twoReleaseBox()).env).get(RESCUE_TASK_VARIABLE)).toBe("factory-reset");
+    expect(varsWithSlotEnv(new Map(), pending(twoReleaseBox()).env).has(RESCUE_TASK_VARIABLE)).toBe(false);
+    expect(varsWithSlotEnv(withFlag, twoReleaseBox().env).get(RESCUE_TASK_VARIABLE)).toBe("factory-reset");
   });
 });
