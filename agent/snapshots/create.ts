@@ -1,6 +1,7 @@
 import { SnapshotError, UsageError } from "../errors/errors.ts";
 import type { LogicalVolume } from "../lvm/logical-volumes.ts";
 import { readSlotMetadata } from "../slots/slot-metadata.ts";
+import type { SlotLayout } from "../slots/slot-layout.ts";
 import { command, write, type Entry } from "../steps/entry.ts";
 import { RESERVE_PLACEHOLDER_LV, requireSnapshotName, snapshotLvName, snapshotTag, SNAPSHOT_TAG } from "./names.ts";
 import type { SnapshotOperation } from "./operation.ts";
@@ -43,7 +44,7 @@ export function createEntries(facts: SnapshotFacts, name: string, planned: reado
       command(["lvm", "lvcreate", "--yes", "--snapshot", "--name", p.snapshotLv, "--size", `${p.cowBytes}b`, "--addtag", SNAPSHOT_TAG, "--addtag", snapshotTag(name), `${vg}/${p.origin.name}`]),
     ),
     write(snapshotRecordPath(facts.bootMount, name), `the record of ${name}: its time, origins and the slot state of ${planned.map((p) => slotOfLv(facts.layout, p.origin.name)).filter(Boolean).join(", ") || "no slot"}`, () =>
-      writeSnapshotRecord(facts.bootMount, snapshotRecord(facts, name, planned)),
+      writeSnapshotRecord(facts.bootMount, snapshotRecordOf(facts.bootMount, facts.layout, name, facts.now, planned.map((p) => ({ lv: p.origin.name, snapshotLv: p.snapshotLv })))),
     ),
   ];
 }
@@ -91,16 +92,17 @@ function snapshottable(facts: SnapshotFacts, name: string): LogicalVolume {
   return lv;
 }
 
-function snapshotRecord(facts: SnapshotFacts, name: string, planned: readonly PlannedSnapshot[]): SnapshotRecord {
-  const metadata = readSlotMetadata(facts.bootMount);
+/** The record of a snapshot NAME just taken: each origin, and the slot state of the slot origins from slots.json now. */
+export function snapshotRecordOf(bootMount: string, layout: Pick<SlotLayout, "vg" | "slots">, name: string, now: string, origins: readonly { lv: string; snapshotLv: string }[]): SnapshotRecord {
+  const metadata = readSlotMetadata(bootMount);
   return {
     format: 1,
     name,
-    vg: facts.layout.vg,
-    createdAt: facts.now,
-    origins: planned.map((p) => {
-      const slot = slotOfLv(facts.layout, p.origin.name);
-      return { lv: p.origin.name, snapshotLv: p.snapshotLv, slot, slotState: slot ? metadata.slots[slot] : null };
+    vg: layout.vg,
+    createdAt: now,
+    origins: origins.map(({ lv, snapshotLv }) => {
+      const slot = slotOfLv(layout, lv);
+      return { lv, snapshotLv, slot, slotState: slot ? metadata.slots[slot] : null };
     }),
   };
 }
