@@ -112,7 +112,6 @@ export function planFactoryRecord(facts: SnapshotFacts): FactoryPlan {
 
 function factoryEntries(facts: SnapshotFacts, origin: LogicalVolume, image: LogicalVolume, source: string, cow: number, leftover: boolean, record: (copy: { sha256: string; bytes: number }) => FactoryRecord): Entry[] {
   const { vg } = facts.layout;
-  const sourceDevice = `/dev/${vg}/${source}`;
   let copied: { sha256: string; bytes: number } | undefined;
   return [
     ...(leftover ? [command(["lvm", "lvremove", "--yes", `${vg}/${source}`])] : []),
@@ -120,11 +119,13 @@ function factoryEntries(facts: SnapshotFacts, origin: LogicalVolume, image: Logi
     ...(image.attr[1] === "r" ? [command(["lvm", "lvchange", "--permission", "rw", `${vg}/${image.name}`])] : []),
     ...(!image.active ? [command(["lvm", "lvchange", "--activate", "y", "--ignoreactivationskip", `${vg}/${image.name}`])] : []),
     command(["lvm", "lvcreate", "--yes", "--snapshot", "--name", source, "--size", `${cow}b`, `${vg}/${origin.name}`]),
-    write(image.path, `slot A's ${origin.sizeBytes} bytes from ${sourceDevice}, SHA-256 while written`, async (ctx) => {
+    write(image.path, `slot A's ${origin.sizeBytes} bytes from the temporary snapshot ${vg}/${source} (its device as lvs names it), SHA-256 while written`, async (ctx) => {
+      const temp = lvNamed(await listLogicalVolumes(ctx.run, vg), source);
+      if (!temp) throw new SnapshotError(`lvs does not list the temporary snapshot ${vg}/${source} just made`, "Nothing is recorded; run `va-agent snapshot factory-record` again.", { refusal: "source-missing" });
       const progress = ctx.log.progress(`factory point: ${vg}/${origin.name} into ${vg}/${image.name}`);
-      copied = await copyBlockDevice(sourceDevice, image.path, { bytes: origin.sizeBytes, progress: (done, total) => progress.update(done, total) });
+      copied = await copyBlockDevice(temp.path, image.path, { bytes: origin.sizeBytes, progress: (done, total) => progress.update(done, total) });
       progress.finish();
-    }),
+    }, undefined, [lvsArgv(vg)]),
     check(`${vg}/${source} did not overflow during the copy (else the image is not one instant of slot A)`, async (ctx) => {
       const temp = lvNamed(await listLogicalVolumes(ctx.run, vg), source);
       if (temp?.invalid) {
