@@ -11,7 +11,7 @@ const TINY = { kernel: { file: "tiny-linux", sha256: "a".repeat(64) }, initramfs
 const SHAPE = SHAPES["virtio, MBR+LVM centos, xfs root, disk equal to the layout"]!;
 
 function lvCommands(snapshots: Record<string, unknown>, lvs?: { name: string; size: string }[]) {
-  const document = { ...manifestDocument(), slots: { a: "root", b: "back" }, tinySystem: TINY, snapshots };
+  const document: Record<string, unknown> = { ...manifestDocument(), slots: { a: "root", b: "back" }, tinySystem: TINY, snapshots };
   if (lvs) (document.lvm as { lvs: unknown }).lvs = lvs;
   const manifest = parseManifest(document);
   const ctx = { manifest, plan: planMigration(manifest, referenceLayout(), oldAppliance(SHAPE)), paths: defaultPaths() };
