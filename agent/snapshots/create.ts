@@ -49,7 +49,7 @@ export function createEntries(facts: SnapshotFacts, name: string, planned: reado
   ];
 }
 
-export function plannedSnapshots(facts: SnapshotFacts, name: string, requested: readonly string[]): PlannedSnapshot[] {
+function plannedSnapshots(facts: SnapshotFacts, name: string, requested: readonly string[]): PlannedSnapshot[] {
   const settings = snapshotSettings(facts.layout);
   const { vg } = facts.layout;
   if (snapshotVolumes(facts.lvs, name).length > 0 || readSnapshotRecord(facts.bootMount, name) !== null) {
