@@ -4,6 +4,7 @@ import { statusReport } from "./cli/status.ts";
 import { verifyCommand } from "./cli/verify.ts";
 import { slotCommand } from "./cli/slot.ts";
 import { rescueCommand } from "./cli/rescue.ts";
+import { snapshotCommand } from "./cli/snapshot.ts";
 import { stageCommand, stageUndoCommand } from "./cli/stage.ts";
 import { installCommand, slotStateOnBoot } from "./cli/install.ts";
 import { bootedSlotOrNull } from "./slots/booted-slot.ts";
@@ -53,6 +54,8 @@ Usage:
   va-agent schema                                   print the manifest's JSON Schema
   va-agent slot status|mark-good|mark-bad|activate SLOT|rollback|health-check|fall-back [--json] [--boot-dir DIR]
                                                     on a migrated box: the two system slots (\`va-agent slot --help\`)
+  va-agent snapshot create NAME [--lv LV]...|list|merge NAME|delete NAME|watch|factory-record [--json] [--dry-run]
+                                                    on a migrated box: LVM snapshots of the slots and /data, the factory point (\`va-agent snapshot --help\`)
   va-agent rescue start|status|factory-reset|install|clear-task [--json]
                                                     the rescue system: pending tasks, factory reset, an install from a USB stick (\`va-agent rescue --help\`)
   va-agent --version | --help
@@ -75,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   // Its own options (--reason, --boot-dir) and help: parsed by the slot command.
   if (argv[0] === "slot") return slotCommand(argv.slice(1));
   if (argv[0] === "rescue") return rescueCommand(argv.slice(1));
+  if (argv[0] === "snapshot") return snapshotCommand(argv.slice(1));
   const args = parseArgs(argv);
   if (args.flags.has("--help") || args.flags.has("-h") || args.command === "help") return print(HELP);
   const paths = defaultPaths(stringFlag(args, "--work-dir"), stringFlag(args, "--target-root"));

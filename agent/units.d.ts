@@ -7,3 +7,7 @@ declare module "*.conf" {
   const text: string;
   export default text;
 }
+declare module "*.timer" {
+  const text: string;
+  export default text;
+}

@@ -3,6 +3,8 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { ManifestError } from "../errors/errors.ts";
 import { validate as validateManifest } from "./validate-manifest.generated.ts";
 import { stagingDirProblem } from "./staging-dir.ts";
+import { parseBytes } from "../lvm/volume-sizes.ts";
+import { RESERVE_PLACEHOLDER_LV } from "../snapshots/names.ts";
 
 export interface FileRef {
   file: string;
@@ -39,12 +41,23 @@ export interface Manifest {
   selinux: { mode: "none" | "enforcing" | "permissive"; relabel: boolean };
   carryOver: { accounts: string[]; paths: string[]; network: boolean };
   slots?: SlotsSpec;
+  snapshots?: SnapshotsSpec;
 }
 export interface SlotsSpec {
   a: string;
   b: string;
   tries: number;
   menuTimeoutSeconds: number;
+}
+
+/** LVM snapshots and the factory point (docs/RESCUE.md), defaults filled. */
+export interface SnapshotsSpec {
+  /** Left free in the VG by the migration: absolute ("4GiB") or percent of the VG ("15%"). */
+  reserve: string;
+  cowPercent: number;
+  extendAtPercent: number;
+  factoryLv?: string;
+  beforeInstall: boolean;
 }
 
 // Compiled ahead of time from manifestSchema (build/validators.ts): no schema compile at start-up.
@@ -114,6 +127,8 @@ function checkCrossReferences(manifest: Manifest, source: string): void {
   if (!mountpoints.includes("/")) problems.push("filesystems: one filesystem must have mountpoint \"/\"");
   if (new Set(mountpoints).size !== mountpoints.length) problems.push("filesystems: mountpoints must be unique");
   if (manifest.slots) problems.push(...slotProblems(manifest, manifest.slots));
+  if (lvNames.includes(RESERVE_PLACEHOLDER_LV)) problems.push(`lvm.lvs: "${RESERVE_PLACEHOLDER_LV}" is the name of the placeholder that keeps the snapshot reserve free during the migration`);
+  if (manifest.snapshots) problems.push(...snapshotProblems(manifest, manifest.snapshots));
   const stagingDir = stagingDirProblem(manifest.payload.stagingDir);
   if (stagingDir) problems.push(stagingDir);
   if (problems.length > 0) {
@@ -139,6 +154,30 @@ function slotProblems(manifest: Manifest, slots: SlotsSpec): string[] {
   else if (boot.type !== "ext4") problems.push('slots: the "/boot" filesystem must be ext4: GRUB counts boot tries by rewriting its environment block in place, which it does not do on xfs');
   return problems;
 }
+
+/** The reserve fits beside the percent LVs; the factory LV is a plain LV, apart from the slots, that holds slot A. */
+function snapshotProblems(manifest: Manifest, snapshots: SnapshotsSpec): string[] {
+  const problems: string[] = [];
+  if (!manifest.slots) problems.push("snapshots: needs slots (the snapshot records and the factory point live on the slots' shared /boot, and merge restores slot state)");
+  const percent = (size: string) => (size.endsWith("%") ? Number(size.slice(0, -1)) : 0);
+  const percents = manifest.lvm.lvs.reduce((sum, lv) => sum + percent(lv.size), 0) + percent(snapshots.reserve);
+  if (/^0+(%|[A-Za-z]+)$/.test(snapshots.reserve)) problems.push("snapshots.reserve: 0 leaves no room for any snapshot");
+  if (percents > 100) problems.push(`snapshots.reserve: ${snapshots.reserve} with the logical volumes' percentages is ${percents}% of the volume group`);
+  const factory = snapshots.factoryLv;
+  if (factory !== undefined) {
+    const spec = manifest.lvm.lvs.find((lv) => lv.name === factory);
+    if (!spec) problems.push(`snapshots.factoryLv: no logical volume "${factory}" in lvm.lvs`);
+    if (manifest.slots && (factory === manifest.slots.a || factory === manifest.slots.b)) problems.push(`snapshots.factoryLv: "${factory}" is a slot; the factory image needs an LV of its own`);
+    if (manifest.filesystems.some((fs) => fs.on === `lv:${factory}`)) problems.push(`snapshots.factoryLv: lv:${factory} must have no filesystem entry (it holds a copy of slot A's whole LV, made after the migration)`);
+    const slotA = manifest.slots && manifest.lvm.lvs.find((lv) => lv.name === manifest.slots!.a);
+    if (spec && slotA && isAbsolute(spec.size) && isAbsolute(slotA.size) && parseBytes(spec.size) < parseBytes(slotA.size)) {
+      problems.push(`snapshots.factoryLv: "${factory}" (${spec.size}) is smaller than slot A "${slotA.name}" (${slotA.size}), whose image it keeps`);
+    }
+  }
+  return problems;
+}
+
+const isAbsolute = (size: string) => /^\d+[A-Za-z]+$/.test(size);
 
 const fixHint = (source: string) =>
   `Fix ${source} (schema: \`va-agent schema\`) or rebuild the bundle with build.ts; nothing on this machine was changed.`;

@@ -132,6 +132,23 @@ export const manifestSchema = {
         menuTimeoutSeconds: { type: "integer", minimum: 0, maximum: 60, default: 1 },
       },
     },
+    snapshots: {
+      type: "object",
+      required: ["reserve"],
+      additionalProperties: false,
+      description: "LVM snapshots of the slots and a factory point (docs/RESCUE.md); needs slots",
+      properties: {
+        reserve: {
+          type: "string",
+          pattern: "^([0-9]+%|[0-9]+(B|KiB|MiB|GiB|TiB))$",
+          description: "VG space the migration leaves free for snapshots: absolute (e.g. 4GiB) or percent of the volume group (e.g. 15%)",
+        },
+        cowPercent: { type: "integer", minimum: 1, maximum: 100, default: 20, description: "a snapshot's COW size, and each extension of it, in percent of its origin" },
+        extendAtPercent: { type: "integer", minimum: 50, maximum: 95, default: 70, description: "`snapshot watch` extends a snapshot fuller than this" },
+        factoryLv: { type: "string", pattern: lvName, description: "the LV (in lvm.lvs, no filesystem entry) that keeps slot A's image of the first healthy boot" },
+        beforeInstall: { type: "boolean", default: false, description: "`va-agent install` takes the snapshot before-upgrade of the running slot first" },
+      },
+    },
     carryOver: {
       type: "object",
       required: ["accounts", "paths"],

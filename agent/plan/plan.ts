@@ -11,6 +11,7 @@ import type { FilesystemSpec, Manifest } from "../manifest/manifest.ts";
 import type { ArchiveCheck } from "../payload/archive-check.ts";
 import { describeMemoryNeed, type MemoryNeed, memoryNeed } from "./memory.ts";
 import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
+import { RESERVE_PLACEHOLDER_LV } from "../snapshots/names.ts";
 import { decideStagedBoot, type StagedBootDecision, type StagedFilesProbe } from "../resume/staged-boot.ts";
 
 export interface PlannedPartition extends LayoutPartition {
@@ -43,7 +44,8 @@ export interface MigrationPlan {
   partitions: PlannedPartition[];
   moveBackupHeader: boolean;
   growLvmPartition: { number: number; fromLastLba: number; toLastLba: number } | null;
-  lvm: { vg: string; pv: string; volumes: PlannedVolume[] };
+  /** `reserve`: the placeholder create-volumes makes before the "rest" LV and removes after it, so the snapshot reserve stays free. */
+  lvm: { vg: string; pv: string; volumes: PlannedVolume[]; reserve?: PlannedVolume };
   filesystems: PlannedFilesystem[];
   /** Filesystems with a mountpoint, parents before children. */
   mounts: PlannedFilesystem[];
@@ -133,6 +135,7 @@ export function planMigration(
         device: logicalVolumeDevice(manifest.lvm.vg, lv.name),
         sizeArgs: lvcreateSizeArgs(lv.size),
       })),
+      ...(manifest.snapshots ? { reserve: { name: RESERVE_PLACEHOLDER_LV, device: logicalVolumeDevice(manifest.lvm.vg, RESERVE_PLACEHOLDER_LV), sizeArgs: lvcreateSizeArgs(manifest.snapshots.reserve) } } : {}),
     },
     filesystems,
     mounts: filesystems
@@ -231,10 +234,10 @@ function checkVolumeGroupName(manifest: Manifest, machine: Machine, oldSystem: O
 
 function checkVolumesFit(manifest: Manifest, lastLba: number, firstLba: number): void {
   const available = (lastLba - firstLba + 1) * SECTOR_BYTES;
-  const needed = minimumVolumeGroupBytes(manifest.lvm.lvs.map((lv) => lv.size));
+  const needed = minimumVolumeGroupBytes([...manifest.lvm.lvs.map((lv) => lv.size), ...(manifest.snapshots ? [manifest.snapshots.reserve] : [])]);
   if (needed > available) {
     throw new LayoutError(
-      `the logical volumes need at least ${needed} bytes but the LVM partition holds ${available}`,
+      `the logical volumes${manifest.snapshots ? " and the snapshot reserve" : ""} need at least ${needed} bytes but the LVM partition holds ${available}`,
       "Fix lvm.lvs sizes in the manifest or the partition table, then rebuild the bundle.",
     );
   }

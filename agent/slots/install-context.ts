@@ -9,6 +9,7 @@ import type { ReleaseChange } from "./install-product.ts";
 import type { SlotStateWriter } from "./install-state.ts";
 import type { SlotLayout } from "./slot-layout.ts";
 import type { SlotName } from "./slot-env.ts";
+import { SHARED_BOOT_MOUNT } from "./slot-paths.ts";
 
 /** Where an install reads and writes: "/" and /run on the box, temp trees in tests. */
 export interface InstallSetup {
@@ -26,12 +27,14 @@ export interface InstallSetup {
   workDir: string;
   /** Where the inactive slot's filesystem is mounted while it is written. */
   slotTarget: string;
+  /** The shared boot partition: the before-upgrade snapshot's record goes there. */
+  bootMount: string;
 }
 
 export const INSTALL_WORK_DIR = "/run/va-agent/install";
 export const SLOT_TARGET = "/run/va-agent/slot-target";
 
-export function installSetup(options: { bundle: string; cmdline: string; sourceSlot?: SlotName; keyring?: string; insecure?: boolean; allowDowngrade?: boolean; root?: string; workDir?: string; slotTarget?: string }): InstallSetup {
+export function installSetup(options: { bundle: string; cmdline: string; sourceSlot?: SlotName; keyring?: string; insecure?: boolean; allowDowngrade?: boolean; root?: string; workDir?: string; slotTarget?: string; bootMount?: string }): InstallSetup {
   const root = options.root ?? "/";
   return {
     bundle: options.bundle,
@@ -43,6 +46,7 @@ export function installSetup(options: { bundle: string; cmdline: string; sourceS
     allowDowngrade: options.allowDowngrade ?? false,
     workDir: options.workDir ?? INSTALL_WORK_DIR,
     slotTarget: options.slotTarget ?? SLOT_TARGET,
+    bootMount: options.bootMount ?? SHARED_BOOT_MOUNT,
   };
 }
 

@@ -13,9 +13,13 @@ import { filesystemEntries, unmountEntries } from "./install-filesystem.ts";
 import { fitEntries } from "./install-fit.ts";
 import { beginInstallEntry, finishInstallEntry } from "./install-state.ts";
 import { unitEntries } from "./install-units.ts";
+import { beforeUpgradeEntries, targetSnapshotEntries } from "./install-snapshots.ts";
 
-/** What a phase may write: the plan says it per phase, so "nothing of the running slot or /data" can be read off it. */
-export type Touches = "nothing" | "ram" | "shared-boot" | "slot";
+/**
+ * What a phase may write: the plan says it per phase, so "nothing of the running slot or /data" can
+ * be read off it. "booted-snapshot": a snapshot LV of the running slot (its origin is not written).
+ */
+export type Touches = "nothing" | "ram" | "shared-boot" | "slot" | "booted-snapshot";
 
 export interface InstallPhase {
   name: string;
@@ -32,7 +36,7 @@ export interface InstallPhase {
  * the slot is unmounted and synced, is the one write that makes the new slot the next one tried.
  */
 export const INSTALL_PHASES: readonly InstallPhase[] = [
-  { name: "check-slot", summary: "the inactive slot is not in use and the image fits its LV", touches: ["nothing"], entries: (ictx) => fitEntries(ictx) },
+  { name: "check-slot", summary: "the inactive slot is not in use, has no snapshot and the image fits its LV", touches: ["nothing"], entries: (ictx) => [...fitEntries(ictx), ...targetSnapshotEntries(ictx)] },
   {
     name: "verify-bundle",
     summary: "every member of the bundle against its signed manifest",
@@ -40,7 +44,12 @@ export const INSTALL_PHASES: readonly InstallPhase[] = [
     entries: (ictx) => [check(`every member of ${ictx.setup.bundle} matches the signed manifest (SHA-256 and size, the bundle read once)`, (ctx) => verifySlotImage(ictx.setup.bundle, ictx.facts.head, { ...bundleOptionsOf(ictx.setup), progress: (label) => ctx.log.progress(label) }))],
   },
   { name: "capture-config", summary: "the running system's network, DNS, hostname, listed accounts and paths, captured into RAM", touches: ["ram"], entries: captureEntries },
-  { name: "begin-install", summary: "mark the slot being written bad", touches: ["shared-boot"], entries: (ictx) => [beginInstallEntry(ictx.state, ictx.facts.slots.target)] },
+  {
+    name: "begin-install",
+    summary: "the running slot's before-upgrade snapshot when the layout asks for it, then mark the slot being written bad",
+    touches: ["booted-snapshot", "shared-boot"],
+    entries: (ictx) => [...beforeUpgradeEntries(ictx), beginInstallEntry(ictx.state, ictx.facts.slots.target)],
+  },
   { name: "make-filesystem", summary: "a new filesystem on the slot's LV, mounted", touches: ["slot"], entries: filesystemEntries },
   { name: "extract-rootfs", summary: "the image's root filesystem streamed from the bundle into the slot", touches: ["slot"], entries: extractEntries },
   { name: "write-boot-files", summary: "the slot's fstab, its kernel arguments, its kernel links", touches: ["slot"], entries: bootFileEntries },

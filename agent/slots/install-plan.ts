@@ -1,4 +1,5 @@
 import { outline, outlineLines } from "../steps/outline.ts";
+import { BEFORE_UPGRADE_NAME, snapshotLvName } from "../snapshots/names.ts";
 import type { InstallContext } from "./install-context.ts";
 import { FIRST_WRITING_PHASE, INSTALL_PHASES, type Touches } from "./install-phases.ts";
 
@@ -25,7 +26,7 @@ export function installPlanLines(ictx: InstallContext): string[] {
     "",
   ];
   INSTALL_PHASES.forEach((phase, index) => {
-    lines.push(`${String(index + 1).padStart(2)}. ${phase.name} [${phase.touches.map((t) => touchesText(t, ictx)).join("; ")}]: ${phase.summary}`);
+    lines.push(`${String(index + 1).padStart(2)}. ${phase.name} [${phase.touches.flatMap((t) => touchesText(t, ictx) ?? []).join("; ")}]: ${phase.summary}`);
     lines.push(...outlineLines(outline(phase.entries(ictx)), "      "));
   });
   lines.push(
@@ -35,8 +36,11 @@ export function installPlanLines(ictx: InstallContext): string[] {
   return lines;
 }
 
-function touchesText(touches: Touches, ictx: InstallContext): string {
+/** undefined: the phase does not write it on this box. */
+function touchesText(touches: Touches, ictx: InstallContext): string | undefined {
   switch (touches) {
+    case "booted-snapshot":
+      return ictx.facts.layout.snapshots?.beforeInstall ? `writes a snapshot of slot ${ictx.facts.slots.booted}: LV ${ictx.facts.layout.vg}/${snapshotLvName(ictx.facts.bootedLv, BEFORE_UPGRADE_NAME)} and its record` : undefined;
     case "nothing":
       return "reads only";
     case "ram":

@@ -1,5 +1,5 @@
 import { InstallError } from "../errors/errors.ts";
-import type { Manifest } from "../manifest/manifest.ts";
+import type { Manifest, SnapshotsSpec } from "../manifest/manifest.ts";
 import { LVM_NAME_PATTERN } from "../manifest/schema.ts";
 import { readHostFile } from "../preflight/host-files.ts";
 import { SLOT_NAMES, type SlotName } from "./slot-env.ts";
@@ -19,11 +19,13 @@ export interface SlotLayout {
   /** The LV of each slot: A = the manifest's `root` slot, B = `back`. */
   slots: Record<SlotName, string>;
   carryOver: Manifest["carryOver"];
+  /** The manifest's snapshots block, defaults filled: absent on a box whose manifest did not turn snapshots on. */
+  snapshots?: SnapshotsSpec;
 }
 
 /** The record the migration (and each install, into the slot it writes) leaves. */
 export function slotLayoutRecord(layout: Omit<SlotLayout, "format">): string {
-  const record: SlotLayout = { format: 1, vg: layout.vg, slots: { A: layout.slots.A, B: layout.slots.B }, carryOver: layout.carryOver };
+  const record: SlotLayout = { format: 1, vg: layout.vg, slots: { A: layout.slots.A, B: layout.slots.B }, carryOver: layout.carryOver, ...(layout.snapshots ? { snapshots: layout.snapshots } : {}) };
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
@@ -57,6 +59,16 @@ function layoutProblem(document: Partial<SlotLayout>): string | undefined {
   if (document.slots!.A === document.slots!.B) return "slots A and B name the same logical volume";
   const carry = document.carryOver;
   if (!carry || !Array.isArray(carry.accounts) || !Array.isArray(carry.paths) || typeof carry.network !== "boolean") return "carryOver needs accounts, paths and network";
+  return document.snapshots === undefined ? undefined : snapshotsProblem(document.snapshots);
+}
+
+function snapshotsProblem(snapshots: Partial<SnapshotsSpec>): string | undefined {
+  const percent = (value: unknown, min: number, max: number) => typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+  if (typeof snapshots.reserve !== "string") return "snapshots.reserve is not a size";
+  if (!percent(snapshots.cowPercent, 1, 100)) return "snapshots.cowPercent is not a percentage from 1 to 100";
+  if (!percent(snapshots.extendAtPercent, 50, 95)) return "snapshots.extendAtPercent is not a percentage from 50 to 95";
+  if (snapshots.factoryLv !== undefined && (typeof snapshots.factoryLv !== "string" || !NAME.test(snapshots.factoryLv))) return "snapshots.factoryLv is not a logical volume name";
+  if (typeof snapshots.beforeInstall !== "boolean") return "snapshots.beforeInstall is not true or false";
   return undefined;
 }
 

@@ -2,6 +2,9 @@ import commitUnit from "../../units/va-slot-commit.service" with { type: "text" 
 import healthUnit from "../../units/va-health-running.service" with { type: "text" };
 import failedUnit from "../../units/va-slot-failed.service" with { type: "text" };
 import watchdogDropIn from "../../units/va-watchdog.conf" with { type: "text" };
+import snapshotWatchUnit from "../../units/va-snapshot-watch.service" with { type: "text" };
+import snapshotWatchTimer from "../../units/va-snapshot-watch.timer" with { type: "text" };
+import factoryPointUnit from "../../units/va-factory-point.service" with { type: "text" };
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomically } from "../disk/write-file-atomically.ts";
@@ -28,6 +31,9 @@ export const SLOT_UNIT_FILES: readonly SlotUnitFile[] = [
   { file: "va-health-running.service", text: healthUnit, installTo: `${SYSTEM}/va-health-running.service`, enableLink: `${SYSTEM}/boot-complete.target.requires/va-health-running.service` },
   { file: "va-slot-failed.service", text: failedUnit, installTo: `${SYSTEM}/va-slot-failed.service` },
   { file: "va-watchdog.conf", text: watchdogDropIn, installTo: "/etc/systemd/system.conf.d/va-watchdog.conf" },
+  { file: "va-snapshot-watch.service", text: snapshotWatchUnit, installTo: `${SYSTEM}/va-snapshot-watch.service` },
+  { file: "va-snapshot-watch.timer", text: snapshotWatchTimer, installTo: `${SYSTEM}/va-snapshot-watch.timer`, enableLink: `${SYSTEM}/timers.target.wants/va-snapshot-watch.timer` },
+  { file: "va-factory-point.service", text: factoryPointUnit, installTo: `${SYSTEM}/va-factory-point.service`, enableLink: `${SYSTEM}/multi-user.target.wants/va-factory-point.service` },
 ];
 
 /** Where the agent itself lives in a slot: the units and the operator run it from there. */

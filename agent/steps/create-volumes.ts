@@ -21,6 +21,7 @@ export const createVolumes: Step = {
       command(["lvm", "pvcreate", "--force", "--force", "--yes", "--dataalignment", "1m", pv]),
       command(["lvm", "vgcreate", "--yes", "--physicalextentsize", "4m", vg, pv]),
       ...logicalVolumeCommands(ctx).map((argv) => command(argv)),
+      ...(ctx.plan.lvm.reserve ? [command(["lvm", "lvremove", "--yes", `${vg}/${ctx.plan.lvm.reserve.name}`])] : []),
       command(["udevadm", "settle", "--timeout=60"]),
     ];
   },
@@ -35,12 +36,20 @@ function volumeGroupLeftOver(vg: string): Condition {
   };
 }
 
+/**
+ * The snapshot reserve (manifest `snapshots.reserve`) is held by a placeholder LV made right before
+ * the "rest" LV (which then takes all but the reserve) and removed after the last LV: never written,
+ * so it is neither zeroed nor wiped.
+ */
 function logicalVolumeCommands(ctx: PlanContext) {
-  const { vg, volumes } = ctx.plan.lvm;
+  const { vg, volumes, reserve } = ctx.plan.lvm;
   const staged = stagedBootOf(ctx);
   const storeLv = ctx.plan.resume?.lv;
   const ordered = staged ? [...volumes.filter((lv) => lv.name === storeLv), ...volumes.filter((lv) => lv.name !== storeLv)] : volumes;
-  return ordered.map((lv) => {
+  const rest = ordered.findIndex((lv) => lv.sizeArgs.includes("100%FREE"));
+  const withReserve = reserve ? [...ordered.slice(0, rest === -1 ? ordered.length : rest), reserve, ...(rest === -1 ? [] : ordered.slice(rest))] : ordered;
+  return withReserve.map((lv) => {
+    if (lv === reserve) return ["lvm", "lvcreate", "--yes", "--wipesignatures", "n", "--zero", "n", "--name", lv.name, ...lv.sizeArgs, vg];
     if (staged && lv.name === storeLv) {
       return ["lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "--name", lv.name, "--extents", `${staged.storeExtents}`, vg, storeExtents(ctx, staged)];
     }

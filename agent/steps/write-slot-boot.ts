@@ -52,10 +52,10 @@ function slotRootEntries(ctx: PlanContext): Entry[] {
       says: "/vmlinuz and /initrd.img name files of the slot already (the distribution keeps them)",
       holds: () => hasKernelLinks(root),
     }),
-    write(join(root, SLOT_LAYOUT_FILE), "the slot layout (VG, the LVs of A and B, what is carried over) for `va-agent install`", () => {
+    write(join(root, SLOT_LAYOUT_FILE), `the slot layout (VG, the LVs of A and B, what is carried over${ctx.manifest.snapshots ? ", the snapshots settings" : ""}) for \`va-agent install\`${ctx.manifest.snapshots ? " and `va-agent snapshot`" : ""}`, () => {
       mkdirSync(dirname(join(root, SLOT_LAYOUT_FILE)), { recursive: true });
       const slots = ctx.plan.slots!;
-      writeFileAtomically(join(root, SLOT_LAYOUT_FILE), slotLayoutRecord({ vg: ctx.plan.lvm.vg, slots: { A: slots.a.lv, B: slots.b.lv }, carryOver: ctx.manifest.carryOver }), { mode: 0o644 });
+      writeFileAtomically(join(root, SLOT_LAYOUT_FILE), slotLayoutRecord({ vg: ctx.plan.lvm.vg, slots: { A: slots.a.lv, B: slots.b.lv }, carryOver: ctx.manifest.carryOver, ...(ctx.manifest.snapshots ? { snapshots: ctx.manifest.snapshots } : {}) }), { mode: 0o644 });
     }),
     write(agent, "this agent, for the commit units and the operator", () => {
       mkdirSync(dirname(agent), { recursive: true });

@@ -90,3 +90,50 @@ describe("slots: the layout docs/SLOTS.md needs, or a refusal that names what is
     expect(problemsOf(withSlots(change))).toContain(problem);
   });
 });
+
+describe("snapshots: the reserve, the percentages and the factory LV, or a refusal by name", () => {
+  const tiny = { kernel: { file: "tiny-linux", sha256: "a".repeat(64) }, initramfs: { file: "tiny-initrd.img", sha256: "b".repeat(64) } };
+  const withSnapshots = (snapshots: Record<string, unknown>, change: (document: Record<string, unknown>) => void = () => {}) => {
+    const document: Record<string, unknown> = { ...manifestDocument(), slots: { a: "root", b: "back" }, tinySystem: tiny, snapshots };
+    (document.lvm as { lvs: { name: string; size: string }[] }).lvs = [{ name: "root", size: "2GiB" }, { name: "back", size: "2GiB" }, { name: "factory", size: "2GiB" }, { name: "data", size: "rest" }];
+    change(document);
+    return document;
+  };
+
+  test("defaults filled in: COW 20%, extend at 70%, no install snapshot", () => {
+    expect(parseManifest(withSnapshots({ reserve: "4GiB", factoryLv: "factory" })).snapshots).toEqual({ reserve: "4GiB", cowPercent: 20, extendAtPercent: 70, factoryLv: "factory", beforeInstall: false });
+  });
+
+  test.each([
+    ["no reserve", { cowPercent: 20 }, "snapshots.reserve: missing, it is required"],
+    ["the reserve as rest", { reserve: "rest" }, "snapshots.reserve: must match pattern"],
+    ["a zero reserve", { reserve: "0GiB" }, "snapshots.reserve: 0 leaves no room for any snapshot"],
+    ["cowPercent 0", { reserve: "1GiB", cowPercent: 0 }, "snapshots.cowPercent: must be >= 1"],
+    ["extendAtPercent 99", { reserve: "1GiB", extendAtPercent: 99 }, "snapshots.extendAtPercent: must be <= 95"],
+    ["an unknown factory LV", { reserve: "1GiB", factoryLv: "nope" }, 'snapshots.factoryLv: no logical volume "nope" in lvm.lvs'],
+    ["a slot as the factory LV", { reserve: "1GiB", factoryLv: "back" }, 'snapshots.factoryLv: "back" is a slot'],
+    ["a factory LV with a filesystem", { reserve: "1GiB", factoryLv: "data" }, "snapshots.factoryLv: lv:data must have no filesystem entry"],
+  ])("%s", (_name, snapshots, problem) => {
+    expect(problemsOf(withSnapshots(snapshots))).toContain(problem);
+  });
+
+  test("a factory LV smaller than slot A", () => {
+    const document = withSnapshots({ reserve: "1GiB", factoryLv: "factory" }, (d) => ((d.lvm as { lvs: { name: string; size: string }[] }).lvs[2]!.size = "1GiB"));
+    expect(problemsOf(document)).toContain('snapshots.factoryLv: "factory" (1GiB) is smaller than slot A "root" (2GiB), whose image it keeps');
+  });
+
+  test("percentages over 100 with the LVs'", () => {
+    const document = withSnapshots({ reserve: "50%" }, (d) => ((d.lvm as { lvs: { name: string; size: string }[] }).lvs[2]!.size = "60%"));
+    expect(problemsOf(document)).toContain("snapshots.reserve: 50% with the logical volumes' percentages is 110% of the volume group");
+  });
+
+  test("snapshots without slots, and an LV named like the reserve placeholder", () => {
+    const document = withSnapshots({ reserve: "1GiB" }, (d) => {
+      delete d.slots;
+      (d.lvm as { lvs: { name: string; size: string }[] }).lvs[2]!.name = "va-snapshot-reserve";
+    });
+    const message = problemsOf(document);
+    expect(message).toContain("snapshots: needs slots");
+    expect(message).toContain('lvm.lvs: "va-snapshot-reserve" is the name of the placeholder');
+  });
+});
