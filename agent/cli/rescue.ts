@@ -14,7 +14,7 @@ import { prepareRescueInstall, releaseRescueInstall, rescueInstallPlanLines, run
 import { RESCUE_MENU, rescueStart } from "../rescue/rescue-start.ts";
 import { renderRescueStatus, rescueStatus } from "../rescue/rescue-status.ts";
 import { clearRescueTask, pendingRescueTask } from "../rescue/rescue-task.ts";
-import { loadSnapshotTools, type FactoryRecord, type SnapshotTools } from "../rescue/snapshot-tools.ts";
+import { SNAPSHOT_TOOLS, type FactoryRecord, type SnapshotTools } from "../rescue/snapshot-tools.ts";
 import { bootedRescue, bootedSlotOrNull } from "../slots/booted-slot.ts";
 import type { SlotStateWriter } from "../slots/install-state.ts";
 import type { SlotName } from "../slots/slot-env.ts";
@@ -77,7 +77,7 @@ export interface RescueCliDeps {
   /** The operator's answer on the terminal; null when the console is not one. */
   ask(question: string): Promise<string | null>;
   /** agent/snapshots/'s factory point, block copy and merge. */
-  tools(): Promise<SnapshotTools>;
+  tools: SnapshotTools;
   hashDevice: FactoryResetTools["hashDevice"];
   /** The slot state an install from the rescue system changes. */
   installState(bootMount: string): SlotStateWriter;
@@ -96,7 +96,7 @@ export function defaultRescueDeps(): RescueCliDeps {
     now: () => new Date(),
     write: (text) => process.stdout.write(text),
     ask: askOnTerminal,
-    tools: loadSnapshotTools,
+    tools: SNAPSHOT_TOOLS,
     hashDevice: sha256OfDevice,
     installState: (bootMount) => slotStateOnBoot(bootMount, null),
     installPaths: {},
@@ -143,7 +143,7 @@ async function runRescueCommand(args: RescueArgs, deps: RescueCliDeps, json: boo
 
   const run = deps.runner();
   const rctx: RescueContext = { run, log: deps.log(), bootMount, vg: stringOption(args, "--vg") ?? (await slotVolumeGroup(run, readSlotMetadata(bootMount))), now: () => deps.now().toISOString() };
-  const tools = await deps.tools();
+  const tools = deps.tools;
   switch (args.sub) {
     case "status": {
       const status = await rescueStatus(rctx, tools);
@@ -246,7 +246,7 @@ async function rescueInstall(args: RescueArgs, rctx: RescueContext, deps: Rescue
   const label = stringOption(args, "--label");
   const path = stringOption(args, "--path");
   if (args.bundle !== undefined && (label !== undefined || path !== undefined)) throw new UsageError("rescue install takes BUNDLE (a path) or --label/--path (a medium to search), not both", RESCUE_USAGE_HINT);
-  const factory = (await deps.tools()).readFactoryRecord(rctx.bootMount);
+  const factory = deps.tools.readFactoryRecord(rctx.bootMount);
   const request: RescueInstallRequest = {
     query: { ...(args.bundle !== undefined ? { bundle: args.bundle } : {}), ...(label !== undefined ? { label } : {}), ...(path !== undefined ? { path } : {}) },
     slot: slotOption(args),

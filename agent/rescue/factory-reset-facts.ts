@@ -1,3 +1,4 @@
+import { snapshotNameOf } from "../snapshots/names.ts";
 import { RescueError } from "../errors/errors.ts";
 import { listLogicalVolumes, type LogicalVolume } from "../lvm/logical-volumes.ts";
 import { logicalVolumeDevice } from "../plan/plan.ts";
@@ -26,8 +27,10 @@ export interface FactoryResetFacts {
   slotA: { lv: string; device: string };
   slotB: { lv: string };
   wipeData: boolean;
-  /** Snapshot LVs of the LVs the reset writes or empties: removed before the first write. */
+  /** Snapshot LVs of the LVs the reset writes or empties, with every other LV of their sets: removed before the first write. */
   snapshots: string[];
+  /** The names of those snapshot sets: their records on the shared boot partition go with them (a record would restore a slot state of before the reset). */
+  snapshotSets: string[];
   /** --wipe-data: made anew; else empty. */
   remade: RemadeFilesystem[];
   /** The other LVs of the VG, left as they are (with --wipe-data: those that hold no filesystem). */
@@ -83,7 +86,9 @@ export async function readFactoryResetFacts(rctx: RescueContext, tools: Pick<Sna
   for (const name of written) {
     if (lvs.find((lv) => lv.name === name)!.open) refuse(`LV ${vg}/${name} is open (mounted or in use)`, `a factory reset writes it, and only where nothing of ${vg} is mounted: unmount it (\`umount\`, \`findmnt ${logicalVolumeDevice(vg, name)}\`)`, { lv: name });
   }
-  const snapshots = lvs.filter((lv) => lv.origin !== null && [slotB, ...written].includes(lv.origin));
+  const touched = lvs.filter((lv) => lv.origin !== null && [slotB, ...written].includes(lv.origin));
+  const snapshotSets = [...new Set(touched.flatMap((lv) => snapshotNameOf(lv.tags) ?? []))].sort();
+  const snapshots = lvs.filter((lv) => touched.includes(lv) || snapshotSets.includes(snapshotNameOf(lv.tags) ?? ""));
   const merging = snapshots.filter((lv) => lv.merging);
   if (merging.length > 0) {
     refuse(
@@ -100,6 +105,7 @@ export async function readFactoryResetFacts(rctx: RescueContext, tools: Pick<Sna
     slotB: { lv: slotB },
     wipeData,
     snapshots: snapshots.map((lv) => lv.name),
+    snapshotSets,
     remade,
     kept: others.map((lv) => lv.name).filter((name) => !remade.some((fs) => fs.lv === name)),
     state,

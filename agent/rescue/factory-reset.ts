@@ -12,6 +12,7 @@ import { REBOOT_COMMANDS, rescueStepContext, type RescueContext } from "./rescue
 import { runRescuePhases, rescuePhaseLines, type PhaseRecord, type RescuePhase } from "./rescue-phases.ts";
 import { clearRescueTask, requestRescueTask, rescueTaskPath } from "./rescue-task.ts";
 import type { SnapshotTools } from "./snapshot-tools.ts";
+import { removeSnapshotRecord, snapshotRecordPath } from "../snapshots/records.ts";
 
 /** How the reset reads and copies the factory image: snapshot's block copy, and a hash by reading. */
 export interface FactoryResetTools extends Pick<SnapshotTools, "copyBlockDevice"> {
@@ -34,13 +35,21 @@ export interface FactoryResetContext {
 export const FACTORY_RESET_PHASES: readonly RescuePhase<FactoryResetContext>[] = [
   { name: "verify-factory-image", summary: "the factory LV activated (it is skipped at activation) and its image hashed against factory.json; nothing is written", entries: verifyEntries },
   { name: "request-task", summary: "the reset recorded as the pending rescue task: a power cut from here on resumes it", entries: requestEntries },
-  { name: "remove-snapshots", summary: "the snapshots of the LVs the reset writes or empties, removed", entries: (f) => f.facts.snapshots.map((name) => command(["lvm", "lvremove", "--yes", `${f.facts.vg}/${name}`])) },
+  { name: "remove-snapshots", summary: "the snapshot sets holding an LV the reset writes or empties, removed with their records", entries: removeSnapshotEntries },
   { name: "mark-slots", summary: "slot B marked empty, slot A marked bad while it is written", entries: markEntries },
   { name: "copy-factory-image", summary: "the factory image copied into slot A's LV, its SHA-256 checked while it is written", entries: copyEntries },
   { name: "wipe-data", summary: "with --wipe-data only: the other filesystems of the VG made anew with their type, UUID and label", entries: (f) => f.facts.remade.map((fs) => command(remakeArgv(fs))) },
   { name: "finish-reset", summary: "slot A holds the factory release: good, first, its tries reset", entries: finishEntries },
   { name: "clear-task", summary: "the rescue task cleared: the slots boot again", entries: (f) => [write(taskFiles(f), "VA_RESCUE removed from grubenv, then the task file", () => clearRescueTask(f.rctx.bootMount))] },
 ];
+
+function removeSnapshotEntries(f: FactoryResetContext): Entry[] {
+  const { vg, snapshots, snapshotSets } = f.facts;
+  return [
+    ...snapshots.map((name) => command(["lvm", "lvremove", "--yes", `${vg}/${name}`])),
+    ...snapshotSets.map((name) => write(snapshotRecordPath(f.rctx.bootMount, name), `removed: snapshot ${name} is gone`, () => removeSnapshotRecord(f.rctx.bootMount, name))),
+  ];
+}
 
 /** The first phase that writes to an LV or the slot state; the task is recorded one phase before. */
 const FIRST_SLOT_WRITE = "mark-slots";

@@ -1,13 +1,11 @@
 import { VaError } from "../errors/errors.ts";
 import { listLogicalVolumes } from "../lvm/logical-volumes.ts";
+import { SNAPSHOT_TAG } from "../snapshots/names.ts";
 import { renderSlotStatus, slotStatus, type SlotStatusReport } from "../slots/slot-status.ts";
 import { fileSlotStore } from "../slots/slot-store.ts";
 import type { RescueContext } from "./rescue-context.ts";
 import { pendingRescueTask, type RescueTask } from "./rescue-task.ts";
 import type { FactoryRecord, SnapshotTools } from "./snapshot-tools.ts";
-
-/** The tag every snapshot LV of `va-agent snapshot` carries (docs/RESCUE.md "Snapshots"). */
-export const SNAPSHOT_TAG = "va.snapshot";
 
 export interface RescueSnapshot {
   lv: string;

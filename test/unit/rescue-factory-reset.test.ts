@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { snapshotRecordPath, writeSnapshotRecord } from "../../agent/snapshots/records.ts";
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { RescueError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
@@ -56,10 +58,13 @@ async function refusal(promise: Promise<unknown>): Promise<VaError> {
 }
 
 describe("va-agent rescue factory-reset: the exact commands", () => {
-  test("--keep-data: verify, the slot snapshot removed, the image copied into slot A, /data untouched, reboot", async () => {
+  test("--keep-data: verify, the snapshot set of slot A removed whole with its record, the image copied into slot A, /data untouched, reboot", async () => {
     const { dir, run, cli } = box();
+    writeSnapshotRecord(dir, { format: 1, name: "before", vg: "VA", createdAt: NOW, origins: [] });
     expect(await cli.rescue("factory-reset", "--keep-data", "--boot-dir", dir)).toBe(0);
-    expect(run.calls.map(formatArgv)).toEqual([LVS, ...VERIFY, "lvm lvremove --yes VA/root.snap.before", ...COPY, ...REBOOT]);
+    // The set's /data snapshot goes too: merged later, its record would put back slot A's state of before the reset.
+    expect(run.calls.map(formatArgv)).toEqual([LVS, ...VERIFY, "lvm lvremove --yes VA/root.snap.before", "lvm lvremove --yes VA/data.snap.before", ...COPY, ...REBOOT]);
+    expect(existsSync(snapshotRecordPath(dir, "before"))).toBe(false);
     expect(run.calls.map(formatArgv).join("\n")).not.toContain("VA-data");
     expectReset(dir);
     expect(cli.text()).toBe("slot A holds va-demo 13.0 again (the factory point), slot B is empty, the data kept; rebooting\n");

@@ -128,7 +128,7 @@ export function rescueCli(run: FakeRunner, tools: FakeTools, options: { cmdline?
       questions.push(question);
       return answers.length > 0 ? answers.shift()! : null;
     },
-    tools: async () => tools,
+    tools,
     hashDevice: tools.hashDevice,
     installState: options.installState ?? (() => ({ beginInstall: () => {}, finishInstall: () => {} })),
     installPaths: options.installPaths ?? { mediaDir: mkdtempSync(join(tmpdir(), "va-rescue-media-")) },
