@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
-import { exitCodeOf, RescueError, StepFailedError, UsageError, VaError } from "../errors/errors.ts";
+import { RescueError, StepFailedError, UsageError, VaError } from "../errors/errors.ts";
 import { createLog, type Log } from "../log/logger.ts";
 import { formatArgv } from "../runner/argv-text.ts";
 import { ZxRunner, type Runner } from "../runner/runner.ts";
@@ -21,7 +21,7 @@ import type { SlotName } from "../slots/slot-env.ts";
 import { readSlotMetadata } from "../slots/slot-metadata.ts";
 import { SHARED_BOOT_MOUNT } from "../slots/slot-paths.ts";
 import { slotStateOnBoot } from "./install.ts";
-import { failureJson } from "./stage.ts";
+import { isHelpRequest, parseSubcommandArgs, runSubcommand, stringOption, usageHint, type SubcommandSpec } from "./subcommand.ts";
 
 export const RESCUE_HELP = `va-agent rescue — the rescue system's commands (GRUB's "Rescue" entry, va.mode=rescue)
 
@@ -56,16 +56,22 @@ install and start run only in the rescue system. Exit codes: 0 ok, 2 usage, 19 r
 
 const SUBCOMMANDS = ["start", "status", "factory-reset", "install", "clear-task"] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
-const VALUE_OPTIONS = new Set(["--boot-dir", "--vg", "--cmdline", "--label", "--path", "--slot", "--keyring"]);
-const BOOLEAN_OPTIONS = new Set(["--json", "--dry-run", "--yes", "--keep-data", "--wipe-data", "--allow-downgrade", "--insecure"]);
-const COMMON_OPTIONS = ["--boot-dir", "--vg", "--cmdline", "--json"];
-const EXTRA_OPTIONS: Record<Subcommand, string[]> = {
-  start: [],
-  status: [],
-  "factory-reset": ["--yes", "--keep-data", "--wipe-data", "--dry-run"],
-  install: ["--label", "--path", "--slot", "--keyring", "--allow-downgrade", "--insecure", "--dry-run"],
-  "clear-task": [],
+const RESCUE_ARGS: SubcommandSpec<Subcommand> = {
+  tool: "rescue",
+  subcommands: SUBCOMMANDS,
+  valueOptions: ["--boot-dir", "--vg", "--cmdline", "--label", "--path", "--slot", "--keyring"],
+  booleanOptions: ["--json", "--dry-run", "--yes", "--keep-data", "--wipe-data", "--allow-downgrade", "--insecure"],
+  common: ["--boot-dir", "--vg", "--cmdline", "--json"],
+  extra: {
+    start: [],
+    status: [],
+    "factory-reset": ["--yes", "--keep-data", "--wipe-data", "--dry-run"],
+    install: ["--label", "--path", "--slot", "--keyring", "--allow-downgrade", "--insecure", "--dry-run"],
+    "clear-task": [],
+  },
+  positional: { install: 1 },
 };
+const RESCUE_USAGE_HINT = usageHint("rescue");
 
 export interface RescueCliDeps {
   runner(): Runner;
@@ -109,21 +115,14 @@ interface RescueArgs {
   options: Map<string, string | true>;
 }
 
-/** `va-agent rescue …`. Human mode rethrows errors for main's ERROR/next lines; --json prints them and returns their exit code. */
+/** `va-agent rescue …` (runSubcommand: --json prints an error as JSON). */
 export async function rescueCommand(argv: string[], deps: RescueCliDeps = defaultRescueDeps()): Promise<number> {
-  if (argv.length === 0 || argv.some((arg) => arg === "--help" || arg === "-h") || argv[0] === "help") {
+  if (isHelpRequest(argv)) {
     deps.write(RESCUE_HELP);
     return 0;
   }
   const args = parseRescueArgs(argv);
-  const json = args.options.has("--json");
-  try {
-    return await runRescueCommand(args, deps, json);
-  } catch (error) {
-    if (!json) throw error;
-    deps.write(`${JSON.stringify({ ok: false, command: args.sub, error: { ...failureJson(error), ...(error instanceof VaError ? { kind: error.kind, details: error.details } : {}) } }, null, 2)}\n`);
-    return exitCodeOf(error);
-  }
+  return runSubcommand(args, deps.write, (json) => runRescueCommand(args, deps, json));
 }
 
 async function runRescueCommand(args: RescueArgs, deps: RescueCliDeps, json: boolean): Promise<number> {
@@ -296,37 +295,12 @@ async function reboot(run: Runner): Promise<void> {
 }
 
 export function parseRescueArgs(argv: string[]): RescueArgs {
-  const options = new Map<string, string | true>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (VALUE_OPTIONS.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`, RESCUE_USAGE_HINT);
-      options.set(name, value);
-    } else if (BOOLEAN_OPTIONS.has(name) && inline === undefined) {
-      options.set(name, true);
-    } else if (arg.startsWith("-")) {
-      throw new UsageError(`unknown option ${arg} for va-agent rescue`, RESCUE_USAGE_HINT);
-    } else {
-      positional.push(arg);
-    }
-  }
-  const sub = positional.shift();
-  if (!SUBCOMMANDS.includes(sub as Subcommand)) throw new UsageError(`va-agent rescue needs one of: ${SUBCOMMANDS.join(", ")}${sub ? ` (not "${sub}")` : ""}`, RESCUE_USAGE_HINT);
-  const command = sub as Subcommand;
-  if (positional.length > (command === "install" ? 1 : 0)) throw new UsageError(`too many arguments for va-agent rescue ${command}: ${positional.join(" ")}`, RESCUE_USAGE_HINT);
-  for (const option of options.keys()) {
-    if (!COMMON_OPTIONS.includes(option) && !EXTRA_OPTIONS[command].includes(option)) throw new UsageError(`va-agent rescue ${command} does not take ${option}`, RESCUE_USAGE_HINT);
-  }
-  if (command === "install" && positional.length === 0 && !options.has("--label") && !options.has("--path")) {
+  const { sub, positional, options } = parseSubcommandArgs(argv, RESCUE_ARGS);
+  if (sub === "install" && positional.length === 0 && !options.has("--label") && !options.has("--path")) {
     throw new UsageError("rescue install needs the slot image: BUNDLE (a path), --label LABEL (a medium, with --path P on it), or --path P (on the data LV)", RESCUE_USAGE_HINT);
   }
-  return { sub: command, bundle: positional[0], options };
+  return { sub, bundle: positional[0], options };
 }
-
-const RESCUE_USAGE_HINT = "Run `va-agent rescue --help` for the rescue commands and options.";
 
 function slotOption(args: RescueArgs): SlotName | null {
   const value = stringOption(args, "--slot");
@@ -336,10 +310,6 @@ function slotOption(args: RescueArgs): SlotName | null {
   throw new UsageError(`--slot takes A or B, not ${JSON.stringify(value)}`, RESCUE_USAGE_HINT);
 }
 
-function stringOption(args: RescueArgs, name: string): string | undefined {
-  const value = args.options.get(name);
-  return typeof value === "string" ? value : undefined;
-}
 
 async function askOnTerminal(question: string): Promise<string | null> {
   if (!process.stdin.isTTY) return null;

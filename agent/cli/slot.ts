@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
-import { exitCodeOf, UsageError, VaError } from "../errors/errors.ts";
+import { UsageError } from "../errors/errors.ts";
+import { isHelpRequest, parseSubcommandArgs, runSubcommand, stringOption, usageHint, type SubcommandSpec } from "./subcommand.ts";
 import { createLog, type Log } from "../log/logger.ts";
 import { ZxRunner, type Runner } from "../runner/runner.ts";
 import { bootedRescue, bootedSlotIn, bootedSlotOrNull } from "../slots/booted-slot.ts";
@@ -39,17 +40,14 @@ Exit codes: 0 ok, 2 usage, 16 slot (a refusal, no slot setup, or the health chec
 
 const SUBCOMMANDS = ["status", "mark-good", "mark-bad", "activate", "rollback", "health-check", "fall-back"] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
-const VALUE_OPTIONS = new Set(["--boot-dir", "--cmdline", "--reason"]);
-const BOOLEAN_OPTIONS = new Set(["--json", "--reboot", "--help", "-h"]);
-/** Options a subcommand accepts beyond --boot-dir, --cmdline, --json. */
-const EXTRA_OPTIONS: Record<Subcommand, string[]> = {
-  status: [],
-  "mark-good": [],
-  "mark-bad": ["--reason", "--reboot"],
-  activate: ["--reboot"],
-  rollback: ["--reboot"],
-  "health-check": [],
-  "fall-back": ["--reason"],
+const SLOT_ARGS: SubcommandSpec<Subcommand> = {
+  tool: "slot",
+  subcommands: SUBCOMMANDS,
+  valueOptions: ["--boot-dir", "--cmdline", "--reason"],
+  booleanOptions: ["--json", "--reboot"],
+  common: ["--json", "--boot-dir", "--cmdline"],
+  extra: { status: [], "mark-good": [], "mark-bad": ["--reason", "--reboot"], activate: ["--reboot"], rollback: ["--reboot"], "health-check": [], "fall-back": ["--reason"] },
+  positional: { "mark-good": 1, "mark-bad": 1, activate: 1 },
 };
 
 export interface SlotCliDeps {
@@ -80,24 +78,14 @@ interface SlotArgs {
   options: Map<string, string | true>;
 }
 
-/**
- * `va-agent slot …`. Human mode rethrows errors for main's ERROR/next lines; --json prints them as
- * JSON on stdout and returns their exit code.
- */
+/** `va-agent slot …` (runSubcommand: --json prints an error as JSON). */
 export async function slotCommand(argv: string[], deps: SlotCliDeps = defaultSlotDeps()): Promise<number> {
-  if (argv.some((arg) => arg === "--help" || arg === "-h") || argv.length === 0 || argv[0] === "help") {
+  if (isHelpRequest(argv)) {
     deps.write(SLOT_HELP);
     return 0;
   }
   const args = parseSlotArgs(argv);
-  const json = args.options.has("--json");
-  try {
-    return await runSlotCommand(args, deps, json);
-  } catch (error) {
-    if (!json) throw error;
-    deps.write(`${JSON.stringify({ ok: false, command: args.sub, error: errorJson(error) }, null, 2)}\n`);
-    return exitCodeOf(error);
-  }
+  return runSubcommand(args, deps.write, (json) => runSlotCommand(args, deps, json));
 }
 
 async function runSlotCommand(args: SlotArgs, deps: SlotCliDeps, json: boolean): Promise<number> {
@@ -188,36 +176,11 @@ function slotChangeFor(args: SlotArgs, state: SlotState, ctx: { booted: SlotName
 }
 
 export function parseSlotArgs(argv: string[]): SlotArgs {
-  const options = new Map<string, string | true>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (VALUE_OPTIONS.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`, SLOT_USAGE_HINT);
-      options.set(name, value);
-    } else if (BOOLEAN_OPTIONS.has(name) && inline === undefined) {
-      options.set(name, true);
-    } else if (arg.startsWith("-")) {
-      throw new UsageError(`unknown option ${arg} for va-agent slot`, SLOT_USAGE_HINT);
-    } else {
-      positional.push(arg);
-    }
-  }
-  const sub = positional.shift();
-  if (!SUBCOMMANDS.includes(sub as Subcommand)) throw new UsageError(`va-agent slot needs one of: ${SUBCOMMANDS.join(", ")}${sub ? ` (not "${sub}")` : ""}`, SLOT_USAGE_HINT);
-  const command = sub as Subcommand;
-  const takesSlot = command === "mark-good" || command === "mark-bad" || command === "activate";
-  if (positional.length > (takesSlot ? 1 : 0)) throw new UsageError(`too many arguments for va-agent slot ${command}: ${positional.join(" ")}`, SLOT_USAGE_HINT);
-  for (const option of options.keys()) {
-    if (["--json", "--boot-dir", "--cmdline"].includes(option) || EXTRA_OPTIONS[command].includes(option)) continue;
-    throw new UsageError(`va-agent slot ${command} does not take ${option}`, SLOT_USAGE_HINT);
-  }
-  return { sub: command, slot: positional[0], options };
+  const { sub, positional, options } = parseSubcommandArgs(argv, SLOT_ARGS);
+  return { sub, slot: positional[0], options };
 }
 
-const SLOT_USAGE_HINT = "Run `va-agent slot --help` for the slot commands and options.";
+const SLOT_USAGE_HINT = usageHint("slot");
 
 /** A or B (either case), or the slot's LV name from the metadata (root, back). */
 function slotNamed(name: string, state: SlotState): SlotName {
@@ -228,15 +191,7 @@ function slotNamed(name: string, state: SlotState): SlotName {
   throw new UsageError(`no slot named "${name}": A (LV ${state.metadata.slots.A.lv}) or B (LV ${state.metadata.slots.B.lv})`, SLOT_USAGE_HINT);
 }
 
-function stringOption(args: SlotArgs, name: string): string | undefined {
-  const value = args.options.get(name);
-  return typeof value === "string" ? value : undefined;
-}
 
-function errorJson(error: unknown): Record<string, unknown> {
-  if (error instanceof VaError) return { kind: error.kind, exitCode: error.exitCode, message: error.message, hint: error.hint, details: error.details };
-  return { kind: "internal", exitCode: exitCodeOf(error), message: error instanceof Error ? error.message : String(error) };
-}
 
 /** On disk where the box keeps the agent's logs; the console lines go to stderr (the journal, under a unit). */
 function slotLog(): Log {

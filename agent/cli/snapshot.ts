@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { runningCmdline } from "../bootloader/resume-entry.ts";
-import { exitCodeOf, UsageError, VaError } from "../errors/errors.ts";
+import { UsageError } from "../errors/errors.ts";
 import { createLog, type Log } from "../log/logger.ts";
 import { ZxRunner, type Runner } from "../runner/runner.ts";
 import { bootedSlotOrNull } from "../slots/booted-slot.ts";
@@ -14,7 +14,7 @@ import { operationPlanLines, performOperation, type SnapshotOperation } from "..
 import { readSnapshotFacts, snapshotLayout } from "../snapshots/snapshot-facts.ts";
 import { planWatch } from "../snapshots/watch.ts";
 import { listLogicalVolumes } from "../lvm/logical-volumes.ts";
-import { failureJson } from "./stage.ts";
+import { isHelpRequest, parseSubcommandArgs, runSubcommand, stringOption, usageHint, type SubcommandSpec } from "./subcommand.ts";
 
 export const SNAPSHOT_HELP = `va-agent snapshot — LVM snapshots of the slots and /data, and the factory point (docs/RESCUE.md)
 
@@ -47,16 +47,14 @@ Exit codes: 0 ok, 2 usage, 18 snapshot (a refusal, or an LVM command under it fa
 const SUBCOMMANDS = ["create", "list", "merge", "delete", "watch", "factory-record"] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 const TAKES_NAME: readonly Subcommand[] = ["create", "merge", "delete"];
-const VALUE_OPTIONS = new Set(["--boot-dir", "--cmdline", "--lv"]);
-const BOOLEAN_OPTIONS = new Set(["--json", "--dry-run", "--no-reboot"]);
-/** Options a subcommand accepts beyond --boot-dir, --cmdline, --json. */
-const EXTRA_OPTIONS: Record<Subcommand, string[]> = {
-  create: ["--lv", "--dry-run"],
-  list: [],
-  merge: ["--no-reboot", "--dry-run"],
-  delete: ["--dry-run"],
-  watch: ["--dry-run"],
-  "factory-record": ["--dry-run"],
+const SNAPSHOT_ARGS: SubcommandSpec<Subcommand> = {
+  tool: "snapshot",
+  subcommands: SUBCOMMANDS,
+  valueOptions: ["--boot-dir", "--cmdline", "--lv"],
+  booleanOptions: ["--json", "--dry-run", "--no-reboot"],
+  common: ["--json", "--boot-dir", "--cmdline"],
+  extra: { create: ["--lv", "--dry-run"], list: [], merge: ["--no-reboot", "--dry-run"], delete: ["--dry-run"], watch: ["--dry-run"], "factory-record": ["--dry-run"] },
+  positional: { create: 1, merge: 1, delete: 1 },
 };
 
 export interface SnapshotCliDeps {
@@ -94,21 +92,14 @@ interface SnapshotArgs {
   options: Map<string, string | true>;
 }
 
-/** `va-agent snapshot …`. Human mode rethrows errors for main's ERROR/next lines; --json prints them and returns their exit code. */
+/** `va-agent snapshot …` (runSubcommand: --json prints an error as JSON). */
 export async function snapshotCommand(argv: string[], deps: SnapshotCliDeps = defaultSnapshotDeps()): Promise<number> {
-  if (argv.some((arg) => arg === "--help" || arg === "-h") || argv.length === 0 || argv[0] === "help") {
+  if (isHelpRequest(argv)) {
     deps.write(SNAPSHOT_HELP);
     return 0;
   }
   const args = parseSnapshotArgs(argv);
-  const json = args.options.has("--json");
-  try {
-    return await runSnapshotCommand(args, deps, json);
-  } catch (error) {
-    if (!json) throw error;
-    deps.write(`${JSON.stringify({ ok: false, command: args.sub, error: errorJson(error) }, null, 2)}\n`);
-    return exitCodeOf(error);
-  }
+  return runSubcommand(args, deps.write, (json) => runSnapshotCommand(args, deps, json));
 }
 
 async function runSnapshotCommand(args: SnapshotArgs, deps: SnapshotCliDeps, json: boolean): Promise<number> {
@@ -161,48 +152,9 @@ function operationFor(args: SnapshotArgs, facts: Awaited<ReturnType<typeof readS
 }
 
 export function parseSnapshotArgs(argv: string[]): SnapshotArgs {
-  const options = new Map<string, string | true>();
-  const lvs: string[] = [];
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (VALUE_OPTIONS.has(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`, SNAPSHOT_USAGE_HINT);
-      if (name === "--lv") lvs.push(value);
-      options.set(name, value);
-    } else if (BOOLEAN_OPTIONS.has(name) && inline === undefined) {
-      options.set(name, true);
-    } else if (arg.startsWith("-")) {
-      throw new UsageError(`unknown option ${arg} for va-agent snapshot`, SNAPSHOT_USAGE_HINT);
-    } else {
-      positional.push(arg);
-    }
-  }
-  const sub = positional.shift();
-  if (!SUBCOMMANDS.includes(sub as Subcommand)) throw new UsageError(`va-agent snapshot needs one of: ${SUBCOMMANDS.join(", ")}${sub ? ` (not "${sub}")` : ""}`, SNAPSHOT_USAGE_HINT);
-  const command = sub as Subcommand;
-  const takesName = TAKES_NAME.includes(command);
-  if (takesName && positional.length === 0) throw new UsageError(`va-agent snapshot ${command} needs the snapshot's NAME`, SNAPSHOT_USAGE_HINT);
-  if (positional.length > (takesName ? 1 : 0)) throw new UsageError(`too many arguments for va-agent snapshot ${command}: ${positional.join(" ")}`, SNAPSHOT_USAGE_HINT);
-  for (const option of options.keys()) {
-    if (["--json", "--boot-dir", "--cmdline"].includes(option) || EXTRA_OPTIONS[command].includes(option)) continue;
-    throw new UsageError(`va-agent snapshot ${command} does not take ${option}`, SNAPSHOT_USAGE_HINT);
-  }
-  return { sub: command, name: positional[0], lvs, options };
-}
-
-const SNAPSHOT_USAGE_HINT = "Run `va-agent snapshot --help` for the snapshot commands and options.";
-
-function stringOption(args: SnapshotArgs, name: string): string | undefined {
-  const value = args.options.get(name);
-  return typeof value === "string" ? value : undefined;
-}
-
-/** stage's failure JSON, with the refusal's name (details.refusal) the web UI tells the cases by. */
-function errorJson(error: unknown): Record<string, unknown> {
-  return { ...failureJson(error), ...(error instanceof VaError ? { kind: error.kind, details: error.details } : { kind: "internal" }) };
+  const { sub, positional, options, values } = parseSubcommandArgs(argv, SNAPSHOT_ARGS);
+  if (TAKES_NAME.includes(sub) && positional.length === 0) throw new UsageError(`va-agent snapshot ${sub} needs the snapshot's NAME`, usageHint("snapshot"));
+  return { sub, name: positional[0], lvs: values.get("--lv") ?? [], options };
 }
 
 /** On disk where the box keeps the agent's logs; the console lines go to stderr (the journal, under a unit). */
