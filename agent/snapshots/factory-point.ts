@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { modeAndOwnerOf, writeFileAtomically } from "../disk/write-file-atomically.ts";
 import { SnapshotError } from "../errors/errors.ts";
@@ -9,6 +9,7 @@ import { copyBlockDevice } from "./block-copy.ts";
 import { FACTORY_SOURCE_NAME, snapshotLvName } from "./names.ts";
 import type { SnapshotOperation } from "./operation.ts";
 import { lvNamed, type SnapshotFacts } from "./snapshot-facts.ts";
+import { readJsonRecord } from "./records.ts";
 import { extentsOf, gib } from "./volume-group.ts";
 
 /**
@@ -40,19 +41,8 @@ export function factoryRecordPath(bootMount: string): string {
 /** The record, or null when the factory point was not (completely) recorded. */
 export function readFactoryRecord(bootMount: string): FactoryRecord | null {
   const path = factoryRecordPath(bootMount);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
-  let doc: Partial<FactoryRecord>;
-  try {
-    doc = JSON.parse(text) as Partial<FactoryRecord>;
-  } catch (error) {
-    throw damagedRecord(path, `not JSON: ${(error as Error).message}`);
-  }
+  const doc = readJsonRecord<FactoryRecord>(path, (problem) => damagedRecord(path, problem));
+  if (doc === null) return null;
   const fields = typeof doc.product === "string" && typeof doc.release === "string" && typeof doc.lv === "string" && typeof doc.originLv === "string" && typeof doc.recordedAt === "string";
   if (doc.format !== 1 || doc.slot !== "A" || !fields || !Number.isSafeInteger(doc.bytes) || !/^[0-9a-f]{64}$/.test(doc.sha256 ?? "")) {
     throw damagedRecord(path, "it is not a format 1 record of slot A with product, release, lv, originLv, bytes, sha256 and recordedAt");

@@ -41,6 +41,16 @@ export function writeSnapshotRecord(bootMount: string, record: SnapshotRecord): 
 
 export function readSnapshotRecord(bootMount: string, name: string): SnapshotRecord | null {
   const path = snapshotRecordPath(bootMount, name);
+  const doc = readJsonRecord<SnapshotRecord>(path, (problem) => damaged(path, problem));
+  if (doc === null) return null;
+  if (doc.format !== 1 || doc.name !== name || typeof doc.createdAt !== "string" || !Array.isArray(doc.origins)) {
+    throw damaged(path, "it lacks format 1, its name, createdAt or origins");
+  }
+  return doc as SnapshotRecord;
+}
+
+/** A JSON record on the shared boot partition: null when absent; `damaged` names the problem when it is not JSON. */
+export function readJsonRecord<T>(path: string, damaged: (problem: string) => Error): Partial<T> | null {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -48,16 +58,11 @@ export function readSnapshotRecord(bootMount: string, name: string): SnapshotRec
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
   }
-  let doc: Partial<SnapshotRecord>;
   try {
-    doc = JSON.parse(text) as Partial<SnapshotRecord>;
+    return JSON.parse(text) as Partial<T>;
   } catch (error) {
-    throw damaged(path, `not JSON: ${(error as Error).message}`);
+    throw damaged(`not JSON: ${(error as Error).message}`);
   }
-  if (doc.format !== 1 || doc.name !== name || typeof doc.createdAt !== "string" || !Array.isArray(doc.origins)) {
-    throw damaged(path, "it lacks format 1, its name, createdAt or origins");
-  }
-  return doc as SnapshotRecord;
 }
 
 /** The names of the records present (a record whose LVs are gone is listed too). */
