@@ -15,6 +15,7 @@
 //               change, merge → the power is cut in the middle of the merge in the rescue system
 //   boot 7  B   after the cut the rescue system finished the merge: root as before the change
 
+import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NewOs } from "../assets/new-os.ts";
@@ -57,16 +58,26 @@ const DIGEST = `digest() {
 same() { for tree in usr etc boot; do if cmp -s "/data/digest-$1-$tree.txt" "/data/digest-$2-$tree.txt"; then echo "VA-SAME $1 $2 $tree yes"; else echo "VA-SAME $1 $2 $tree no"; diff "/data/digest-$1-$tree.txt" "/data/digest-$2-$tree.txt" | head -8; fi; done; }
 `;
 
-function rescueScript(): string {
+/** `cycle`: a new one starts the count again on a disk an earlier run left (its step 1 then runs again). */
+function rescueScript(cycle: string): string {
   return `set -u
+[ "$(cat /data/va-test-cycle 2>/dev/null)" = "${cycle}" ] || { echo "${cycle}" >/data/va-test-cycle; rm -f /data/va-test-boot; }
 n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
 slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
 echo "VA-RESCUE-STEP $n slot=$slot"
 ${DIGEST}
 exitcode() { "$@"; echo "VA-EXIT $1 $2 $?"; }
 case "$n" in
-  1) for _ in $(seq 1 180); do [ -e /boot/va/va-agent/factory.json ] && break; sleep 5; done
+  1) # the factory point is recorded after the commit (va-factory-point.service): say how it goes while it runs
+     for _ in $(seq 1 90); do
+       [ -e /boot/va/va-agent/factory.json ] && break
+       state=$(systemctl show -p ActiveState --value va-factory-point.service)
+       echo "VA-WAIT factory point: va-factory-point.service $state; $(journalctl --no-pager -o cat -n 1 -u va-factory-point.service 2>/dev/null | tail -1)"
+       case "$state" in failed|inactive) [ "$(systemctl show -p ExecMainExitTimestampMonotonic --value va-factory-point.service)" != 0 ] && break ;; esac
+       sleep 20
+     done
      echo "VA-FACTORY $(cat /boot/va/va-agent/factory.json 2>/dev/null | tr -d '\\n')"
+     [ -e /boot/va/va-agent/factory.json ] || { systemctl status --no-pager va-factory-point.service; journalctl --no-pager -u va-factory-point.service | tail -40; }
      head -c 4194304 /dev/urandom >/data/va-sentinel && sha256sum /data/va-sentinel >/data/va-sentinel.sha256
      digest factory
      exitcode va-agent snapshot create before-upgrade
@@ -122,7 +133,7 @@ export async function rescueCycleOn(dir: string, shared: { newOs: NewOs; old: Ol
   mkdirSync(dir, { recursive: true });
   const timings: Timing[] = [];
   const bundles = await buildSlotBundles(shared.newOs, shared.tiny, join(dir, "vendor"));
-  const commandDisk = await makeCommandDisk(join(dir, "rescue-command.img"), rescueScript(), { files: { "good.tar": bundles.good }, label: "VASLOTCMD" });
+  const commandDisk = await makeCommandDisk(join(dir, "rescue-command.img"), rescueScript(randomUUID()), { files: { "good.tar": bundles.good }, label: "VASLOTCMD" });
   const boot = (n: number) =>
     startVm({
       name: `${NAME}-${n}`,
