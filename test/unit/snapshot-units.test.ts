@@ -36,9 +36,9 @@ describe("the snapshot units", () => {
     expect([timer.get("OnUnitActiveSec"), timer.get("WantedBy")]).toEqual([["1min"], ["timers.target"]]);
   });
 
-  test("va-factory-point.service: after and requiring the commit unit, skipped once factory.json exists, runs factory-record", () => {
+  test("va-factory-point.service: after the commit unit (and multi-user.target, no cycle: slot-units-verify.test.ts) and requiring it, skipped once factory.json exists, runs factory-record", () => {
     const unit = keys("va-factory-point.service");
-    expect([unit.get("After"), unit.get("Requires")]).toEqual([["va-slot-commit.service"], ["va-slot-commit.service"]]);
+    expect([unit.get("After"), unit.get("Requires")]).toEqual([["va-slot-commit.service multi-user.target"], ["va-slot-commit.service"]]);
     expect(unit.get("ConditionPathExists")).toEqual([`!${factoryRecordPath(SHARED_BOOT_MOUNT)}`]);
     expect(parseSnapshotArgs(snapshotArgv(unit.get("ExecStart")![0]!)).sub).toBe("factory-record");
   });
