@@ -59,7 +59,7 @@ same() { for tree in usr etc boot; do if cmp -s "/data/digest-$1-$tree.txt" "/da
 `;
 
 /** `cycle`: a new one starts the count again on a disk an earlier run left (its step 1 then runs again). */
-function rescueScript(cycle: string): string {
+export function rescueScript(cycle: string): string {
   return `set -u
 [ "$(cat /data/va-test-cycle 2>/dev/null)" = "${cycle}" ] || { echo "${cycle}" >/data/va-test-cycle; rm -f /data/va-test-boot; }
 n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/va-test-boot; sync
