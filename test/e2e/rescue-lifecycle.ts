@@ -66,7 +66,8 @@ n=$(( $(cat /data/va-test-boot 2>/dev/null || echo 0) + 1 )); echo "$n" >/data/v
 slot=$(sed -n 's/.*va\\.slot=\\([AB]\\).*/\\1/p' /proc/cmdline)
 echo "VA-RESCUE-STEP $n slot=$slot"
 ${DIGEST}
-exitcode() { "$@"; echo "VA-EXIT $1 $2 $?"; }
+# "VA-EXIT snapshot merge 0" for \`exitcode va-agent snapshot merge NAME\`
+exitcode() { "$@"; local rc=$?; shift; echo "VA-EXIT $1 $2 $rc"; }
 case "$n" in
   1) # the factory point is recorded after the commit (va-factory-point.service): say how it goes while it runs
      for _ in $(seq 1 90); do
@@ -197,7 +198,7 @@ export function judgeRescueCycle(first: string, second: string): Check[] {
   const serial = `${first}\n${second}`;
   const steps = stepsIn(serial);
   const at = (n: number) => steps.find((s) => s.step === n);
-  const exit = (what: string, n?: number) => new RegExp(`VA-EXIT ${what} (\\d+)`).exec(n === undefined ? serial : (at(n)?.console ?? ""))?.[1];
+  const exit = (what: string, n?: number) => new RegExp(`VA-EXIT ${what}${what === "install" ? " \\S+" : ""} (\\d+)`).exec(n === undefined ? serial : (at(n)?.console ?? ""))?.[1];
   const same = (a: string, b: string) => ["usr", "etc", "boot"].map((tree) => new RegExp(`VA-SAME ${a} ${b} ${tree} (\\w+)`).exec(serial)?.[1] ?? "?");
   const rescueHashes = [1, 6].map((n) => String(parseProbeFacts(at(n)?.console ?? "")["rescue-sha256"] ?? ""));
   const status5 = slotStatusOf(parseProbeFacts(at(5)?.console ?? ""));
