@@ -1,8 +1,8 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { VaError } from "../../agent/errors/errors.ts";
 import type { BlockDevice } from "../../agent/machine/machine.ts";
 import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { findBundle, mountArgv } from "../../agent/rescue/bundle-search.ts";
@@ -29,14 +29,6 @@ function media(files: Record<string, string[]>): string {
   return dir;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("rescue install: finding the bundle", () => {
   test("a path that exists: used as it is, no command", async () => {

@@ -1,8 +1,9 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { existsSync } from "node:fs";
 import { snapshotRecordPath, writeSnapshotRecord } from "../../agent/snapshots/records.ts";
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { RescueError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
+import { RescueError, StepFailedError } from "../../agent/errors/errors.ts";
 import { LVS_FIELDS } from "../../agent/lvm/logical-volumes.ts";
 import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { readFactoryResetFacts } from "../../agent/rescue/factory-reset-facts.ts";
@@ -48,14 +49,6 @@ function unchanged() {
   return { ...state, metadata: { ...state.metadata, vg: "VA" } };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("va-agent rescue factory-reset: the exact commands", () => {
   test("--keep-data: verify, the snapshot set of slot A removed whole with its record, the image copied into slot A, /data untouched, reboot", async () => {

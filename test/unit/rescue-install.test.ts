@@ -1,8 +1,8 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { VaError } from "../../agent/errors/errors.ts";
 import { LVS_FIELDS } from "../../agent/lvm/logical-volumes.ts";
 import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { defaultTarget } from "../../agent/rescue/rescue-install.ts";
@@ -42,14 +42,6 @@ function rescueInstallWorld(world: SlotWorld) {
   return { run, state, cli, mediaDir, bootDir: rescueBootDir(migratedBox()) };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("va-agent rescue install", () => {
   test("a bundle path: the source slot A mounted read-only as the running system, the install's phases into B, then unmounted", async () => {

@@ -1,6 +1,7 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { RescueError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
+import { RescueError, StepFailedError } from "../../agent/errors/errors.ts";
 import { LVS_FIELDS } from "../../agent/lvm/logical-volumes.ts";
 import { formatArgv } from "../../agent/runner/argv-text.ts";
 import { slotVolumeGroup } from "../../agent/rescue/rescue-context.ts";
@@ -14,14 +15,6 @@ import { migratedBox, NOW, twoReleaseBox } from "./slot-fixture.ts";
 const LVS = `lvm lvs --reportformat json --units b --nosuffix --all --options ${LVS_FIELDS} VA`;
 const ACTIVATE = "lvm vgchange --activate y VA";
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("va-agent rescue start", () => {
   test("no task: the VG activated, the status and the menu printed, no reboot", async () => {

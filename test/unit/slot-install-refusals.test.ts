@@ -1,8 +1,9 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyBundle } from "../../agent/bundle/verify.ts";
-import { BundleError, InstallError, PayloadError, PreflightError, SignatureError, StepFailedError, type VaError } from "../../agent/errors/errors.ts";
+import { BundleError, InstallError, PayloadError, PreflightError, SignatureError, StepFailedError } from "../../agent/errors/errors.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import { installSetup } from "../../agent/slots/install-context.ts";
 import { readInstallFacts } from "../../agent/slots/install-facts.ts";
@@ -18,14 +19,6 @@ import { GIB, installContext, slotWorld, type SlotWorld } from "./slot-install-f
 
 afterAll(removeWorkspaces);
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 /** A refusal before anything is written: no command ran, no slot state changed, nothing mounted or captured. */
 function nothingWritten(world: SlotWorld, commands: string[][] = []): void {

@@ -1,9 +1,10 @@
+import { rejection as refusal } from "./fixtures/refusal.ts";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { snapshotCommand, parseSnapshotArgs, type SnapshotCliDeps } from "../../agent/cli/snapshot.ts";
-import { ExitCode, SnapshotError, UsageError, type VaError } from "../../agent/errors/errors.ts";
+import { ExitCode, SnapshotError, UsageError } from "../../agent/errors/errors.ts";
 import { silentLog } from "../../agent/log/logger.ts";
 import type { SnapshotsSpec } from "../../agent/manifest/manifest.ts";
 import { pendingRescueTask } from "../../agent/rescue/rescue-task.ts";
@@ -100,14 +101,6 @@ function box(options: { vg?: Vg; settings?: SnapshotsSpec | null; cmdline?: stri
   return { root, boot, vg, run, out, warnings, text: () => out.join(""), commands: () => run.calls.map((argv) => argv.join(" ")), snapshot: (...argv: string[]) => snapshotCommand([...argv, "--boot-dir", boot], deps) };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<VaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as VaError;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("snapshot create", () => {
   test("the booted slot by default: one lvcreate with the COW size and both tags, then the record with slot A's state", async () => {
